@@ -1,0 +1,151 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { expressMiddleware } from "@as-integrations/express5";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Config } from "./config";
+import type { Store } from "./domain/store";
+import { createErrorFormatter } from "./errors";
+import { createEventBus } from "./events/event-bus";
+import type { AppContext } from "./graphql/context";
+import { createSchema } from "./graphql/schema";
+import { createSelectionLoader } from "./graphql/selection-loader";
+import { migrate } from "./infra/migrations";
+import { createDriver, neo4jTarget, pingNeo4j } from "./infra/neo4j";
+import { createInProcessPubSub, createRedisPubSub } from "./infra/redis";
+import { createLogger, type Logger } from "./logger";
+import { healthz, readyz } from "./server/health";
+import { attachWebSocket } from "./server/websocket";
+
+/** The GraphQL endpoint: HTTP and WebSocket share it. */
+export const GRAPHQL_PATH = "/graphql";
+
+export interface BuildAppOptions {
+  logger?: Logger;
+}
+
+/** A running-or-not API instance. */
+export interface App {
+  /** Applies migrations, then listens. @returns the URL of the GraphQL endpoint. */
+  start(port?: number): Promise<{ url: string; port: number }>;
+  /** Stops accepting, drains HTTP and WebSocket, closes Redis and the driver. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires one API instance: Neo4j driver → schema (@neo4j/graphql + custom resolvers) → Apollo
+ * Server on express, graphql-ws on the same path, the event bus on Redis. `config.neo4j.uri` and
+ * `config.redisUrl` must point at running services (the CLI starts local ones when unset); with no
+ * Redis URL, events stay in this process, which is only correct for a single instance.
+ */
+export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const target = neo4jTarget(config);
+  const driver = createDriver(target);
+  const pubsub = config.redisUrl ? createRedisPubSub(config.redisUrl, logger) : createInProcessPubSub();
+  if (pubsub.kind === "in-process") {
+    logger.warn(
+      "NO REDIS: events are delivered in-process only. Run a single instance, or set REDIS_URL to share events between instances.",
+    );
+  }
+  const store: Store = {
+    driver,
+    database: target.database,
+    maxContentBytes: config.maxContentBytes,
+    maxBatchSize: config.maxBatchSize,
+  };
+  const bus = createEventBus(pubsub, logger);
+  const schema = await createSchema(driver);
+  const loader = createSelectionLoader(() => schema);
+  const context = (): AppContext => ({ store, bus, loader, sessionConfig: { database: target.database } });
+  const formatError = createErrorFormatter(logger);
+
+  const expressApp = express();
+  const httpServer: Server = createServer(expressApp);
+  const apollo = new ApolloServer<AppContext>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    introspection: true,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+    ],
+  });
+  const websocket = attachWebSocket({ httpServer, path: GRAPHQL_PATH, schema, context, formatError });
+
+  let stopping = false;
+  let stopped: Promise<void> | undefined;
+  expressApp.get("/healthz", healthz);
+  expressApp.get(
+    "/readyz",
+    readyz(
+      [
+        { name: "neo4j", check: () => pingNeo4j(driver, target.database) },
+        { name: "redis", check: () => pubsub.ping() },
+      ],
+      () => stopping,
+    ),
+  );
+
+  return {
+    async start(port = config.port) {
+      await migrate(driver, target.database, logger);
+      await apollo.start();
+      expressApp.use(
+        GRAPHQL_PATH,
+        express.json({ limit: config.maxContentBytes * 16 }),
+        expressMiddleware(apollo, { context: async () => context() }),
+      );
+      expressApp.use(jsonErrorHandler(logger));
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, config.host, () => resolve());
+      });
+      const actual = (httpServer.address() as AddressInfo).port;
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+      return { url: `http://${host}:${actual}${GRAPHQL_PATH}`, port: actual };
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        const deadline = setTimeout(() => httpServer.closeAllConnections(), config.shutdownTimeoutMs);
+        deadline.unref();
+        await websocket.close();
+        await apollo.stop().catch(() => undefined);
+        if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        clearTimeout(deadline);
+        await pubsub.close();
+        await driver.close();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Body errors (malformed JSON, too large) as GraphQL-shaped JSON with the right HTTP status. */
+function jsonErrorHandler(logger: Logger) {
+  return (
+    error: { status?: number; type?: string; message?: string },
+    _req: Request,
+    res: Response,
+    next: NextFunction,
+  ) => {
+    if (res.headersSent) return next(error);
+    const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
+    const message =
+      error.type === "entity.parse.failed"
+        ? "Malformed JSON in request body"
+        : error.type === "entity.too.large"
+          ? "Request body too large"
+          : status < 500
+            ? (error.message ?? "Bad request")
+            : "Internal server error";
+    if (status >= 500) logger.error("request failed", { error: error as Error });
+    res
+      .status(status)
+      .json({ errors: [{ message, extensions: { code: status < 500 ? "BAD_REQUEST" : "INTERNAL_SERVER_ERROR" } }] });
+  };
+}

@@ -1,0 +1,113 @@
+import path from "node:path";
+
+/** Log verbosity, most to least quiet. */
+export type LogLevel = "silent" | "error" | "warn" | "info" | "debug";
+
+/** Everything the API reads from its environment, parsed and validated once at startup. */
+export interface Config {
+  /** HTTP and WebSocket port. @default 4000 (0 picks a free port) */
+  port: number;
+  /** Interface to listen on. @default "127.0.0.1" */
+  host: string;
+  neo4j: {
+    /** Bolt URI of an existing Neo4j; when unset, a local Neo4j is started (or reused). */
+    uri: string | undefined;
+    /** @default "neo4j" */
+    user: string;
+    /** @default "" (the local Neo4j runs without authentication) */
+    password: string;
+    /** @default "neo4j" */
+    database: string;
+  };
+  /** Redis URL; when unset, a local redis-server is started (or reused). */
+  redisUrl: string | undefined;
+  /** Largest `content` accepted, in UTF-8 bytes. @default 1048576 (1 MiB) */
+  maxContentBytes: number;
+  /** Most nodes accepted by one `appendNodes` call. @default 10000 */
+  maxBatchSize: number;
+  /** @default "info" */
+  logLevel: LogLevel;
+  /** Folder for the local services' data (Neo4j store, Redis). @default "<repo>/.data" */
+  dataDir: string;
+  /** Bolt port of the local Neo4j. @default 7687 */
+  localNeo4jPort: number;
+  /** Port of the local Redis. @default 6379 */
+  localRedisPort: number;
+  /** How long SIGTERM waits for requests and sockets to drain. @default 10000 */
+  shutdownTimeoutMs: number;
+}
+
+/** Thrown when an environment variable is invalid; its message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ["silent", "error", "warn", "info", "debug"];
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+/**
+ * Parses the environment into a {@link Config}.
+ * @throws ConfigError naming the first invalid variable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  return {
+    port: int(env, "PORT", 4000, 0, 65535),
+    host: str(env, "HOST") ?? "127.0.0.1",
+    neo4j: {
+      uri: uri(env, "NEO4J_URI", ["bolt:", "bolt+s:", "bolt+ssc:", "neo4j:", "neo4j+s:", "neo4j+ssc:"]),
+      user: str(env, "NEO4J_USER") ?? "neo4j",
+      password: env.NEO4J_PASSWORD ?? "",
+      database: str(env, "NEO4J_DATABASE") ?? "neo4j",
+    },
+    redisUrl: uri(env, "REDIS_URL", ["redis:", "rediss:"]),
+    maxContentBytes: int(env, "MAX_CONTENT_BYTES", 1024 * 1024, 1, 64 * 1024 * 1024),
+    maxBatchSize: int(env, "MAX_BATCH_SIZE", 10000, 1, 100000),
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    dataDir: path.resolve(str(env, "WORKFLOW_GRAPH_DATA_DIR") ?? path.join(REPO_ROOT, ".data")),
+    localNeo4jPort: int(env, "LOCAL_NEO4J_PORT", 7687, 1, 65535),
+    localRedisPort: int(env, "LOCAL_REDIS_PORT", 6379, 1, 65535),
+    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000),
+  };
+}
+
+function str(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function uri(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(
+      `${name} must use one of ${protocols.map((p) => p + "//").join(", ")}, got "${parsed.protocol}//"`,
+    );
+  }
+  return raw;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}

@@ -1,0 +1,11 @@
+import { notFound } from "../errors";
+import { readTransaction } from "../infra/neo4j";
+import type { Store } from "./store";
+
+/** @throws GraphQLError NOT_FOUND when no workflow has this id. */
+export async function requireWorkflow(store: Store, workflowId: string): Promise<void> {
+  const found = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run("MATCH (w:Workflow {id: $workflowId}) RETURN w.id AS id", { workflowId }),
+  );
+  if (found.records.length === 0) throw notFound(`Workflow ${workflowId} does not exist`, { field: "workflowId" });
+}

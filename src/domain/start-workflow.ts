@@ -1,0 +1,81 @@
+import { randomUUID } from "node:crypto";
+import { conflict } from "../errors";
+import { writeTransaction } from "../infra/neo4j";
+import type { Store } from "./store";
+import { checkContent, checkNotBlank, idOrNew, metadataText } from "./validation";
+import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toStoredNode, type StoredNode } from "./workflow-node";
+
+/** schema.graphql's `StartWorkflowInput`. */
+export interface StartWorkflowInput {
+  id?: string | null;
+  name: string;
+  systemPrompt: string;
+  metadata?: Record<string, unknown> | null;
+  agentId?: string | null;
+  userId?: string | null;
+}
+
+export interface StartWorkflowResult {
+  workflowId: string;
+  root: StoredNode;
+  /** False when the workflow already existed with the same input (an idempotent retry). */
+  created: boolean;
+}
+
+const FIND = `
+MATCH (w:Workflow {id: $id})
+MATCH (n:WorkflowNode {workflowId: $id, seq: 0})
+RETURN w {.name, .metadata} AS workflow, ${STORED_NODE_PROJECTION} AS root`;
+
+const CREATE = `
+CREATE (w:Workflow {
+  id: $id, name: $name, status: 'RUNNING', createdAt: datetime($timestamp), metadata: $metadata,
+  lastSeq: 0, nodeCount: 1, mainBranchId: $root.branchId
+})
+WITH $root AS root
+CREATE (n:WorkflowNode)
+SET n = root ${WRITABLE_NODE_PROPERTIES}, n.timestamp = datetime($timestamp)
+RETURN n.id AS id`;
+
+/**
+ * Creates a workflow and its root SYSTEM node (seq 0) in one transaction. Retrying with the same
+ * id and input returns the existing workflow; the same id with other input is a CONFLICT.
+ */
+export async function startWorkflow(store: Store, input: StartWorkflowInput): Promise<StartWorkflowResult> {
+  const id = idOrNew(input.id, "input.id");
+  checkNotBlank(input.name, "input.name");
+  checkContent(input.systemPrompt, store.maxContentBytes, "input.systemPrompt");
+  const metadata = metadataText(input.metadata);
+  return writeTransaction(store.driver, store.database, async (tx) => {
+    const found = await tx.run(FIND, { id });
+    if (found.records.length > 0) {
+      const workflow = found.records[0].get("workflow") as { name: string; metadata: string | null };
+      const root = toStoredNode(found.records[0].get("root"));
+      const same =
+        workflow.name === input.name &&
+        (workflow.metadata ?? null) === metadata &&
+        root.content === input.systemPrompt &&
+        root.agentId === (input.agentId ?? null) &&
+        root.userId === (input.userId ?? null);
+      if (!same) throw conflict(`Workflow ${id} already exists with different input`, { field: "input.id" });
+      return { workflowId: id, root, created: false };
+    }
+    const timestamp = new Date().toISOString();
+    const root: StoredNode = {
+      id: randomUUID(),
+      workflowId: id,
+      branchId: randomUUID(),
+      type: "SYSTEM",
+      content: input.systemPrompt,
+      metadata: null,
+      timestamp,
+      seq: 0,
+      depth: 0,
+      agentId: input.agentId ?? null,
+      userId: input.userId ?? null,
+      parentId: null,
+    };
+    await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root });
+    return { workflowId: id, root, created: true };
+  });
+}

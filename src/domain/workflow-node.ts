@@ -1,0 +1,67 @@
+/** The node types of schema.graphql's `NodeType`. */
+export const NODE_TYPES = ["SYSTEM", "MESSAGE", "ACTION", "DECISION", "OPTION", "MONITOR"] as const;
+export type NodeType = (typeof NODE_TYPES)[number];
+
+/**
+ * A WorkflowNode's stored properties, as written to Neo4j and carried by events. `metadata` is
+ * JSON text (Neo4j properties cannot hold maps); `timestamp` is an ISO-8601 string.
+ */
+export interface StoredNode {
+  id: string;
+  workflowId: string;
+  branchId: string;
+  type: NodeType;
+  content: string;
+  metadata: string | null;
+  timestamp: string;
+  seq: number;
+  depth: number;
+  agentId: string | null;
+  userId: string | null;
+  parentId: string | null;
+}
+
+/** The WorkflowNode fields that a StoredNode answers without a database read. */
+export const STORED_NODE_FIELDS: ReadonlySet<string> = new Set([
+  "id",
+  "workflowId",
+  "branchId",
+  "type",
+  "content",
+  "metadata",
+  "timestamp",
+  "seq",
+  "depth",
+  "agentId",
+  "userId",
+  "__typename",
+]);
+
+/** Cypher map projection of the stored properties but `timestamp` (written with datetime()). */
+export const WRITABLE_NODE_PROPERTIES =
+  "{.id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId}";
+
+/** Cypher projection that reads a node back as a StoredNode (`n` bound to the node). */
+export const STORED_NODE_PROJECTION = `n {
+  .id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId,
+  timestamp: toString(n.timestamp),
+  parentId: [(p:WorkflowNode)-[:PARENT_OF]->(n) | p.id][0]
+}`;
+
+/** Normalises a record value produced by {@link STORED_NODE_PROJECTION}. */
+export function toStoredNode(value: Record<string, unknown>): StoredNode {
+  return {
+    id: String(value.id),
+    workflowId: String(value.workflowId),
+    branchId: String(value.branchId),
+    type: value.type as NodeType,
+    content: String(value.content),
+    metadata: (value.metadata as string | null) ?? null,
+    timestamp: new Date(String(value.timestamp)).toISOString(),
+    seq: Number(value.seq),
+    depth: Number(value.depth),
+    agentId: (value.agentId as string | null) ?? null,
+    userId: (value.userId as string | null) ?? null,
+    parentId: (value.parentId as string | null) ?? null,
+  };
+}

@@ -1,0 +1,88 @@
+import { RedisPubSub } from "graphql-redis-subscriptions";
+import { PubSub } from "graphql-subscriptions";
+import Redis, { type RedisOptions } from "ioredis";
+import type { Logger } from "../logger";
+
+/** The publish/subscribe surface the event bus needs (Redis-backed, or in-process for one instance). */
+export interface PubSubEngineLike {
+  publish(channel: string, payload: unknown): Promise<void>;
+  asyncIterableIterator<T>(channels: string | readonly string[]): AsyncIterableIterator<T>;
+}
+
+/** A pub/sub engine plus what it takes to check and close it. */
+export interface PubSubHandle {
+  engine: PubSubEngineLike;
+  kind: "redis" | "in-process";
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Redis-backed pub/sub with separate publisher and subscriber connections (a subscribed Redis
+ * connection can do nothing else). The publisher does not queue commands while disconnected, so a
+ * publish during a Redis outage fails at once instead of holding the mutation that caused it.
+ */
+export function createRedisPubSub(url: string, logger: Logger): PubSubHandle {
+  const options: RedisOptions = {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  };
+  const publisher = new Redis(url, { ...options, enableOfflineQueue: false, connectionName: "workflow-graph:pub" });
+  const subscriber = new Redis(url, { ...options, connectionName: "workflow-graph:sub" });
+  for (const [name, connection] of [
+    ["publisher", publisher],
+    ["subscriber", subscriber],
+  ] as const) {
+    connection.on("error", (error: Error) => logger.warn("redis connection error", { connection: name, error }));
+  }
+  const pubsub = new RedisPubSub({ publisher, subscriber });
+  return {
+    engine: pubsub,
+    kind: "redis",
+    async ping() {
+      try {
+        return (await publisher.ping()) === "PONG" && subscriber.status === "ready";
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await pubsub.close().catch(() => undefined);
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+/** In-process pub/sub: only correct for a single API instance. */
+export function createInProcessPubSub(): PubSubHandle {
+  const pubsub = new PubSub();
+  return {
+    engine: pubsub,
+    kind: "in-process",
+    ping: async () => true,
+    close: async () => undefined,
+  };
+}
+
+/** Waits until a Redis URL answers PING, or throws after `timeoutMs`. */
+export async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => undefined);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        if (client.status !== "ready") await client.connect();
+        if ((await client.ping()) === "PONG") return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        client.disconnect();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    client.disconnect();
+  }
+}

@@ -1,0 +1,91 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import neo4j from "neo4j-driver";
+import { REPO_ROOT } from "../config";
+import type { Logger } from "../logger";
+import { hasCommand, isPortOpen, spawnReady, stopChild, type LocalService } from "./process";
+
+export const LAUNCHER_DIR = path.join(REPO_ROOT, "services/neo4j");
+const TARGET = path.join(LAUNCHER_DIR, "target");
+
+export interface LocalNeo4jOptions {
+  dataDir: string;
+  port: number;
+  logger: Logger;
+  /** JVM heap. @default "2g" */
+  heap?: string;
+}
+
+/**
+ * Starts Neo4j Community (with APOC) from the Maven-built launcher in services/neo4j, or reuses a
+ * Neo4j already answering on the port. Builds the launcher first when it is missing or stale.
+ */
+export async function startLocalNeo4j(options: LocalNeo4jOptions): Promise<LocalService> {
+  const url = `bolt://127.0.0.1:${options.port}`;
+  if (await isPortOpen(options.port)) {
+    if (!(await answersBolt(url))) {
+      throw new Error(
+        `Port ${options.port} is in use by something that is not Neo4j; set LOCAL_NEO4J_PORT or NEO4J_URI`,
+      );
+    }
+    options.logger.info("reusing the Neo4j already running", { url });
+    return { name: "neo4j", url, reused: true, stop: async () => undefined };
+  }
+  buildLauncher(options.logger);
+  const started = Date.now();
+  const child = await spawnReady({
+    name: "Neo4j",
+    command: "java",
+    args: [
+      `-Xms512m`,
+      `-Xmx${options.heap ?? "2g"}`,
+      "-XX:+UseG1GC",
+      "-cp",
+      ["classes", "lib/*", "plugins/*"].map((p) => path.join(TARGET, p)).join(path.delimiter),
+      "workflowgraph.neo4j.Neo4jLauncher",
+      "--data",
+      path.join(options.dataDir, "neo4j"),
+      "--plugins",
+      path.join(TARGET, "plugins"),
+      "--port",
+      String(options.port),
+    ],
+    logFile: path.join(options.dataDir, "neo4j.log"),
+    ready: (line) => line?.startsWith("NEO4J_READY") ?? false,
+    timeoutMs: 180000,
+  });
+  options.logger.info("started local Neo4j", { url, ms: Date.now() - started });
+  return { name: "neo4j", url, reused: false, stop: () => stopChild(child, 30000) };
+}
+
+/** Runs `mvn package` in services/neo4j unless its output is newer than its sources. */
+export function buildLauncher(logger: Logger): void {
+  const marker = path.join(TARGET, "plugins");
+  const sources = [
+    path.join(LAUNCHER_DIR, "pom.xml"),
+    path.join(LAUNCHER_DIR, "src/main/java/workflowgraph/neo4j/Neo4jLauncher.java"),
+  ];
+  const fresh = existsSync(marker) && sources.every((s) => statSync(s).mtimeMs <= statSync(marker).mtimeMs);
+  if (fresh && existsSync(path.join(TARGET, "lib"))) return;
+  if (!hasCommand("mvn") || !hasCommand("java")) {
+    throw new Error(
+      "Building the local Neo4j needs Java 17+ and Maven on the PATH (or set NEO4J_URI to an existing Neo4j)",
+    );
+  }
+  logger.info("building the local Neo4j launcher with Maven (first run downloads Neo4j from Maven Central)");
+  const result = spawnSync("mvn", ["-B", "-q", "package", "-DskipTests"], { cwd: LAUNCHER_DIR, stdio: "inherit" });
+  if (result.status !== 0) throw new Error(`mvn package in ${LAUNCHER_DIR} failed (exit ${result.status})`);
+}
+
+async function answersBolt(url: string): Promise<boolean> {
+  const driver = neo4j.driver(url, neo4j.auth.basic("neo4j", ""), { connectionTimeout: 3000 });
+  try {
+    await driver.getServerInfo();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await driver.close();
+  }
+}

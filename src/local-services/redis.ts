@@ -1,0 +1,65 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { waitForRedis } from "../infra/redis";
+import type { Logger } from "../logger";
+import { hasCommand, isPortOpen, spawnReady, stopChild, type LocalService } from "./process";
+
+export interface LocalRedisOptions {
+  dataDir: string;
+  port: number;
+  logger: Logger;
+}
+
+/** Thrown when redis-server is missing and cannot be installed here. */
+export class RedisUnavailableError extends Error {
+  override name = "RedisUnavailableError";
+}
+
+/**
+ * Starts Debian's redis-server on loopback, or reuses a Redis already answering on the port.
+ * Installs redis-server with apt-get when it is missing and the user is root.
+ */
+export async function startLocalRedis(options: LocalRedisOptions): Promise<LocalService> {
+  const url = `redis://127.0.0.1:${options.port}`;
+  if (await isPortOpen(options.port)) {
+    await waitForRedis(url, 3000).catch(() => {
+      throw new RedisUnavailableError(
+        `Port ${options.port} is in use by something that is not Redis; set LOCAL_REDIS_PORT or REDIS_URL`,
+      );
+    });
+    options.logger.info("reusing the Redis already running", { url });
+    return { name: "redis", url, reused: true, stop: async () => undefined };
+  }
+  ensureRedisInstalled(options.logger);
+  const dir = path.join(options.dataDir, "redis");
+  mkdirSync(dir, { recursive: true });
+  const child = await spawnReady({
+    name: "redis-server",
+    command: "redis-server",
+    args: ["--port", String(options.port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    logFile: path.join(options.dataDir, "redis.log"),
+    ready: (line) => line === undefined && waitForRedis(url, 200).then(() => true),
+    timeoutMs: 30000,
+  });
+  options.logger.info("started local Redis", { url });
+  return { name: "redis", url, reused: false, stop: () => stopChild(child, 10000) };
+}
+
+function ensureRedisInstalled(logger: Logger): void {
+  if (hasCommand("redis-server")) return;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!isRoot || !hasCommand("apt-get")) {
+    throw new RedisUnavailableError(
+      "redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL to an existing Redis.",
+    );
+  }
+  logger.info("installing redis-server with apt-get");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const install = () => spawnSync("apt-get", ["install", "-y", "-q", "redis-server"], { stdio: "inherit", env }).status;
+  if (install() !== 0) {
+    spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
+    if (install() !== 0)
+      throw new RedisUnavailableError("apt-get install redis-server failed; install it or set REDIS_URL");
+  }
+}

@@ -1,0 +1,65 @@
+import type { Config } from "../config";
+import type { Logger } from "../logger";
+import { startLocalNeo4j } from "./neo4j";
+import type { LocalService } from "./process";
+import { RedisUnavailableError, startLocalRedis } from "./redis";
+
+export interface LocalServices {
+  /** The config with NEO4J_URI and REDIS_URL pointing at the services in use. */
+  config: Config;
+  services: LocalService[];
+  /** Stops what this call started (reused services are left running). */
+  stop(): Promise<void>;
+}
+
+export interface StartServicesOptions {
+  /**
+   * When Redis can be neither found nor started, go on without it (events in-process, one
+   * instance only) instead of failing. `npm start` allows it; tests never do.
+   * @default false
+   */
+  allowWithoutRedis?: boolean;
+}
+
+/**
+ * Starts (or reuses) the local Neo4j and Redis for whatever the config does not already point
+ * at: a set NEO4J_URI or REDIS_URL means "use that one, start nothing".
+ */
+export async function startLocalServices(
+  config: Config,
+  logger: Logger,
+  options: StartServicesOptions = {},
+): Promise<LocalServices> {
+  const services: LocalService[] = [];
+  const stop = async () => {
+    for (const service of services.reverse()) await service.stop();
+  };
+  try {
+    const [neo4j, redis] = await Promise.all([
+      config.neo4j.uri ? undefined : startLocalNeo4j({ dataDir: config.dataDir, port: config.localNeo4jPort, logger }),
+      config.redisUrl
+        ? undefined
+        : startLocalRedis({ dataDir: config.dataDir, port: config.localRedisPort, logger }).catch((error) => {
+            if (options.allowWithoutRedis && error instanceof RedisUnavailableError) {
+              logger.warn(error.message);
+              return undefined;
+            }
+            throw error;
+          }),
+    ]);
+    if (neo4j) services.push(neo4j);
+    if (redis) services.push(redis);
+    return {
+      config: {
+        ...config,
+        neo4j: { ...config.neo4j, uri: config.neo4j.uri ?? neo4j?.url },
+        redisUrl: config.redisUrl ?? redis?.url,
+      },
+      services,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
