@@ -7,7 +7,7 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 
 COPY package.json package-lock.json ./
-RUN npm ci && npm cache clean --force
+RUN npm ci --omit=dev && npm cache clean --force
 
 COPY tsconfig.json schema.graphql ./
 COPY src/ ./src/

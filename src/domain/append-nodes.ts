@@ -40,7 +40,13 @@ const LOCK_AND_READ = `
 CALL (*) {
   UNWIND $workflowIds AS workflowId
   MATCH (w:Workflow {id: workflowId})
-  SET w.lastSeq = w.lastSeq
+  WITH collect(w) AS locked
+  CALL apoc.lock.nodes(locked)
+  RETURN size(locked) AS lockedCount
+}
+CALL (*) {
+  UNWIND $workflowIds AS workflowId
+  MATCH (w:Workflow {id: workflowId})
   RETURN collect(w {.id, .lastSeq}) AS workflows
 }
 CALL (*) {

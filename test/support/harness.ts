@@ -1,0 +1,191 @@
+import { createClient, type Client } from "graphql-ws";
+import neo4j, { type Driver } from "neo4j-driver";
+import WebSocket from "ws";
+import { buildApp, type App } from "../../src/app";
+import { loadConfig, type Config } from "../../src/config";
+import { createLogger } from "../../src/logger";
+
+/**
+ * Test harness: every started thing registers its disposal here and `disposeAll()` (called from
+ * afterAll) drains the list, so a forgotten teardown cannot leak a server, socket or connection.
+ */
+const disposables: (() => Promise<void> | void)[] = [];
+export function onDispose(dispose: () => Promise<void> | void): void {
+  disposables.push(dispose);
+}
+export async function disposeAll(): Promise<void> {
+  while (disposables.length) await disposables.pop()!();
+}
+
+/** The config of the real services `npm test` provides. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const env = process.env;
+  if (!env.NEO4J_URI || !env.REDIS_URL) {
+    throw new Error("NEO4J_URI and REDIS_URL are not set: run the suite with `npm test`, which starts the services");
+  }
+  return { ...loadConfig({ ...env, LOG_LEVEL: env.TEST_LOG_LEVEL ?? "silent", PORT: "0" }), ...overrides };
+}
+
+export interface RunningApp {
+  app: App;
+  url: string;
+  wsUrl: string;
+  origin: string;
+}
+
+/** Builds and starts an app on a free port against the test services. */
+export async function startApp(overrides: Partial<Config> = {}): Promise<RunningApp> {
+  const config = testConfig(overrides);
+  const app = await buildApp(config, { logger: createLogger(config.logLevel) });
+  const { url } = await app.start(0);
+  onDispose(() => app.stop());
+  return { app, url, wsUrl: url.replace(/^http/, "ws"), origin: url.replace(/\/graphql$/, "") };
+}
+
+/** A raw driver on the test database, for checking what was (not) written. */
+export function testDriver(): Driver {
+  const config = testConfig();
+  const driver = neo4j.driver(config.neo4j.uri!, neo4j.auth.basic(config.neo4j.user, config.neo4j.password), {
+    disableLosslessIntegers: true,
+  });
+  onDispose(() => driver.close());
+  return driver;
+}
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string; [key: string]: unknown }; path?: unknown[] }[];
+}
+
+/** POSTs a GraphQL operation over HTTP. */
+export async function gql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<GraphQLResponse<T>> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, ...((await res.json()) as object) };
+}
+
+/** Like {@link gql} but throws unless the operation succeeded; returns `data`. */
+export async function gqlOk<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<T> {
+  const res = await gql<T>(url, query, variables);
+  if (res.errors?.length || !res.data) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
+  return res.data;
+}
+
+/** A graphql-ws client registered for disposal. */
+export function wsClient(wsUrl: string, options: { retryAttempts?: number } = {}): Client {
+  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: options.retryAttempts ?? 0 });
+  onDispose(() => client.dispose());
+  return client;
+}
+
+/** A live subscription whose events are queued; `next()` waits for the next one. */
+export interface Subscription<T> {
+  next(timeoutMs?: number): Promise<T>;
+  /** Resolves once the server has acknowledged the connection and is ready to stream. */
+  errors: unknown[];
+  close(): void;
+}
+
+export function subscribe<T = Record<string, any>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Subscription<T> {
+  const queue: T[] = [];
+  const waiters: ((value: T) => void)[] = [];
+  const errors: unknown[] = [];
+  const close = client.subscribe<T>(
+    { query, variables },
+    {
+      next(value) {
+        if (value.errors) errors.push(...value.errors);
+        if (!value.data) return;
+        const waiter = waiters.shift();
+        if (waiter) waiter(value.data as T);
+        else queue.push(value.data as T);
+      },
+      error(error) {
+        errors.push(error);
+      },
+      complete() {},
+    },
+  );
+  onDispose(close);
+  return {
+    errors,
+    close,
+    next(timeoutMs = 10000) {
+      const queued = queue.shift();
+      if (queued !== undefined) return Promise.resolve(queued);
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(done), 1);
+          reject(new Error(`no event within ${timeoutMs} ms; errors: ${JSON.stringify(errors)}`));
+        }, timeoutMs);
+        const done = (value: T) => {
+          clearTimeout(timer);
+          resolve(value);
+        };
+        waiters.push(done);
+      });
+    },
+  };
+}
+
+/** Waits until `check` passes (polling), for conditions with no event to wait on. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const START_WORKFLOW = /* GraphQL */ `
+  mutation Start($input: StartWorkflowInput!) {
+    startWorkflow(input: $input) {
+      id
+      lastSeq
+      nodeCount
+      root {
+        id
+        seq
+        branchId
+      }
+    }
+  }
+`;
+
+/** Starts a workflow with a unique name; returns its id and root node id. */
+export async function newWorkflow(url: string, name = "test"): Promise<{ workflowId: string; rootId: string; branchId: string }> {
+  const data = await gqlOk(url, START_WORKFLOW, { input: { name, systemPrompt: "You are a test agent." } });
+  return {
+    workflowId: data.startWorkflow.id,
+    rootId: data.startWorkflow.root.id,
+    branchId: data.startWorkflow.root.branchId,
+  };
+}
+
+export const APPEND_NODE = /* GraphQL */ `
+  mutation Append($input: AppendNodeInput!) {
+    appendNode(input: $input) {
+      id
+      seq
+      depth
+      branchId
+      content
+    }
+  }
+`;
