@@ -32,6 +32,10 @@ export interface App {
   start(port?: number): Promise<{ url: string; port: number }>;
   /** Stops accepting, drains HTTP and WebSocket, closes Redis and the driver. Safe to call twice. */
   stop(): Promise<void>;
+  /** Reads the selection loader sent to Neo4j for mutation results and subscription payloads. */
+  readonly loaderStats: { queries: number };
+  /** How many live subscriptions this instance holds on a workflow's events. */
+  liveSubscribers(workflowId: string): number;
 }
 
 /**
@@ -91,6 +95,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   );
 
   return {
+    loaderStats: loader.stats,
+    liveSubscribers: (workflowId) => bus.liveSubscribers(workflowId),
     async start(port = config.port) {
       await migrate(driver, target.database, logger);
       await apollo.start();

@@ -1,5 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { APPEND_NODE, disposeAll, gql, gqlOk, newWorkflow, startApp, testDriver, type RunningApp } from "./support/harness";
+import {
+  APPEND_NODE,
+  disposeAll,
+  gql,
+  gqlOk,
+  newWorkflow,
+  startApp,
+  testDriver,
+  type RunningApp,
+} from "./support/harness";
 
 let api: RunningApp;
 beforeAll(async () => {
@@ -34,9 +43,12 @@ describe("startWorkflow", () => {
     expect(again.startWorkflow).toEqual(first.startWorkflow);
     const other = await gql(api.url, q, { input: { ...input, systemPrompt: "other" } });
     expect(other.errors?.[0].extensions?.code).toBe("CONFLICT");
-    const { records } = await testDriver().executeQuery("MATCH (n:WorkflowNode {workflowId: $id}) RETURN count(n) AS c", {
-      id,
-    });
+    const { records } = await testDriver().executeQuery(
+      "MATCH (n:WorkflowNode {workflowId: $id}) RETURN count(n) AS c",
+      {
+        id,
+      },
+    );
     expect(records[0].get("c")).toBe(1);
   });
 });
@@ -88,7 +100,14 @@ describe("appendNode", () => {
 
   it("writes nothing and returns the stored node when retried with the same id and input", async () => {
     const { workflowId, rootId } = await newWorkflow(api.url);
-    const input = { id: randomUUID(), workflowId, parentId: rootId, type: "ACTION", content: "call tool", metadata: { b: 1, a: 2 } };
+    const input = {
+      id: randomUUID(),
+      workflowId,
+      parentId: rootId,
+      type: "ACTION",
+      content: "call tool",
+      metadata: { b: 1, a: 2 },
+    };
     const first = await gqlOk(api.url, APPEND_NODE, { input });
     const retry = await gqlOk(api.url, APPEND_NODE, { input: { ...input, metadata: { a: 2, b: 1 } } });
     expect(retry.appendNode).toEqual(first.appendNode);
@@ -152,20 +171,19 @@ describe("appendNodes", () => {
 
   it("writes nothing when any node of the batch is invalid", async () => {
     const { workflowId, rootId } = await newWorkflow(api.url);
-    const res = await gql(
-      api.url,
-      `mutation($input: [AppendNodeInput!]!) { appendNodes(input: $input) { id } }`,
+    const res = await gql(api.url, `mutation($input: [AppendNodeInput!]!) { appendNodes(input: $input) { id } }`, {
+      input: [
+        { workflowId, parentId: rootId, type: "MESSAGE", content: "fine" },
+        { workflowId, parentId: randomUUID(), type: "MESSAGE", content: "orphan" },
+      ],
+    });
+    expect(res.errors?.[0].extensions).toMatchObject({ code: "NOT_FOUND", field: "input[1].parentId" });
+    const { records } = await testDriver().executeQuery(
+      "MATCH (n:WorkflowNode {workflowId: $id}) RETURN count(n) AS c",
       {
-        input: [
-          { workflowId, parentId: rootId, type: "MESSAGE", content: "fine" },
-          { workflowId, parentId: randomUUID(), type: "MESSAGE", content: "orphan" },
-        ],
+        id: workflowId,
       },
     );
-    expect(res.errors?.[0].extensions).toMatchObject({ code: "NOT_FOUND", field: "input[1].parentId" });
-    const { records } = await testDriver().executeQuery("MATCH (n:WorkflowNode {workflowId: $id}) RETURN count(n) AS c", {
-      id: workflowId,
-    });
     expect(records[0].get("c")).toBe(1);
   });
 });

@@ -4,7 +4,7 @@ import { startLocalServices } from "../local-services/start-services";
 import { createLogger } from "../logger";
 
 /**
- * `npm test`: type check, lint, then the jest suite against real Neo4j and Redis (started or
+ * `npm test`: type check, lint, generated-file freshness, then the jest suite against real Neo4j and Redis (started or
  * reused locally unless NEO4J_URI / REDIS_URL are set). Extra arguments go to jest.
  */
 async function main(): Promise<number> {

@@ -1,6 +1,7 @@
 import type { StoredNode } from "../domain/workflow-node";
 import type { PubSubHandle } from "../infra/redis";
 import type { Logger } from "../logger";
+import { subscribeQueue } from "./subscription-queue";
 
 /** An event as it travels on the bus: one per committed write, carrying the seq it drew. */
 export interface WorkflowEventMessage {
@@ -21,11 +22,14 @@ export interface EventBus {
    * write is already committed, so a failed publish is logged and the mutation still succeeds.
    */
   publishNodesAdded(nodes: StoredNode[]): Promise<void>;
-  /** The live events of one workflow. */
-  subscribe(workflowId: string): AsyncIterableIterator<WorkflowEventMessage>;
+  /** The live events of one workflow; resolves once the subscription is live. */
+  subscribe(workflowId: string): Promise<AsyncIterableIterator<WorkflowEventMessage>>;
+  /** How many live subscriptions this instance holds on a workflow's events. */
+  liveSubscribers(workflowId: string): number;
 }
 
 export function createEventBus(pubsub: PubSubHandle, logger: Logger): EventBus {
+  const live = new Map<string, number>();
   return {
     async publishNodesAdded(nodes) {
       // Issued back to back on one connection: Redis receives them in this order, pipelined.
@@ -50,8 +54,16 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger): EventBus {
         }),
       );
     },
-    subscribe(workflowId) {
-      return pubsub.engine.asyncIterableIterator<WorkflowEventMessage>(workflowChannel(workflowId));
+    async subscribe(workflowId) {
+      const channel = workflowChannel(workflowId);
+      const iterator = await subscribeQueue<WorkflowEventMessage>(pubsub.engine, channel, {
+        onEnd: () => live.set(channel, (live.get(channel) ?? 1) - 1),
+      });
+      live.set(channel, (live.get(channel) ?? 0) + 1);
+      return iterator;
+    },
+    liveSubscribers(workflowId) {
+      return live.get(workflowChannel(workflowId)) ?? 0;
     },
   };
 }

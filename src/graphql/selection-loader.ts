@@ -32,6 +32,8 @@ export interface SelectionLoader {
   nodes(info: GraphQLResolveInfo, context: object, nodes: StoredNode[], options?: LoadOptions): Promise<unknown[]>;
   /** The workflows with the selection of `info`, in the order given. */
   workflows(info: GraphQLResolveInfo, context: object, ids: string[]): Promise<unknown[]>;
+  /** How many reads the loader has sent to the database (for tests and diagnostics). */
+  readonly stats: { queries: number };
 }
 
 export interface LoadOptions {
@@ -45,9 +47,11 @@ export interface LoadOptions {
 
 export function createSelectionLoader(getSchema: () => GraphQLSchema): SelectionLoader {
   const shared = new Map<string, Promise<unknown[]>>();
+  const stats = { queries: 0 };
 
   async function run(info: GraphQLResolveInfo, context: object, root: RootField, ids: string[]): Promise<unknown[]> {
     const document = buildDocument(info, root);
+    stats.queries += 1;
     const result = await execute({
       schema: getSchema(),
       document,
@@ -68,6 +72,7 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
   }
 
   return {
+    stats,
     async nodes(info, context, nodes, options = {}) {
       if (selectsOnly(info, STORED_NODE_FIELDS)) return nodes;
       const ids = nodes.map((n) => n.id);

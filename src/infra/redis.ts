@@ -6,7 +6,10 @@ import type { Logger } from "../logger";
 /** The publish/subscribe surface the event bus needs (Redis-backed, or in-process for one instance). */
 export interface PubSubEngineLike {
   publish(channel: string, payload: unknown): Promise<void>;
-  asyncIterableIterator<T>(channels: string | readonly string[]): AsyncIterableIterator<T>;
+  /** Resolves with a subscription id once the subscription is live. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- engines deliver untyped messages
+  subscribe(channel: string, onMessage: (message: any) => void): Promise<number>;
+  unsubscribe(subId: number): void;
 }
 
 /** A pub/sub engine plus what it takes to check and close it. */

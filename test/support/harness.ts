@@ -93,7 +93,7 @@ export function wsClient(wsUrl: string, options: { retryAttempts?: number } = {}
 /** A live subscription whose events are queued; `next()` waits for the next one. */
 export interface Subscription<T> {
   next(timeoutMs?: number): Promise<T>;
-  /** Resolves once the server has acknowledged the connection and is ready to stream. */
+  /** Errors the server sent; once there is one, `next()` rejects. */
   errors: unknown[];
   close(): void;
 }
@@ -104,21 +104,24 @@ export function subscribe<T = Record<string, any>>(
   variables: Record<string, unknown> = {},
 ): Subscription<T> {
   const queue: T[] = [];
-  const waiters: ((value: T) => void)[] = [];
+  const waiters: { resolve: (value: T) => void; reject: (error: Error) => void }[] = [];
   const errors: unknown[] = [];
+  let failed: Error | undefined;
+  const fail = (error: unknown) => {
+    errors.push(error);
+    failed = new Error(`subscription failed: ${JSON.stringify(errors)}`);
+    for (const waiter of waiters.splice(0)) waiter.reject(failed);
+  };
   const close = client.subscribe<T>(
     { query, variables },
     {
       next(value) {
-        if (value.errors) errors.push(...value.errors);
-        if (!value.data) return;
+        if (value.errors) return fail(value.errors);
         const waiter = waiters.shift();
-        if (waiter) waiter(value.data as T);
+        if (waiter) waiter.resolve(value.data as T);
         else queue.push(value.data as T);
       },
-      error(error) {
-        errors.push(error);
-      },
+      error: fail,
       complete() {},
     },
   );
@@ -129,16 +132,23 @@ export function subscribe<T = Record<string, any>>(
     next(timeoutMs = 10000) {
       const queued = queue.shift();
       if (queued !== undefined) return Promise.resolve(queued);
+      if (failed) return Promise.reject(failed);
       return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(done), 1);
-          reject(new Error(`no event within ${timeoutMs} ms; errors: ${JSON.stringify(errors)}`));
-        }, timeoutMs);
-        const done = (value: T) => {
-          clearTimeout(timer);
-          resolve(value);
+        const waiter = {
+          resolve: (value: T) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+          reject: (error: Error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
         };
-        waiters.push(done);
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no event within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.push(waiter);
       });
     },
   };
@@ -169,7 +179,10 @@ export const START_WORKFLOW = /* GraphQL */ `
 `;
 
 /** Starts a workflow with a unique name; returns its id and root node id. */
-export async function newWorkflow(url: string, name = "test"): Promise<{ workflowId: string; rootId: string; branchId: string }> {
+export async function newWorkflow(
+  url: string,
+  name = "test",
+): Promise<{ workflowId: string; rootId: string; branchId: string }> {
   const data = await gqlOk(url, START_WORKFLOW, { input: { name, systemPrompt: "You are a test agent." } });
   return {
     workflowId: data.startWorkflow.id,
