@@ -17,6 +17,7 @@ async function main(): Promise<number> {
     ["tsc", "--noEmit"],
     ["eslint", "."],
     ["prettier", "--check", "."],
+    ["tsx", "src/cli/codegen.ts", "--check"],
   ]) {
     const status = npx(step);
     if (status !== 0) return status;
