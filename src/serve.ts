@@ -23,7 +23,9 @@ export async function serve(config: Config, logger: Logger, onStopped: () => Pro
       process.exit(1);
     }
   };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
+  // `on`, not `once`: a second signal (a process group and its parent both relaying one) must not
+  // kill the process half-way through its shutdown.
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
   return { url, port };
 }

@@ -10,9 +10,14 @@ async function main(): Promise<void> {
   process.stdout.write(
     `NEO4J_URI=${local.config.neo4j.uri}\nREDIS_URL=${local.config.redisUrl}\n(Ctrl-C stops them)\n`,
   );
-  const stop = () => void local.stop().then(() => process.exit(0));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void local.stop().then(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
 
 main().catch((error) => {

@@ -50,6 +50,7 @@ export async function startLocalNeo4j(options: LocalNeo4jOptions): Promise<Local
       path.join(TARGET, "plugins"),
       "--port",
       String(options.port),
+      "--exit-on-stdin-eof",
     ],
     logFile: path.join(options.dataDir, "neo4j.log"),
     ready: (line) => line?.startsWith("NEO4J_READY") ?? false,

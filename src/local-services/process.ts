@@ -49,7 +49,9 @@ export interface SpawnReadyOptions {
 export async function spawnReady(options: SpawnReadyOptions): Promise<ChildProcess> {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: "a" });
-  const child = spawn(options.command, options.args, { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  // stdin is a pipe held by this process: the child (or its wrapper) exits when it reaches EOF,
+  // which happens however this process ends, so no service outlives the process that started it.
+  const child = spawn(options.command, options.args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
   const tail: string[] = [];
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -102,6 +104,7 @@ export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
+    child.stdin?.end();
     child.kill("SIGTERM");
   });
 }

@@ -36,8 +36,16 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
   mkdirSync(dir, { recursive: true });
   const child = await spawnReady({
     name: "redis-server",
-    command: "redis-server",
-    args: ["--port", String(options.port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    // redis-server has no parent watchdog: a shell runs it and stops it when stdin reaches EOF.
+    command: "sh",
+    args: [
+      "-c",
+      // fd 3: a background job's stdin is /dev/null in a non-interactive shell, so keep a copy.
+      'exec 3<&0; redis-server "$@" </dev/null & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & ' +
+        "trap 'kill $pid 2>/dev/null' TERM INT; wait $pid; wait $pid 2>/dev/null; exit 0",
+      "redis-server",
+      ...["--port", String(options.port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    ],
     logFile: path.join(options.dataDir, "redis.log"),
     ready: (line) => line === undefined && waitForRedis(url, 200).then(() => true),
     timeoutMs: 30000,

@@ -34,32 +34,37 @@ export async function startLocalServices(
   const stop = async () => {
     for (const service of services.reverse()) await service.stop();
   };
-  try {
-    const [neo4j, redis] = await Promise.all([
-      config.neo4j.uri ? undefined : startLocalNeo4j({ dataDir: config.dataDir, port: config.localNeo4jPort, logger }),
-      config.redisUrl
-        ? undefined
-        : startLocalRedis({ dataDir: config.dataDir, port: config.localRedisPort, logger }).catch((error) => {
-            if (options.allowWithoutRedis && error instanceof RedisUnavailableError) {
-              logger.warn(error.message);
-              return undefined;
-            }
-            throw error;
-          }),
-    ]);
-    if (neo4j) services.push(neo4j);
-    if (redis) services.push(redis);
-    return {
-      config: {
-        ...config,
-        neo4j: { ...config.neo4j, uri: config.neo4j.uri ?? neo4j?.url },
-        redisUrl: config.redisUrl ?? redis?.url,
-      },
-      services,
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
+  const [neo4jResult, redisResult] = await Promise.allSettled([
+    config.neo4j.uri ? undefined : startLocalNeo4j({ dataDir: config.dataDir, port: config.localNeo4jPort, logger }),
+    config.redisUrl
+      ? undefined
+      : startLocalRedis({ dataDir: config.dataDir, port: config.localRedisPort, logger }).catch((error) => {
+          if (options.allowWithoutRedis && error instanceof RedisUnavailableError) {
+            logger.warn(error.message);
+            return undefined;
+          }
+          throw error;
+        }),
+  ]);
+  // Whatever started is stopped again if the other failed.
+  for (const result of [neo4jResult, redisResult]) {
+    if (result.status === "fulfilled" && result.value) services.push(result.value);
   }
+  for (const result of [neo4jResult, redisResult]) {
+    if (result.status === "rejected") {
+      await stop();
+      throw result.reason;
+    }
+  }
+  const neo4j = neo4jResult.status === "fulfilled" ? neo4jResult.value : undefined;
+  const redis = redisResult.status === "fulfilled" ? redisResult.value : undefined;
+  return {
+    config: {
+      ...config,
+      neo4j: { ...config.neo4j, uri: config.neo4j.uri ?? neo4j?.url },
+      redisUrl: config.redisUrl ?? redis?.url,
+    },
+    services,
+    stop,
+  };
 }

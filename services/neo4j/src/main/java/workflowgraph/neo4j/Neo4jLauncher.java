@@ -19,7 +19,7 @@ import org.neo4j.graphdb.Transaction;
  * Runs a Neo4j Community DBMS with the Bolt connector, for local development and tests.
  *
  * <p>Arguments: {@code --data DIR --plugins DIR [--host 127.0.0.1] [--port 7687]
- * [--pagecache 256m] [--heap-note]}. Authentication is off (loopback only). Prints
+ * [--pagecache 256m] [--tx-memory 1g] [--exit-on-stdin-eof]}. Authentication is off (loopback only). Prints
  * {@code NEO4J_READY bolt://host:port apoc=<version>} on standard output once Bolt accepts
  * connections and APOC answers, and shuts the DBMS down cleanly on SIGTERM/SIGINT.
  */
@@ -34,6 +34,7 @@ public final class Neo4jLauncher {
     int port = 7687;
     String pageCache = "256m";
     String txMemory = "1g";
+    boolean exitOnStdinEof = false;
     for (int i = 0; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
       switch (args[i]) {
@@ -43,6 +44,7 @@ public final class Neo4jLauncher {
         case "--port" -> { port = Integer.parseInt(require(args[i], value)); i++; }
         case "--pagecache" -> { pageCache = require(args[i], value); i++; }
         case "--tx-memory" -> { txMemory = require(args[i], value); i++; }
+        case "--exit-on-stdin-eof" -> exitOnStdinEof = true;
         default -> fail("unknown argument " + args[i]);
       }
     }
@@ -92,6 +94,25 @@ public final class Neo4jLauncher {
       tx.commit();
     }
     waitForPort(host, port);
+    if (exitOnStdinEof) {
+      // The parent holds our stdin open; when it dies, even by SIGKILL, stdin reaches EOF and the
+      // DBMS shuts down cleanly instead of lingering as an orphan.
+      Thread watchdog =
+          new Thread(
+              () -> {
+                try {
+                  while (System.in.read() != -1) {
+                    // ignore input
+                  }
+                } catch (IOException ignored) {
+                  // treated as EOF
+                }
+                System.exit(0);
+              },
+              "parent-watchdog");
+      watchdog.setDaemon(true);
+      watchdog.start();
+    }
     long ms = (System.nanoTime() - started) / 1_000_000;
     System.out.println(
         "NEO4J_READY bolt://" + host + ":" + port + " apoc=" + apoc + " startup_ms=" + ms);
