@@ -53,6 +53,33 @@ describe("migrations", () => {
     expect(byName.get("workflow_node_workflow_seq")?.properties).toEqual(["workflowId", "seq"]);
   });
 
+  it("are safe when several instances migrate at once", async () => {
+    const driver = testDriver();
+    const database = testConfig().neo4j.database;
+    const version = 8000 + Math.floor(Math.random() * 900);
+    const label = `Probe${version}`;
+    const probe = [
+      {
+        version,
+        name: "concurrent_probe",
+        statements: [`CREATE INDEX probe_${version} IF NOT EXISTS FOR (n:${label}) ON (n.x)`],
+      },
+    ];
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => migrate(driver, database, createLogger("silent"), probe)),
+      );
+      expect(results.flat().every((name) => name === "concurrent_probe")).toBe(true);
+      const { records } = await driver.executeQuery("MATCH (m:Migration {version: $version}) RETURN count(m) AS c", {
+        version,
+      });
+      expect(records[0].get("c")).toBe(1);
+    } finally {
+      await driver.executeQuery(`DROP INDEX probe_${version} IF EXISTS`, {}, { database });
+      await driver.executeQuery("MATCH (m:Migration {version: $version}) DELETE m", { version }, { database });
+    }
+  });
+
   it("apply to a fresh database in order", async () => {
     const driver = testDriver();
     const database = testConfig().neo4j.database;

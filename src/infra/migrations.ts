@@ -44,10 +44,10 @@ export async function migrate(
   logger: Logger,
   migrations: Migration[] = readMigrations(),
 ): Promise<string[]> {
-  await driver.executeQuery(
+  await runSchemaStatement(
+    driver,
+    database,
     "CREATE CONSTRAINT migration_version IF NOT EXISTS FOR (m:Migration) REQUIRE m.version IS UNIQUE",
-    {},
-    { database },
   );
   const { records } = await driver.executeQuery("MATCH (m:Migration) RETURN m.version AS version", {}, { database });
   const applied = new Set(records.map((r) => Number(r.get("version"))));
@@ -55,7 +55,7 @@ export async function migrate(
   for (const migration of migrations) {
     if (applied.has(migration.version)) continue;
     for (const statement of migration.statements) {
-      await driver.executeQuery(statement, {}, { database });
+      await runSchemaStatement(driver, database, statement);
     }
     await driver.executeQuery(
       "MERGE (m:Migration {version: $version}) ON CREATE SET m.name = $name, m.appliedAt = datetime()",
@@ -67,4 +67,23 @@ export async function migrate(
     done.push(migration.name);
   }
   return done;
+}
+
+/** Error codes Neo4j gives when another instance created the same index or constraint first. */
+const ALREADY_EXISTS = new Set([
+  "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+  "Neo.ClientError.Schema.IndexAlreadyExists",
+  "Neo.ClientError.Schema.ConstraintAlreadyExists",
+]);
+
+/**
+ * Runs one schema statement. Several instances may start (and migrate) at once: `IF NOT EXISTS`
+ * does not make concurrent creations of one index safe, so "already exists" counts as done.
+ */
+async function runSchemaStatement(driver: Driver, database: string, statement: string): Promise<void> {
+  try {
+    await driver.executeQuery(statement, {}, { database });
+  } catch (error) {
+    if (!ALREADY_EXISTS.has((error as { code?: string }).code ?? "")) throw error;
+  }
 }

@@ -37,8 +37,8 @@ export interface RunningApp {
 export async function startApp(overrides: Partial<Config> = {}): Promise<RunningApp> {
   const config = testConfig(overrides);
   const app = await buildApp(config, { logger: createLogger(config.logLevel) });
-  const { url } = await app.start(0);
   onDispose(() => app.stop());
+  const { url } = await app.start(0);
   return { app, url, wsUrl: url.replace(/^http/, "ws"), origin: url.replace(/\/graphql$/, "") };
 }
 
