@@ -12,8 +12,8 @@ export const Subscription = {
   nodeAdded: {
     subscribe: withFilter<WorkflowEventMessage, SubscriptionNodeAddedArgs, AppContext>(
       async (_root, args, context) => {
-        await requireWorkflow(context!.store, args!.workflowId);
-        return context!.bus.subscribe(args!.workflowId);
+        const workflowId = await requireWorkflow(context!.store, args!.workflowId);
+        return context!.bus.subscribe(workflowId);
       },
       (payload, args) =>
         payload !== undefined &&

@@ -102,7 +102,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       await apollo.start();
       expressApp.use(
         GRAPHQL_PATH,
-        express.json({ limit: config.maxContentBytes * 16 }),
+        express.json({ limit: config.maxBodyBytes }),
         expressMiddleware(apollo, { context: async () => context() }),
       );
       expressApp.use(jsonErrorHandler(logger));

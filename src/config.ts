@@ -25,6 +25,8 @@ export interface Config {
   maxContentBytes: number;
   /** Most nodes accepted by one `appendNodes` call. @default 10000 */
   maxBatchSize: number;
+  /** Largest HTTP request body, in bytes. @default 33554432 (32 MiB) */
+  maxBodyBytes: number;
   /** @default "info" */
   logLevel: LogLevel;
   /** Folder for the local services' data (Neo4j store, Redis). @default "<repo>/.data" */
@@ -64,6 +66,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: uri(env, "REDIS_URL", ["redis:", "rediss:"]),
     maxContentBytes: int(env, "MAX_CONTENT_BYTES", 1024 * 1024, 1, 64 * 1024 * 1024),
     maxBatchSize: int(env, "MAX_BATCH_SIZE", 10000, 1, 100000),
+    maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     dataDir: path.resolve(str(env, "WORKFLOW_GRAPH_DATA_DIR") ?? path.join(REPO_ROOT, ".data")),
     localNeo4jPort: int(env, "LOCAL_NEO4J_PORT", 7687, 1, 65535),

@@ -98,6 +98,22 @@ describe("appendNode", () => {
     expect(edge.get("parent")).toBe(rootId);
   });
 
+  it("treats ids case-insensitively (UUIDs are stored in lower case)", async () => {
+    const id = randomUUID().toUpperCase();
+    const q = `mutation($input: StartWorkflowInput!) { startWorkflow(input: $input) { id root { id } } }`;
+    const started = await gqlOk(api.url, q, { input: { id, name: "upper", systemPrompt: "p" } });
+    expect(started.startWorkflow.id).toBe(id.toLowerCase());
+    const appended = await gqlOk(api.url, APPEND_NODE, {
+      input: {
+        workflowId: id,
+        parentId: started.startWorkflow.root.id.toUpperCase(),
+        type: "MESSAGE",
+        content: "upper-case ids",
+      },
+    });
+    expect(appended.appendNode.seq).toBe(1);
+  });
+
   it("writes nothing and returns the stored node when retried with the same id and input", async () => {
     const { workflowId, rootId } = await newWorkflow(api.url);
     const input = {

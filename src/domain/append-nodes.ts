@@ -2,7 +2,7 @@ import type { ManagedTransaction } from "neo4j-driver";
 import { badUserInput, conflict, notFound } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
-import { checkContent, checkNotBlank, idOrNew, metadataText } from "./validation";
+import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
 import {
   NODE_TYPES,
   STORED_NODE_PROJECTION,
@@ -191,14 +191,14 @@ function prepare(store: Store, input: AppendNodeInput, where: string): PreparedI
   checkContent(input.content, store.maxContentBytes, `${where}.content`);
   return {
     id: idOrNew(input.id, `${where}.id`),
-    workflowId: input.workflowId,
-    parentId: input.parentId.toLowerCase(),
+    workflowId: normalizeId(input.workflowId),
+    parentId: normalizeId(input.parentId),
     type: input.type,
     content: input.content,
     metadata: metadataText(input.metadata),
     agentId: input.agentId ?? null,
     userId: input.userId ?? null,
-    branchId: input.branchId ?? null,
+    branchId: input.branchId ? normalizeId(input.branchId) : null,
   };
 }
 

@@ -10,6 +10,11 @@ export function idOrNew(id: string | null | undefined, field: string): string {
   return id.toLowerCase();
 }
 
+/** Ids are UUIDs, compared case-insensitively: stored and looked up in lower case. */
+export function normalizeId(id: string): string {
+  return UUID.test(id) ? id.toLowerCase() : id;
+}
+
 /** Rejects content larger than the configured limit (counted in UTF-8 bytes). */
 export function checkContent(content: string, maxBytes: number, field: string): void {
   const bytes = Buffer.byteLength(content, "utf8");

@@ -77,12 +77,22 @@ export function translateDriverError(error: unknown): unknown {
   return error;
 }
 
-/** True when Neo4j answers a trivial query within the driver's timeouts. */
-export async function pingNeo4j(driver: Driver, database: string): Promise<boolean> {
+/**
+ * True when Neo4j answers a trivial query within `timeoutMs`. One attempt, no retries: a
+ * readiness probe must answer quickly either way.
+ */
+export async function pingNeo4j(driver: Driver, database: string, timeoutMs = 2000): Promise<boolean> {
+  const session = driver.session({ database, defaultAccessMode: neo4j.session.READ });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await driver.executeQuery("RETURN 1", {}, { database });
-    return true;
-  } catch {
-    return false;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const query = session.run("RETURN 1").then(
+      () => true,
+      () => false,
+    );
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+    void session.close().catch(() => undefined);
   }
 }

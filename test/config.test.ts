@@ -1,0 +1,98 @@
+import { ConfigError, loadConfig } from "../src/config";
+
+/** Runs `loadConfig` on `env` and returns the ConfigError it throws (fails the test if it does not). */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe("loadConfig defaults", () => {
+  it("uses port 4000, a 1 MiB content limit, database neo4j and log level info when nothing is set", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(4000);
+    expect(config.maxContentBytes).toBe(1048576);
+    expect(config.neo4j.database).toBe("neo4j");
+    expect(config.logLevel).toBe("info");
+  });
+
+  it("leaves the Neo4j and Redis URLs unset so that the CLI starts local services", () => {
+    const config = loadConfig({});
+    expect(config.neo4j.uri).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it("treats empty and blank variables as unset", () => {
+    const config = loadConfig({ PORT: "", NEO4J_URI: "  ", LOG_LEVEL: "" });
+    expect(config.port).toBe(4000);
+    expect(config.neo4j.uri).toBeUndefined();
+    expect(config.logLevel).toBe("info");
+  });
+});
+
+describe("loadConfig rejects an invalid variable with a ConfigError naming it", () => {
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["PORT", "4000.5"],
+    ["NEO4J_URI", "http://x"],
+    ["NEO4J_URI", "not a url"],
+    ["REDIS_URL", "http://x"],
+    ["REDIS_URL", "not a url"],
+    ["MAX_CONTENT_BYTES", "0"],
+    ["LOG_LEVEL", "loud"],
+  ])("%s=%s", (name, value) => {
+    const error = configError({ [name]: value });
+    expect(error.name).toBe("ConfigError");
+    expect(error.message).toContain(name);
+  });
+
+  it("names the wrong scheme of a URL", () => {
+    expect(configError({ NEO4J_URI: "http://x" }).message).toContain("http:");
+  });
+});
+
+describe("loadConfig parses valid values", () => {
+  it("accepts a neo4j+s URI (Aura) and a rediss URL (TLS) unchanged", () => {
+    const config = loadConfig({
+      NEO4J_URI: "neo4j+s://x.databases.neo4j.io",
+      REDIS_URL: "rediss://default:secret@redis.example.com:6380",
+    });
+    expect(config.neo4j.uri).toBe("neo4j+s://x.databases.neo4j.io");
+    expect(config.redisUrl).toBe("rediss://default:secret@redis.example.com:6380");
+  });
+
+  it("accepts bolt and redis URLs", () => {
+    const config = loadConfig({ NEO4J_URI: "bolt://127.0.0.1:7687", REDIS_URL: "redis://127.0.0.1:6379" });
+    expect(config.neo4j.uri).toBe("bolt://127.0.0.1:7687");
+    expect(config.redisUrl).toBe("redis://127.0.0.1:6379");
+  });
+
+  it("parses numbers, the database, credentials and the log level", () => {
+    const config = loadConfig({
+      PORT: "8080",
+      MAX_CONTENT_BYTES: "2048",
+      NEO4J_DATABASE: "workflows",
+      NEO4J_USER: "app",
+      NEO4J_PASSWORD: "pw",
+      LOG_LEVEL: "debug",
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      maxContentBytes: 2048,
+      logLevel: "debug",
+      neo4j: { database: "workflows", user: "app", password: "pw" },
+    });
+  });
+
+  it("accepts port 0 (pick a free port) and the bounds 65535 and 1 byte", () => {
+    expect(loadConfig({ PORT: "0" }).port).toBe(0);
+    expect(loadConfig({ PORT: "65535" }).port).toBe(65535);
+    expect(loadConfig({ MAX_CONTENT_BYTES: "1" }).maxContentBytes).toBe(1);
+  });
+});
