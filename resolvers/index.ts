@@ -1,6 +1,18 @@
 import { Mutation } from "./mutation";
+import { Branch, DecisionPoint, MonitorLink, Workflow, WorkflowEvent } from "./objects";
+import { Query } from "./query";
 import { JSONObject } from "./scalars";
 import { Subscription } from "./subscription";
 
 /** The custom resolvers merged into the schema that @neo4j/graphql generates. */
-export const resolvers = { JSONObject, Mutation, Subscription };
+export const resolvers = {
+  JSONObject,
+  Query,
+  Mutation,
+  Subscription,
+  DecisionPoint,
+  MonitorLink,
+  WorkflowEvent,
+  Workflow,
+  Branch,
+};

@@ -1,25 +1,80 @@
-import { appendNodes } from "../src/domain/append-nodes";
+import { addDecision } from "../src/domain/add-decision";
+import { addMonitor } from "../src/domain/add-monitor";
+import { appendNodes, type WriteResult } from "../src/domain/append-nodes";
+import { forkBranch, setBranchStatus, type BranchResult } from "../src/domain/branch-operations";
+import { chooseOption } from "../src/domain/choose-option";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { AppContext } from "../src/graphql/context";
 import type { MutationResolvers } from "../src/generated/graphql";
+import type { GraphQLResolveInfo } from "graphql";
+
+type Resolvers = Required<MutationResolvers<AppContext>>;
+
+/** Publish after commit, then read back the client's selection of the written node(s). */
+async function nodesResult(result: WriteResult, context: AppContext, info: GraphQLResolveInfo) {
+  await context.bus.publish(result.events);
+  return context.loader.nodes(info, context, result.nodes);
+}
+
+async function branchResult(result: BranchResult, context: AppContext, info: GraphQLResolveInfo) {
+  await context.bus.publish(result.events);
+  const [branch] = await context.loader.branches(info, context, [result.branch.id]);
+  return branch;
+}
 
 /** Each mutation: domain operation (one transaction) → publish after commit → read back the selection. */
-export const Mutation: Pick<Required<MutationResolvers<AppContext>>, "startWorkflow" | "appendNode" | "appendNodes"> = {
+export const Mutation: Pick<
+  Resolvers,
+  | "startWorkflow"
+  | "appendNode"
+  | "appendNodes"
+  | "addDecision"
+  | "chooseOption"
+  | "addMonitor"
+  | "forkBranch"
+  | "setBranchStatus"
+> = {
   async startWorkflow(_root, { input }, context, info) {
     const result = await startWorkflow(context.store, input);
-    if (result.created) await context.bus.publishNodesAdded([result.root]);
+    if (result.created) {
+      const { root } = result;
+      await context.bus.publish([
+        {
+          kind: "NODE_ADDED",
+          seq: 0,
+          workflowId: root.workflowId,
+          at: root.timestamp,
+          node: root,
+          branchId: root.branchId,
+        },
+      ]);
+    }
     const [workflow] = await context.loader.workflows(info, context, [result.workflowId]);
-    return workflow as never;
+    return workflow;
   },
   async appendNode(_root, { input }, context, info) {
-    const result = await appendNodes(context.store, [input]);
-    await context.bus.publishNodesAdded(result.created);
-    const [node] = await context.loader.nodes(info, context, result.nodes);
-    return node as never;
+    const [node] = await nodesResult(await appendNodes(context.store, [input]), context, info);
+    return node;
   },
   async appendNodes(_root, { input }, context, info) {
-    const result = await appendNodes(context.store, input);
-    await context.bus.publishNodesAdded(result.created);
-    return (await context.loader.nodes(info, context, result.nodes)) as never;
+    return nodesResult(await appendNodes(context.store, input), context, info);
+  },
+  async addDecision(_root, { input }, context, info) {
+    const [node] = await nodesResult(await addDecision(context.store, input), context, info);
+    return node;
+  },
+  async chooseOption(_root, { input }, context, info) {
+    const [node] = await nodesResult(await chooseOption(context.store, input), context, info);
+    return node;
+  },
+  async addMonitor(_root, { input }, context, info) {
+    const [node] = await nodesResult(await addMonitor(context.store, input), context, info);
+    return node;
+  },
+  async forkBranch(_root, { input }, context, info) {
+    return branchResult(await forkBranch(context.store, input), context, info);
+  },
+  async setBranchStatus(_root, { branchId, status }, context, info) {
+    return branchResult(await setBranchStatus(context.store, branchId, status), context, info);
   },
 };

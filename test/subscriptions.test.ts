@@ -82,7 +82,14 @@ describe("nodeAdded", () => {
 
   it("with branchId, streams only that branch's nodes", async () => {
     const { workflowId, rootId, branchId } = await newWorkflow(api.url);
-    const other = randomUUID();
+    const fork = await gqlOk(
+      api.url,
+      `mutation($from: ID!) { forkBranch(input: {fromNodeId: $from, name: "side"}) { id } }`,
+      {
+        from: rootId,
+      },
+    );
+    const other = fork.forkBranch.id;
     const sub = liveSubscription(api.wsUrl, workflowId, NODE_ADDED, { branchId: other });
     await waitUntilSubscribed(api, workflowId);
     await gqlOk(api.url, APPEND_NODE, { input: { workflowId, parentId: rootId, type: "MESSAGE", content: "main" } });

@@ -30,7 +30,11 @@ RETURN w {.name, .metadata} AS workflow, ${STORED_NODE_PROJECTION} AS root`;
 const CREATE = `
 CREATE (w:Workflow {
   id: $id, name: $name, status: 'RUNNING', createdAt: datetime($timestamp), metadata: $metadata,
-  lastSeq: 0, nodeCount: 1, mainBranchId: $root.branchId
+  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId
+})
+CREATE (:Branch {
+  id: $root.branchId, workflowId: $id, name: 'main', status: 'ACTIVE', createdAt: datetime($timestamp),
+  seq: 0, length: 1, headId: $root.id, forkedFromId: null
 })
 WITH $root AS root
 CREATE (n:WorkflowNode)
@@ -74,6 +78,7 @@ export async function startWorkflow(store: Store, input: StartWorkflowInput): Pr
       agentId: input.agentId ?? null,
       userId: input.userId ?? null,
       parentId: null,
+      watchBranchIds: null,
     };
     await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root });
     return { workflowId: id, root, created: true };

@@ -19,6 +19,15 @@ export interface StoredNode {
   agentId: string | null;
   userId: string | null;
   parentId: string | null;
+  /** On a MONITOR: the branches it watches (those of its targets when it was created). */
+  watchBranchIds: string[] | null;
+}
+
+/** A node's outgoing decision and monitor edges, read for idempotency checks and rules. */
+export interface NodeLinks {
+  optionIds: string[];
+  targetIds: string[];
+  chosenId: string | null;
 }
 
 /** The WorkflowNode fields that a StoredNode answers without a database read. */
@@ -39,13 +48,16 @@ export const STORED_NODE_FIELDS: ReadonlySet<string> = new Set([
 
 /** Cypher map projection of the stored properties but `timestamp` (written with datetime()). */
 export const WRITABLE_NODE_PROPERTIES =
-  "{.id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId}";
+  "{.id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId, .watchBranchIds}";
 
-/** Cypher projection that reads a node back as a StoredNode (`n` bound to the node). */
+/** Cypher projection that reads a node back as a StoredNode plus its links (`n` bound to the node). */
 export const STORED_NODE_PROJECTION = `n {
-  .id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId,
+  .id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId, .watchBranchIds,
   timestamp: toString(n.timestamp),
-  parentId: [(p:WorkflowNode)-[:PARENT_OF]->(n) | p.id][0]
+  parentId: [(p:WorkflowNode)-[:PARENT_OF]->(n) | p.id][0],
+  optionIds: [(n)-[:OPTION_OF]->(o:WorkflowNode) | o.id],
+  targetIds: [(n)-[:MONITORS]->(t:WorkflowNode) | t.id],
+  chosenId: [(n)-[:CHOSEN_OPTION]->(c:WorkflowNode) | c.id][0]
 }`;
 
 /** Normalises a record value produced by {@link STORED_NODE_PROJECTION}. */
@@ -63,5 +75,15 @@ export function toStoredNode(value: Record<string, unknown>): StoredNode {
     agentId: (value.agentId as string | null) ?? null,
     userId: (value.userId as string | null) ?? null,
     parentId: (value.parentId as string | null) ?? null,
+    watchBranchIds: (value.watchBranchIds as string[] | null) ?? null,
+  };
+}
+
+/** The links part of a record value produced by {@link STORED_NODE_PROJECTION}. */
+export function toNodeLinks(value: Record<string, unknown>): NodeLinks {
+  return {
+    optionIds: [...((value.optionIds as string[] | null) ?? [])].sort(),
+    targetIds: [...((value.targetIds as string[] | null) ?? [])].sort(),
+    chosenId: (value.chosenId as string | null) ?? null,
   };
 }

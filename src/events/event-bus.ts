@@ -1,16 +1,9 @@
-import type { StoredNode } from "../domain/workflow-node";
 import type { PubSubHandle } from "../infra/redis";
 import type { Logger } from "../logger";
 import { subscribeQueue } from "./subscription-queue";
+import type { WorkflowEventMessage } from "./workflow-event";
 
-/** An event as it travels on the bus: one per committed write, carrying the seq it drew. */
-export interface WorkflowEventMessage {
-  kind: "NODE_ADDED";
-  seq: number;
-  workflowId: string;
-  at: string;
-  node: StoredNode;
-}
+export type { WorkflowEventMessage } from "./workflow-event";
 
 /** The Redis channel of a workflow's events. */
 export const workflowChannel = (workflowId: string) => `workflow:${workflowId}`;
@@ -18,10 +11,10 @@ export const workflowChannel = (workflowId: string) => `workflow:${workflowId}`;
 /** Publishes committed events and hands out per-workflow event streams. */
 export interface EventBus {
   /**
-   * Publishes one NODE_ADDED event per node, in the order given (seq order). Never throws: the
-   * write is already committed, so a failed publish is logged and the mutation still succeeds.
+   * Publishes events in the order given (seq order per workflow). Never throws: the write is
+   * already committed, so a failed publish is logged and the mutation still succeeds.
    */
-  publishNodesAdded(nodes: StoredNode[]): Promise<void>;
+  publish(events: readonly WorkflowEventMessage[]): Promise<void>;
   /** The live events of one workflow; resolves once the subscription is live. */
   subscribe(workflowId: string): Promise<AsyncIterableIterator<WorkflowEventMessage>>;
   /** How many live subscriptions this instance holds on a workflow's events. */
@@ -31,23 +24,16 @@ export interface EventBus {
 export function createEventBus(pubsub: PubSubHandle, logger: Logger): EventBus {
   const live = new Map<string, number>();
   return {
-    async publishNodesAdded(nodes) {
+    async publish(events) {
       // Issued back to back on one connection: Redis receives them in this order, pipelined.
       await Promise.all(
-        nodes.map(async (node) => {
-          const message: WorkflowEventMessage = {
-            kind: "NODE_ADDED",
-            seq: node.seq,
-            workflowId: node.workflowId,
-            at: node.timestamp,
-            node,
-          };
+        events.map(async (event) => {
           try {
-            await pubsub.engine.publish(workflowChannel(node.workflowId), message);
+            await pubsub.engine.publish(workflowChannel(event.workflowId), event);
           } catch (error) {
             logger.warn("event not published; it is stored in Neo4j", {
-              workflowId: node.workflowId,
-              seq: node.seq,
+              workflowId: event.workflowId,
+              seq: event.seq,
               error,
             });
           }

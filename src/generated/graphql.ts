@@ -22,6 +22,30 @@ export type Scalars = {
   JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
+export type AddDecisionInput = {
+  agentId?: InputMaybe<Scalars['String']['input']>;
+  branchId?: InputMaybe<Scalars['ID']['input']>;
+  content: Scalars['String']['input'];
+  id?: InputMaybe<Scalars['ID']['input']>;
+  metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  options: Array<OptionInput>;
+  parentId: Scalars['ID']['input'];
+  userId?: InputMaybe<Scalars['String']['input']>;
+  workflowId: Scalars['ID']['input'];
+};
+
+export type AddMonitorInput = {
+  agentId?: InputMaybe<Scalars['String']['input']>;
+  branchId?: InputMaybe<Scalars['ID']['input']>;
+  content: Scalars['String']['input'];
+  id?: InputMaybe<Scalars['ID']['input']>;
+  metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  parentId: Scalars['ID']['input'];
+  /** Nodes of the same workflow; the monitor watches each one's branch. */
+  targetIds: Array<Scalars['ID']['input']>;
+  workflowId: Scalars['ID']['input'];
+};
+
 export type AppendNodeInput = {
   agentId?: InputMaybe<Scalars['String']['input']>;
   /** Append to this branch; defaults to the parent's branch. */
@@ -34,6 +58,164 @@ export type AppendNodeInput = {
   type: NodeType;
   userId?: InputMaybe<Scalars['String']['input']>;
   workflowId: Scalars['ID']['input'];
+};
+
+/**
+ * A line of work inside a workflow. Appending under a branch's head continues it; appending under a
+ * node that already has a child forks a new branch from that node. Every workflow starts with a main
+ * branch holding its root; each new OPTION node starts its own branch.
+ */
+export type Branch = {
+  __typename?: 'Branch';
+  createdAt: Scalars['DateTime']['output'];
+  /** The node the branch forked from; null for the main branch. */
+  forkedFrom?: Maybe<WorkflowNode>;
+  /** The branch's newest node; null for a branch created by forkBranch and not yet appended to. */
+  head?: Maybe<WorkflowNode>;
+  id: Scalars['ID']['output'];
+  /** How many nodes the branch holds. */
+  length: Scalars['Int']['output'];
+  /** The branch (and the path from the root to it) as a Mermaid flowchart. */
+  mermaid: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  /** The branch's own nodes in seq order: `first` of them after `afterSeq`. */
+  nodes: Array<WorkflowNode>;
+  /** From the root to the head, including the ancestors that lie in parent branches. */
+  path: Array<WorkflowNode>;
+  /** The workflow event sequence number at which the branch was created. */
+  seq: Scalars['Int']['output'];
+  /** Structured summary: counts, agents, first and last times. */
+  stats: BranchStats;
+  status: BranchStatus;
+  /**
+   * The contents of the branch's nodes in seq order, one per line, cut to `maxLength` characters
+   * with a marker saying how much was left out.
+   */
+  summary: Scalars['String']['output'];
+  workflowId: Scalars['ID']['output'];
+};
+
+
+/**
+ * A line of work inside a workflow. Appending under a branch's head continues it; appending under a
+ * node that already has a child forks a new branch from that node. Every workflow starts with a main
+ * branch holding its root; each new OPTION node starts its own branch.
+ */
+export type BranchNodesArgs = {
+  afterSeq?: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * A line of work inside a workflow. Appending under a branch's head continues it; appending under a
+ * node that already has a child forks a new branch from that node. Every workflow starts with a main
+ * branch holding its root; each new OPTION node starts its own branch.
+ */
+export type BranchSummaryArgs = {
+  maxLength?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type BranchAggregate = {
+  __typename?: 'BranchAggregate';
+  count: Count;
+  node: BranchAggregateNode;
+};
+
+export type BranchAggregateNode = {
+  __typename?: 'BranchAggregateNode';
+  createdAt: DateTimeAggregateSelection;
+  length: IntAggregateSelection;
+  name: StringAggregateSelection;
+  seq: IntAggregateSelection;
+};
+
+export type BranchEdge = {
+  __typename?: 'BranchEdge';
+  cursor: Scalars['String']['output'];
+  node: Branch;
+};
+
+export type BranchRelationshipFilters = {
+  /** Filter type where all of the related Branches match this filter */
+  all?: InputMaybe<BranchWhere>;
+  /** Filter type where none of the related Branches match this filter */
+  none?: InputMaybe<BranchWhere>;
+  /** Filter type where one of the related Branches match this filter */
+  single?: InputMaybe<BranchWhere>;
+  /** Filter type where some of the related Branches match this filter */
+  some?: InputMaybe<BranchWhere>;
+};
+
+/** Fields to sort Branches by. The order in which sorts are applied is not guaranteed when specifying many fields in one BranchSort object. */
+export type BranchSort = {
+  createdAt?: InputMaybe<SortDirection>;
+  id?: InputMaybe<SortDirection>;
+  length?: InputMaybe<SortDirection>;
+  name?: InputMaybe<SortDirection>;
+  seq?: InputMaybe<SortDirection>;
+  status?: InputMaybe<SortDirection>;
+  summary?: InputMaybe<SortDirection>;
+  workflowId?: InputMaybe<SortDirection>;
+};
+
+/** Counts and times of a branch, for dashboards. */
+export type BranchStats = {
+  __typename?: 'BranchStats';
+  /** The distinct agentIds that wrote to the branch. */
+  agents: Array<Scalars['String']['output']>;
+  decisions: Scalars['Int']['output'];
+  firstAt?: Maybe<Scalars['DateTime']['output']>;
+  lastAt?: Maybe<Scalars['DateTime']['output']>;
+  nodeCount: Scalars['Int']['output'];
+  pendingDecisions: Scalars['Int']['output'];
+};
+
+export type BranchStatus =
+  | 'ABANDONED'
+  | 'ACTIVE'
+  | 'COMPLETED';
+
+/** BranchStatus filters */
+export type BranchStatusEnumScalarFilters = {
+  eq?: InputMaybe<BranchStatus>;
+  in?: InputMaybe<Array<BranchStatus>>;
+};
+
+export type BranchWhere = {
+  AND?: InputMaybe<Array<BranchWhere>>;
+  NOT?: InputMaybe<BranchWhere>;
+  OR?: InputMaybe<Array<BranchWhere>>;
+  createdAt?: InputMaybe<DateTimeScalarFilters>;
+  forkedFrom?: InputMaybe<WorkflowNodeWhere>;
+  head?: InputMaybe<WorkflowNodeWhere>;
+  id?: InputMaybe<IdScalarFilters>;
+  length?: InputMaybe<IntScalarFilters>;
+  name?: InputMaybe<StringScalarFilters>;
+  path?: InputMaybe<WorkflowNodeRelationshipFilters>;
+  path_ALL?: InputMaybe<WorkflowNodeWhere>;
+  path_NONE?: InputMaybe<WorkflowNodeWhere>;
+  path_SINGLE?: InputMaybe<WorkflowNodeWhere>;
+  path_SOME?: InputMaybe<WorkflowNodeWhere>;
+  seq?: InputMaybe<IntScalarFilters>;
+  status?: InputMaybe<BranchStatusEnumScalarFilters>;
+  workflowId?: InputMaybe<IdScalarFilters>;
+};
+
+export type BranchesConnection = {
+  __typename?: 'BranchesConnection';
+  aggregate: BranchAggregate;
+  edges: Array<BranchEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ChooseOptionInput = {
+  agentId?: InputMaybe<Scalars['String']['input']>;
+  decisionId: Scalars['ID']['input'];
+  optionId: Scalars['ID']['input'];
+  reason?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type ConnectionAggregationCountFilterInput = {
@@ -74,6 +256,14 @@ export type DateTimeScalarFilters = {
   lte?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** A decision with its options and the choice made (seed: Find Decision Points). */
+export type DecisionPoint = {
+  __typename?: 'DecisionPoint';
+  chosen?: Maybe<WorkflowNode>;
+  decision: WorkflowNode;
+  options: Array<WorkflowNode>;
+};
+
 /** Float filters */
 export type FloatScalarFilters = {
   eq?: InputMaybe<Scalars['Float']['input']>;
@@ -82,6 +272,11 @@ export type FloatScalarFilters = {
   in?: InputMaybe<Array<Scalars['Float']['input']>>;
   lt?: InputMaybe<Scalars['Float']['input']>;
   lte?: InputMaybe<Scalars['Float']['input']>;
+};
+
+export type ForkBranchInput = {
+  fromNodeId: Scalars['ID']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** ID filters */
@@ -125,14 +320,40 @@ export type JsonObjectScalarFilters = {
   in?: InputMaybe<Array<Scalars['JSONObject']['input']>>;
 };
 
+/** A monitor and one node it watches, in another branch. */
+export type MonitorLink = {
+  __typename?: 'MonitorLink';
+  monitor: WorkflowNode;
+  target: WorkflowNode;
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Creates a DECISION node and its options (new OPTION nodes, each on its own branch, or existing nodes). */
+  addDecision: WorkflowNode;
+  /** Creates a MONITOR node watching the branches of the target nodes. */
+  addMonitor: WorkflowNode;
   /** Appends one node under a parent of the same workflow and publishes it. */
   appendNode: WorkflowNode;
   /** Appends a batch in one transaction, all or nothing; a node may name an earlier one as parent. */
   appendNodes: Array<WorkflowNode>;
+  /** Records the choice of one of a decision's options. A decision is made once. */
+  chooseOption: WorkflowNode;
+  /** Creates an empty branch at a node; append with its branchId under that node to continue it. */
+  forkBranch: Branch;
+  setBranchStatus: Branch;
   /** Creates a workflow and its root SYSTEM node (seq 0). */
   startWorkflow: Workflow;
+};
+
+
+export type MutationAddDecisionArgs = {
+  input: AddDecisionInput;
+};
+
+
+export type MutationAddMonitorArgs = {
+  input: AddMonitorInput;
 };
 
 
@@ -143,6 +364,22 @@ export type MutationAppendNodeArgs = {
 
 export type MutationAppendNodesArgs = {
   input: Array<AppendNodeInput>;
+};
+
+
+export type MutationChooseOptionArgs = {
+  input: ChooseOptionInput;
+};
+
+
+export type MutationForkBranchArgs = {
+  input: ForkBranchInput;
+};
+
+
+export type MutationSetBranchStatusArgs = {
+  branchId: Scalars['ID']['input'];
+  status: BranchStatus;
 };
 
 
@@ -171,6 +408,17 @@ export type NodeTypeEnumScalarFilters = {
   in?: InputMaybe<Array<NodeType>>;
 };
 
+export type OptionInput = {
+  agentId?: InputMaybe<Scalars['String']['input']>;
+  /** The option's text (for a new OPTION node). */
+  content?: InputMaybe<Scalars['String']['input']>;
+  /** Offer an existing node of the same workflow instead of a new one (a cross-branch decision). */
+  existingNodeId?: InputMaybe<Scalars['ID']['input']>;
+  /** A UUID for a new OPTION node; generated when omitted. */
+  id?: InputMaybe<Scalars['ID']['input']>;
+  metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+};
+
 /** Pagination information (Relay) */
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -182,10 +430,43 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
+  branches: Array<Branch>;
+  branchesConnection: BranchesConnection;
+  /** Monitors watching a node in a branch other than their own. */
+  crossBranchMonitors: Array<MonitorLink>;
+  /** The decisions of a workflow in seq order; with pending: true, those not chosen yet. */
+  decisionPoints: Array<DecisionPoint>;
   workflowNodes: Array<WorkflowNode>;
   workflowNodesConnection: WorkflowNodesConnection;
   workflows: Array<Workflow>;
   workflowsConnection: WorkflowsConnection;
+};
+
+
+export type QueryBranchesArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  offset?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Array<BranchSort>>;
+  where?: InputMaybe<BranchWhere>;
+};
+
+
+export type QueryBranchesConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Array<BranchSort>>;
+  where?: InputMaybe<BranchWhere>;
+};
+
+
+export type QueryCrossBranchMonitorsArgs = {
+  workflowId: Scalars['ID']['input'];
+};
+
+
+export type QueryDecisionPointsArgs = {
+  pending?: InputMaybe<Scalars['Boolean']['input']>;
+  workflowId: Scalars['ID']['input'];
 };
 
 
@@ -261,8 +542,17 @@ export type StringScalarFilters = {
 
 export type Subscription = {
   __typename?: 'Subscription';
+  /** Each node appended, after the monitor was created, to a branch the monitor watches. */
+  monitoredActivity: WorkflowNode;
   /** Each node appended to the workflow (optionally: to one branch of it), as it is committed. */
   nodeAdded: WorkflowNode;
+  /** Every event of the workflow, in seq order, as committed. */
+  workflowEvents: WorkflowEvent;
+};
+
+
+export type SubscriptionMonitoredActivityArgs = {
+  monitorId: Scalars['ID']['input'];
 };
 
 
@@ -271,13 +561,22 @@ export type SubscriptionNodeAddedArgs = {
   workflowId: Scalars['ID']['input'];
 };
 
+
+export type SubscriptionWorkflowEventsArgs = {
+  workflowId: Scalars['ID']['input'];
+};
+
 /** A workflow: a tree of WorkflowNodes rooted at its system prompt. */
 export type Workflow = {
   __typename?: 'Workflow';
+  /** The workflow's branches, oldest first; the main branch holds the root. */
+  branches: Array<Branch>;
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
   /** The sequence number of the workflow's newest event. */
   lastSeq: Scalars['Int']['output'];
+  /** The workflow's tree as a Mermaid flowchart (branches as subgraphs, decisions as diamonds). */
+  mermaid: Scalars['String']['output'];
   metadata?: Maybe<Scalars['JSONObject']['output']>;
   name: Scalars['String']['output'];
   /** How many nodes the workflow holds, root included. */
@@ -308,6 +607,32 @@ export type WorkflowEdge = {
 };
 
 /**
+ * One event of a workflow, in the order of its `seq`. NODE_ADDED, DECISION_ADDED and MONITOR_ADDED
+ * carry `node` (and `branch`: the node's branch — a node that forked a new branch carries that new
+ * branch); OPTION_CHOSEN carries `decision` and `option`; BRANCH_CREATED and BRANCH_STATUS_CHANGED
+ * carry `branch`.
+ */
+export type WorkflowEvent = {
+  __typename?: 'WorkflowEvent';
+  at: Scalars['DateTime']['output'];
+  branch?: Maybe<Branch>;
+  decision?: Maybe<WorkflowNode>;
+  kind: WorkflowEventKind;
+  node?: Maybe<WorkflowNode>;
+  option?: Maybe<WorkflowNode>;
+  seq: Scalars['Int']['output'];
+  workflowId: Scalars['ID']['output'];
+};
+
+export type WorkflowEventKind =
+  | 'BRANCH_CREATED'
+  | 'BRANCH_STATUS_CHANGED'
+  | 'DECISION_ADDED'
+  | 'MONITOR_ADDED'
+  | 'NODE_ADDED'
+  | 'OPTION_CHOSEN';
+
+/**
  * One event of a workflow, stored as a node of the graph. Edges:
  * (parent)-[:PARENT_OF]->(child), (monitor)-[:MONITORS]->(target),
  * (decision)-[:OPTION_OF]->(option), (decision)-[:CHOSEN_OPTION]->(option).
@@ -316,15 +641,30 @@ export type WorkflowNode = {
   __typename?: 'WorkflowNode';
   agentId?: Maybe<Scalars['String']['output']>;
   /** The branch the node belongs to. */
+  branch?: Maybe<Branch>;
+  /** The branch the node belongs to. */
   branchId: Scalars['ID']['output'];
   /** The nodes appended under this one. */
   children: Array<WorkflowNode>;
   childrenConnection: WorkflowNodeChildrenConnection;
+  /** On a DECISION: the option chosen; null until one is. */
+  chosenOption?: Maybe<WorkflowNode>;
   content: Scalars['String']['output'];
+  /** On an option: the decision it belongs to (the first one, for a node offered by several). */
+  decision?: Maybe<WorkflowNode>;
   /** Distance from the root (the root is 0). */
   depth: Scalars['Int']['output'];
   id: Scalars['ID']['output'];
   metadata?: Maybe<Scalars['JSONObject']['output']>;
+  /** The MONITOR nodes watching this node. */
+  monitoredBy: Array<WorkflowNode>;
+  monitoredByConnection: WorkflowNodeMonitoredByConnection;
+  /** On a MONITOR: the nodes it watches (it watches each one's branch). */
+  monitors: Array<WorkflowNode>;
+  monitorsConnection: WorkflowNodeMonitorsConnection;
+  /** On a DECISION: the options it offers (new OPTION nodes, or existing nodes of other branches). */
+  options: Array<WorkflowNode>;
+  optionsConnection: WorkflowNodeOptionsConnection;
   /** The node this one was appended under; null at the root. */
   parent?: Maybe<WorkflowNode>;
   /** The path from the root (the system prompt) to this node: root first, this node last. */
@@ -361,6 +701,84 @@ export type WorkflowNodeChildrenConnectionArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   sort?: InputMaybe<Array<WorkflowNodeChildrenConnectionSort>>;
   where?: InputMaybe<WorkflowNodeChildrenConnectionWhere>;
+};
+
+
+/**
+ * One event of a workflow, stored as a node of the graph. Edges:
+ * (parent)-[:PARENT_OF]->(child), (monitor)-[:MONITORS]->(target),
+ * (decision)-[:OPTION_OF]->(option), (decision)-[:CHOSEN_OPTION]->(option).
+ */
+export type WorkflowNodeMonitoredByArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  offset?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Array<WorkflowNodeSort>>;
+  where?: InputMaybe<WorkflowNodeWhere>;
+};
+
+
+/**
+ * One event of a workflow, stored as a node of the graph. Edges:
+ * (parent)-[:PARENT_OF]->(child), (monitor)-[:MONITORS]->(target),
+ * (decision)-[:OPTION_OF]->(option), (decision)-[:CHOSEN_OPTION]->(option).
+ */
+export type WorkflowNodeMonitoredByConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Array<WorkflowNodeMonitoredByConnectionSort>>;
+  where?: InputMaybe<WorkflowNodeMonitoredByConnectionWhere>;
+};
+
+
+/**
+ * One event of a workflow, stored as a node of the graph. Edges:
+ * (parent)-[:PARENT_OF]->(child), (monitor)-[:MONITORS]->(target),
+ * (decision)-[:OPTION_OF]->(option), (decision)-[:CHOSEN_OPTION]->(option).
+ */
+export type WorkflowNodeMonitorsArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  offset?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Array<WorkflowNodeSort>>;
+  where?: InputMaybe<WorkflowNodeWhere>;
+};
+
+
+/**
+ * One event of a workflow, stored as a node of the graph. Edges:
+ * (parent)-[:PARENT_OF]->(child), (monitor)-[:MONITORS]->(target),
+ * (decision)-[:OPTION_OF]->(option), (decision)-[:CHOSEN_OPTION]->(option).
+ */
+export type WorkflowNodeMonitorsConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Array<WorkflowNodeMonitorsConnectionSort>>;
+  where?: InputMaybe<WorkflowNodeMonitorsConnectionWhere>;
+};
+
+
+/**
+ * One event of a workflow, stored as a node of the graph. Edges:
+ * (parent)-[:PARENT_OF]->(child), (monitor)-[:MONITORS]->(target),
+ * (decision)-[:OPTION_OF]->(option), (decision)-[:CHOSEN_OPTION]->(option).
+ */
+export type WorkflowNodeOptionsArgs = {
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  offset?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Array<WorkflowNodeSort>>;
+  where?: InputMaybe<WorkflowNodeWhere>;
+};
+
+
+/**
+ * One event of a workflow, stored as a node of the graph. Edges:
+ * (parent)-[:PARENT_OF]->(child), (monitor)-[:MONITORS]->(target),
+ * (decision)-[:OPTION_OF]->(option), (decision)-[:CHOSEN_OPTION]->(option).
+ */
+export type WorkflowNodeOptionsConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  sort?: InputMaybe<Array<WorkflowNodeOptionsConnectionSort>>;
+  where?: InputMaybe<WorkflowNodeOptionsConnectionWhere>;
 };
 
 export type WorkflowNodeAggregate = {
@@ -443,6 +861,180 @@ export type WorkflowNodeEdge = {
   node: WorkflowNode;
 };
 
+export type WorkflowNodeMonitoredByConnection = {
+  __typename?: 'WorkflowNodeMonitoredByConnection';
+  aggregate: WorkflowNodeWorkflowNodeMonitoredByAggregateSelection;
+  edges: Array<WorkflowNodeMonitoredByRelationship>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type WorkflowNodeMonitoredByConnectionAggregateInput = {
+  AND?: InputMaybe<Array<WorkflowNodeMonitoredByConnectionAggregateInput>>;
+  NOT?: InputMaybe<WorkflowNodeMonitoredByConnectionAggregateInput>;
+  OR?: InputMaybe<Array<WorkflowNodeMonitoredByConnectionAggregateInput>>;
+  count?: InputMaybe<ConnectionAggregationCountFilterInput>;
+  node?: InputMaybe<WorkflowNodeMonitoredByNodeAggregationWhereInput>;
+};
+
+export type WorkflowNodeMonitoredByConnectionFilters = {
+  /** Filter WorkflowNodes by aggregating results on related WorkflowNodeMonitoredByConnections */
+  aggregate?: InputMaybe<WorkflowNodeMonitoredByConnectionAggregateInput>;
+  /** Return WorkflowNodes where all of the related WorkflowNodeMonitoredByConnections match this filter */
+  all?: InputMaybe<WorkflowNodeMonitoredByConnectionWhere>;
+  /** Return WorkflowNodes where none of the related WorkflowNodeMonitoredByConnections match this filter */
+  none?: InputMaybe<WorkflowNodeMonitoredByConnectionWhere>;
+  /** Return WorkflowNodes where one of the related WorkflowNodeMonitoredByConnections match this filter */
+  single?: InputMaybe<WorkflowNodeMonitoredByConnectionWhere>;
+  /** Return WorkflowNodes where some of the related WorkflowNodeMonitoredByConnections match this filter */
+  some?: InputMaybe<WorkflowNodeMonitoredByConnectionWhere>;
+};
+
+export type WorkflowNodeMonitoredByConnectionSort = {
+  node?: InputMaybe<WorkflowNodeSort>;
+};
+
+export type WorkflowNodeMonitoredByConnectionWhere = {
+  AND?: InputMaybe<Array<WorkflowNodeMonitoredByConnectionWhere>>;
+  NOT?: InputMaybe<WorkflowNodeMonitoredByConnectionWhere>;
+  OR?: InputMaybe<Array<WorkflowNodeMonitoredByConnectionWhere>>;
+  node?: InputMaybe<WorkflowNodeWhere>;
+};
+
+export type WorkflowNodeMonitoredByNodeAggregationWhereInput = {
+  AND?: InputMaybe<Array<WorkflowNodeMonitoredByNodeAggregationWhereInput>>;
+  NOT?: InputMaybe<WorkflowNodeMonitoredByNodeAggregationWhereInput>;
+  OR?: InputMaybe<Array<WorkflowNodeMonitoredByNodeAggregationWhereInput>>;
+  agentId?: InputMaybe<StringScalarAggregationFilters>;
+  content?: InputMaybe<StringScalarAggregationFilters>;
+  depth?: InputMaybe<IntScalarAggregationFilters>;
+  seq?: InputMaybe<IntScalarAggregationFilters>;
+  timestamp?: InputMaybe<DateTimeScalarAggregationFilters>;
+  userId?: InputMaybe<StringScalarAggregationFilters>;
+};
+
+export type WorkflowNodeMonitoredByRelationship = {
+  __typename?: 'WorkflowNodeMonitoredByRelationship';
+  cursor: Scalars['String']['output'];
+  node: WorkflowNode;
+};
+
+export type WorkflowNodeMonitorsConnection = {
+  __typename?: 'WorkflowNodeMonitorsConnection';
+  aggregate: WorkflowNodeWorkflowNodeMonitorsAggregateSelection;
+  edges: Array<WorkflowNodeMonitorsRelationship>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type WorkflowNodeMonitorsConnectionAggregateInput = {
+  AND?: InputMaybe<Array<WorkflowNodeMonitorsConnectionAggregateInput>>;
+  NOT?: InputMaybe<WorkflowNodeMonitorsConnectionAggregateInput>;
+  OR?: InputMaybe<Array<WorkflowNodeMonitorsConnectionAggregateInput>>;
+  count?: InputMaybe<ConnectionAggregationCountFilterInput>;
+  node?: InputMaybe<WorkflowNodeMonitorsNodeAggregationWhereInput>;
+};
+
+export type WorkflowNodeMonitorsConnectionFilters = {
+  /** Filter WorkflowNodes by aggregating results on related WorkflowNodeMonitorsConnections */
+  aggregate?: InputMaybe<WorkflowNodeMonitorsConnectionAggregateInput>;
+  /** Return WorkflowNodes where all of the related WorkflowNodeMonitorsConnections match this filter */
+  all?: InputMaybe<WorkflowNodeMonitorsConnectionWhere>;
+  /** Return WorkflowNodes where none of the related WorkflowNodeMonitorsConnections match this filter */
+  none?: InputMaybe<WorkflowNodeMonitorsConnectionWhere>;
+  /** Return WorkflowNodes where one of the related WorkflowNodeMonitorsConnections match this filter */
+  single?: InputMaybe<WorkflowNodeMonitorsConnectionWhere>;
+  /** Return WorkflowNodes where some of the related WorkflowNodeMonitorsConnections match this filter */
+  some?: InputMaybe<WorkflowNodeMonitorsConnectionWhere>;
+};
+
+export type WorkflowNodeMonitorsConnectionSort = {
+  node?: InputMaybe<WorkflowNodeSort>;
+};
+
+export type WorkflowNodeMonitorsConnectionWhere = {
+  AND?: InputMaybe<Array<WorkflowNodeMonitorsConnectionWhere>>;
+  NOT?: InputMaybe<WorkflowNodeMonitorsConnectionWhere>;
+  OR?: InputMaybe<Array<WorkflowNodeMonitorsConnectionWhere>>;
+  node?: InputMaybe<WorkflowNodeWhere>;
+};
+
+export type WorkflowNodeMonitorsNodeAggregationWhereInput = {
+  AND?: InputMaybe<Array<WorkflowNodeMonitorsNodeAggregationWhereInput>>;
+  NOT?: InputMaybe<WorkflowNodeMonitorsNodeAggregationWhereInput>;
+  OR?: InputMaybe<Array<WorkflowNodeMonitorsNodeAggregationWhereInput>>;
+  agentId?: InputMaybe<StringScalarAggregationFilters>;
+  content?: InputMaybe<StringScalarAggregationFilters>;
+  depth?: InputMaybe<IntScalarAggregationFilters>;
+  seq?: InputMaybe<IntScalarAggregationFilters>;
+  timestamp?: InputMaybe<DateTimeScalarAggregationFilters>;
+  userId?: InputMaybe<StringScalarAggregationFilters>;
+};
+
+export type WorkflowNodeMonitorsRelationship = {
+  __typename?: 'WorkflowNodeMonitorsRelationship';
+  cursor: Scalars['String']['output'];
+  node: WorkflowNode;
+};
+
+export type WorkflowNodeOptionsConnection = {
+  __typename?: 'WorkflowNodeOptionsConnection';
+  aggregate: WorkflowNodeWorkflowNodeOptionsAggregateSelection;
+  edges: Array<WorkflowNodeOptionsRelationship>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type WorkflowNodeOptionsConnectionAggregateInput = {
+  AND?: InputMaybe<Array<WorkflowNodeOptionsConnectionAggregateInput>>;
+  NOT?: InputMaybe<WorkflowNodeOptionsConnectionAggregateInput>;
+  OR?: InputMaybe<Array<WorkflowNodeOptionsConnectionAggregateInput>>;
+  count?: InputMaybe<ConnectionAggregationCountFilterInput>;
+  node?: InputMaybe<WorkflowNodeOptionsNodeAggregationWhereInput>;
+};
+
+export type WorkflowNodeOptionsConnectionFilters = {
+  /** Filter WorkflowNodes by aggregating results on related WorkflowNodeOptionsConnections */
+  aggregate?: InputMaybe<WorkflowNodeOptionsConnectionAggregateInput>;
+  /** Return WorkflowNodes where all of the related WorkflowNodeOptionsConnections match this filter */
+  all?: InputMaybe<WorkflowNodeOptionsConnectionWhere>;
+  /** Return WorkflowNodes where none of the related WorkflowNodeOptionsConnections match this filter */
+  none?: InputMaybe<WorkflowNodeOptionsConnectionWhere>;
+  /** Return WorkflowNodes where one of the related WorkflowNodeOptionsConnections match this filter */
+  single?: InputMaybe<WorkflowNodeOptionsConnectionWhere>;
+  /** Return WorkflowNodes where some of the related WorkflowNodeOptionsConnections match this filter */
+  some?: InputMaybe<WorkflowNodeOptionsConnectionWhere>;
+};
+
+export type WorkflowNodeOptionsConnectionSort = {
+  node?: InputMaybe<WorkflowNodeSort>;
+};
+
+export type WorkflowNodeOptionsConnectionWhere = {
+  AND?: InputMaybe<Array<WorkflowNodeOptionsConnectionWhere>>;
+  NOT?: InputMaybe<WorkflowNodeOptionsConnectionWhere>;
+  OR?: InputMaybe<Array<WorkflowNodeOptionsConnectionWhere>>;
+  node?: InputMaybe<WorkflowNodeWhere>;
+};
+
+export type WorkflowNodeOptionsNodeAggregationWhereInput = {
+  AND?: InputMaybe<Array<WorkflowNodeOptionsNodeAggregationWhereInput>>;
+  NOT?: InputMaybe<WorkflowNodeOptionsNodeAggregationWhereInput>;
+  OR?: InputMaybe<Array<WorkflowNodeOptionsNodeAggregationWhereInput>>;
+  agentId?: InputMaybe<StringScalarAggregationFilters>;
+  content?: InputMaybe<StringScalarAggregationFilters>;
+  depth?: InputMaybe<IntScalarAggregationFilters>;
+  seq?: InputMaybe<IntScalarAggregationFilters>;
+  timestamp?: InputMaybe<DateTimeScalarAggregationFilters>;
+  userId?: InputMaybe<StringScalarAggregationFilters>;
+};
+
+export type WorkflowNodeOptionsRelationship = {
+  __typename?: 'WorkflowNodeOptionsRelationship';
+  cursor: Scalars['String']['output'];
+  node: WorkflowNode;
+};
+
 export type WorkflowNodeRelationshipFilters = {
   /** Filter type where all of the related WorkflowNodes match this filter */
   all?: InputMaybe<WorkflowNodeWhere>;
@@ -474,13 +1066,22 @@ export type WorkflowNodeWhere = {
   NOT?: InputMaybe<WorkflowNodeWhere>;
   OR?: InputMaybe<Array<WorkflowNodeWhere>>;
   agentId?: InputMaybe<StringScalarFilters>;
+  branch?: InputMaybe<BranchWhere>;
   branchId?: InputMaybe<IdScalarFilters>;
   children?: InputMaybe<WorkflowNodeRelationshipFilters>;
   childrenConnection?: InputMaybe<WorkflowNodeChildrenConnectionFilters>;
+  chosenOption?: InputMaybe<WorkflowNodeWhere>;
   content?: InputMaybe<StringScalarFilters>;
+  decision?: InputMaybe<WorkflowNodeWhere>;
   depth?: InputMaybe<IntScalarFilters>;
   id?: InputMaybe<IdScalarFilters>;
   metadata?: InputMaybe<JsonObjectScalarFilters>;
+  monitoredBy?: InputMaybe<WorkflowNodeRelationshipFilters>;
+  monitoredByConnection?: InputMaybe<WorkflowNodeMonitoredByConnectionFilters>;
+  monitors?: InputMaybe<WorkflowNodeRelationshipFilters>;
+  monitorsConnection?: InputMaybe<WorkflowNodeMonitorsConnectionFilters>;
+  options?: InputMaybe<WorkflowNodeRelationshipFilters>;
+  optionsConnection?: InputMaybe<WorkflowNodeOptionsConnectionFilters>;
   parent?: InputMaybe<WorkflowNodeWhere>;
   pathToRoot?: InputMaybe<WorkflowNodeRelationshipFilters>;
   pathToRoot_ALL?: InputMaybe<WorkflowNodeWhere>;
@@ -502,6 +1103,54 @@ export type WorkflowNodeWorkflowNodeChildrenAggregateSelection = {
 
 export type WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection = {
   __typename?: 'WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection';
+  agentId: StringAggregateSelection;
+  content: StringAggregateSelection;
+  depth: IntAggregateSelection;
+  seq: IntAggregateSelection;
+  timestamp: DateTimeAggregateSelection;
+  userId: StringAggregateSelection;
+};
+
+export type WorkflowNodeWorkflowNodeMonitoredByAggregateSelection = {
+  __typename?: 'WorkflowNodeWorkflowNodeMonitoredByAggregateSelection';
+  count: CountConnection;
+  node?: Maybe<WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection>;
+};
+
+export type WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection = {
+  __typename?: 'WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection';
+  agentId: StringAggregateSelection;
+  content: StringAggregateSelection;
+  depth: IntAggregateSelection;
+  seq: IntAggregateSelection;
+  timestamp: DateTimeAggregateSelection;
+  userId: StringAggregateSelection;
+};
+
+export type WorkflowNodeWorkflowNodeMonitorsAggregateSelection = {
+  __typename?: 'WorkflowNodeWorkflowNodeMonitorsAggregateSelection';
+  count: CountConnection;
+  node?: Maybe<WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection>;
+};
+
+export type WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection = {
+  __typename?: 'WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection';
+  agentId: StringAggregateSelection;
+  content: StringAggregateSelection;
+  depth: IntAggregateSelection;
+  seq: IntAggregateSelection;
+  timestamp: DateTimeAggregateSelection;
+  userId: StringAggregateSelection;
+};
+
+export type WorkflowNodeWorkflowNodeOptionsAggregateSelection = {
+  __typename?: 'WorkflowNodeWorkflowNodeOptionsAggregateSelection';
+  count: CountConnection;
+  node?: Maybe<WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection>;
+};
+
+export type WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection = {
+  __typename?: 'WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection';
   agentId: StringAggregateSelection;
   content: StringAggregateSelection;
   depth: IntAggregateSelection;
@@ -545,6 +1194,11 @@ export type WorkflowWhere = {
   AND?: InputMaybe<Array<WorkflowWhere>>;
   NOT?: InputMaybe<WorkflowWhere>;
   OR?: InputMaybe<Array<WorkflowWhere>>;
+  branches?: InputMaybe<BranchRelationshipFilters>;
+  branches_ALL?: InputMaybe<BranchWhere>;
+  branches_NONE?: InputMaybe<BranchWhere>;
+  branches_SINGLE?: InputMaybe<BranchWhere>;
+  branches_SOME?: InputMaybe<BranchWhere>;
   createdAt?: InputMaybe<DateTimeScalarFilters>;
   id?: InputMaybe<IdScalarFilters>;
   lastSeq?: InputMaybe<IntScalarFilters>;
@@ -636,8 +1290,22 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AddDecisionInput: ResolverTypeWrapper<unknown>;
+  AddMonitorInput: ResolverTypeWrapper<unknown>;
   AppendNodeInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
+  Branch: ResolverTypeWrapper<unknown>;
+  BranchAggregate: ResolverTypeWrapper<unknown>;
+  BranchAggregateNode: ResolverTypeWrapper<unknown>;
+  BranchEdge: ResolverTypeWrapper<unknown>;
+  BranchRelationshipFilters: ResolverTypeWrapper<unknown>;
+  BranchSort: ResolverTypeWrapper<unknown>;
+  BranchStats: ResolverTypeWrapper<unknown>;
+  BranchStatus: ResolverTypeWrapper<unknown>;
+  BranchStatusEnumScalarFilters: ResolverTypeWrapper<unknown>;
+  BranchWhere: ResolverTypeWrapper<unknown>;
+  BranchesConnection: ResolverTypeWrapper<unknown>;
+  ChooseOptionInput: ResolverTypeWrapper<unknown>;
   ConnectionAggregationCountFilterInput: ResolverTypeWrapper<unknown>;
   Count: ResolverTypeWrapper<unknown>;
   CountConnection: ResolverTypeWrapper<unknown>;
@@ -645,8 +1313,10 @@ export type ResolversTypes = {
   DateTimeAggregateSelection: ResolverTypeWrapper<unknown>;
   DateTimeScalarAggregationFilters: ResolverTypeWrapper<unknown>;
   DateTimeScalarFilters: ResolverTypeWrapper<unknown>;
+  DecisionPoint: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   FloatScalarFilters: ResolverTypeWrapper<unknown>;
+  ForkBranchInput: ResolverTypeWrapper<unknown>;
   ID: ResolverTypeWrapper<unknown>;
   IDScalarFilters: ResolverTypeWrapper<unknown>;
   Int: ResolverTypeWrapper<unknown>;
@@ -655,9 +1325,11 @@ export type ResolversTypes = {
   IntScalarFilters: ResolverTypeWrapper<unknown>;
   JSONObject: ResolverTypeWrapper<unknown>;
   JSONObjectScalarFilters: ResolverTypeWrapper<unknown>;
+  MonitorLink: ResolverTypeWrapper<unknown>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NodeType: ResolverTypeWrapper<unknown>;
   NodeTypeEnumScalarFilters: ResolverTypeWrapper<unknown>;
+  OptionInput: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SortDirection: ResolverTypeWrapper<unknown>;
@@ -671,6 +1343,8 @@ export type ResolversTypes = {
   WorkflowAggregate: ResolverTypeWrapper<unknown>;
   WorkflowAggregateNode: ResolverTypeWrapper<unknown>;
   WorkflowEdge: ResolverTypeWrapper<unknown>;
+  WorkflowEvent: ResolverTypeWrapper<unknown>;
+  WorkflowEventKind: ResolverTypeWrapper<unknown>;
   WorkflowNode: ResolverTypeWrapper<unknown>;
   WorkflowNodeAggregate: ResolverTypeWrapper<unknown>;
   WorkflowNodeAggregateNode: ResolverTypeWrapper<unknown>;
@@ -682,11 +1356,38 @@ export type ResolversTypes = {
   WorkflowNodeChildrenNodeAggregationWhereInput: ResolverTypeWrapper<unknown>;
   WorkflowNodeChildrenRelationship: ResolverTypeWrapper<unknown>;
   WorkflowNodeEdge: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitoredByConnection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitoredByConnectionAggregateInput: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitoredByConnectionFilters: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitoredByConnectionSort: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitoredByConnectionWhere: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitoredByNodeAggregationWhereInput: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitoredByRelationship: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitorsConnection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitorsConnectionAggregateInput: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitorsConnectionFilters: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitorsConnectionSort: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitorsConnectionWhere: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitorsNodeAggregationWhereInput: ResolverTypeWrapper<unknown>;
+  WorkflowNodeMonitorsRelationship: ResolverTypeWrapper<unknown>;
+  WorkflowNodeOptionsConnection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeOptionsConnectionAggregateInput: ResolverTypeWrapper<unknown>;
+  WorkflowNodeOptionsConnectionFilters: ResolverTypeWrapper<unknown>;
+  WorkflowNodeOptionsConnectionSort: ResolverTypeWrapper<unknown>;
+  WorkflowNodeOptionsConnectionWhere: ResolverTypeWrapper<unknown>;
+  WorkflowNodeOptionsNodeAggregationWhereInput: ResolverTypeWrapper<unknown>;
+  WorkflowNodeOptionsRelationship: ResolverTypeWrapper<unknown>;
   WorkflowNodeRelationshipFilters: ResolverTypeWrapper<unknown>;
   WorkflowNodeSort: ResolverTypeWrapper<unknown>;
   WorkflowNodeWhere: ResolverTypeWrapper<unknown>;
   WorkflowNodeWorkflowNodeChildrenAggregateSelection: ResolverTypeWrapper<unknown>;
   WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeWorkflowNodeMonitoredByAggregateSelection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeWorkflowNodeMonitorsAggregateSelection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeWorkflowNodeOptionsAggregateSelection: ResolverTypeWrapper<unknown>;
+  WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection: ResolverTypeWrapper<unknown>;
   WorkflowNodesConnection: ResolverTypeWrapper<unknown>;
   WorkflowSort: ResolverTypeWrapper<unknown>;
   WorkflowStatus: ResolverTypeWrapper<unknown>;
@@ -697,8 +1398,21 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AddDecisionInput: unknown;
+  AddMonitorInput: unknown;
   AppendNodeInput: unknown;
   Boolean: unknown;
+  Branch: unknown;
+  BranchAggregate: unknown;
+  BranchAggregateNode: unknown;
+  BranchEdge: unknown;
+  BranchRelationshipFilters: unknown;
+  BranchSort: unknown;
+  BranchStats: unknown;
+  BranchStatusEnumScalarFilters: unknown;
+  BranchWhere: unknown;
+  BranchesConnection: unknown;
+  ChooseOptionInput: unknown;
   ConnectionAggregationCountFilterInput: unknown;
   Count: unknown;
   CountConnection: unknown;
@@ -706,8 +1420,10 @@ export type ResolversParentTypes = {
   DateTimeAggregateSelection: unknown;
   DateTimeScalarAggregationFilters: unknown;
   DateTimeScalarFilters: unknown;
+  DecisionPoint: unknown;
   Float: unknown;
   FloatScalarFilters: unknown;
+  ForkBranchInput: unknown;
   ID: unknown;
   IDScalarFilters: unknown;
   Int: unknown;
@@ -716,8 +1432,10 @@ export type ResolversParentTypes = {
   IntScalarFilters: unknown;
   JSONObject: unknown;
   JSONObjectScalarFilters: unknown;
+  MonitorLink: unknown;
   Mutation: Record<PropertyKey, never>;
   NodeTypeEnumScalarFilters: unknown;
+  OptionInput: unknown;
   PageInfo: unknown;
   Query: Record<PropertyKey, never>;
   StartWorkflowInput: unknown;
@@ -730,6 +1448,7 @@ export type ResolversParentTypes = {
   WorkflowAggregate: unknown;
   WorkflowAggregateNode: unknown;
   WorkflowEdge: unknown;
+  WorkflowEvent: unknown;
   WorkflowNode: unknown;
   WorkflowNodeAggregate: unknown;
   WorkflowNodeAggregateNode: unknown;
@@ -741,16 +1460,93 @@ export type ResolversParentTypes = {
   WorkflowNodeChildrenNodeAggregationWhereInput: unknown;
   WorkflowNodeChildrenRelationship: unknown;
   WorkflowNodeEdge: unknown;
+  WorkflowNodeMonitoredByConnection: unknown;
+  WorkflowNodeMonitoredByConnectionAggregateInput: unknown;
+  WorkflowNodeMonitoredByConnectionFilters: unknown;
+  WorkflowNodeMonitoredByConnectionSort: unknown;
+  WorkflowNodeMonitoredByConnectionWhere: unknown;
+  WorkflowNodeMonitoredByNodeAggregationWhereInput: unknown;
+  WorkflowNodeMonitoredByRelationship: unknown;
+  WorkflowNodeMonitorsConnection: unknown;
+  WorkflowNodeMonitorsConnectionAggregateInput: unknown;
+  WorkflowNodeMonitorsConnectionFilters: unknown;
+  WorkflowNodeMonitorsConnectionSort: unknown;
+  WorkflowNodeMonitorsConnectionWhere: unknown;
+  WorkflowNodeMonitorsNodeAggregationWhereInput: unknown;
+  WorkflowNodeMonitorsRelationship: unknown;
+  WorkflowNodeOptionsConnection: unknown;
+  WorkflowNodeOptionsConnectionAggregateInput: unknown;
+  WorkflowNodeOptionsConnectionFilters: unknown;
+  WorkflowNodeOptionsConnectionSort: unknown;
+  WorkflowNodeOptionsConnectionWhere: unknown;
+  WorkflowNodeOptionsNodeAggregationWhereInput: unknown;
+  WorkflowNodeOptionsRelationship: unknown;
   WorkflowNodeRelationshipFilters: unknown;
   WorkflowNodeSort: unknown;
   WorkflowNodeWhere: unknown;
   WorkflowNodeWorkflowNodeChildrenAggregateSelection: unknown;
   WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection: unknown;
+  WorkflowNodeWorkflowNodeMonitoredByAggregateSelection: unknown;
+  WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection: unknown;
+  WorkflowNodeWorkflowNodeMonitorsAggregateSelection: unknown;
+  WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection: unknown;
+  WorkflowNodeWorkflowNodeOptionsAggregateSelection: unknown;
+  WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection: unknown;
   WorkflowNodesConnection: unknown;
   WorkflowSort: unknown;
   WorkflowStatusEnumScalarFilters: unknown;
   WorkflowWhere: unknown;
   WorkflowsConnection: unknown;
+};
+
+export type BranchResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Branch'] = ResolversParentTypes['Branch']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  forkedFrom?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  head?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  length?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  mermaid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, RequireFields<BranchNodesArgs, 'afterSeq' | 'first'>>;
+  path?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stats?: Resolver<ResolversTypes['BranchStats'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['BranchStatus'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<BranchSummaryArgs, 'maxLength'>>;
+  workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type BranchAggregateResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchAggregate'] = ResolversParentTypes['BranchAggregate']> = {
+  count?: Resolver<ResolversTypes['Count'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['BranchAggregateNode'], ParentType, ContextType>;
+};
+
+export type BranchAggregateNodeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchAggregateNode'] = ResolversParentTypes['BranchAggregateNode']> = {
+  createdAt?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
+  length?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+};
+
+export type BranchEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchEdge'] = ResolversParentTypes['BranchEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Branch'], ParentType, ContextType>;
+};
+
+export type BranchStatsResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchStats'] = ResolversParentTypes['BranchStats']> = {
+  agents?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  decisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  firstAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  pendingDecisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type BranchesConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchesConnection'] = ResolversParentTypes['BranchesConnection']> = {
+  aggregate?: Resolver<ResolversTypes['BranchAggregate'], ParentType, ContextType>;
+  edges?: Resolver<Array<ResolversTypes['BranchEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type CountResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Count'] = ResolversParentTypes['Count']> = {
@@ -771,6 +1567,12 @@ export type DateTimeAggregateSelectionResolvers<ContextType = AppContext, Parent
   min?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
 
+export type DecisionPointResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['DecisionPoint'] = ResolversParentTypes['DecisionPoint']> = {
+  chosen?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  decision?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
+  options?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+};
+
 export type IntAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['IntAggregateSelection'] = ResolversParentTypes['IntAggregateSelection']> = {
   average?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   max?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
@@ -782,9 +1584,19 @@ export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<Resolver
   name: 'JSONObject';
 }
 
+export type MonitorLinkResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['MonitorLink'] = ResolversParentTypes['MonitorLink']> = {
+  monitor?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  addDecision?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationAddDecisionArgs, 'input'>>;
+  addMonitor?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationAddMonitorArgs, 'input'>>;
   appendNode?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationAppendNodeArgs, 'input'>>;
   appendNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, RequireFields<MutationAppendNodesArgs, 'input'>>;
+  chooseOption?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationChooseOptionArgs, 'input'>>;
+  forkBranch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationForkBranchArgs, 'input'>>;
+  setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'branchId' | 'status'>>;
   startWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationStartWorkflowArgs, 'input'>>;
 };
 
@@ -796,6 +1608,10 @@ export type PageInfoResolvers<ContextType = AppContext, ParentType extends Resol
 };
 
 export type QueryResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType, Partial<QueryBranchesArgs>>;
+  branchesConnection?: Resolver<ResolversTypes['BranchesConnection'], ParentType, ContextType, Partial<QueryBranchesConnectionArgs>>;
+  crossBranchMonitors?: Resolver<Array<ResolversTypes['MonitorLink']>, ParentType, ContextType, RequireFields<QueryCrossBranchMonitorsArgs, 'workflowId'>>;
+  decisionPoints?: Resolver<Array<ResolversTypes['DecisionPoint']>, ParentType, ContextType, RequireFields<QueryDecisionPointsArgs, 'workflowId'>>;
   workflowNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<QueryWorkflowNodesArgs>>;
   workflowNodesConnection?: Resolver<ResolversTypes['WorkflowNodesConnection'], ParentType, ContextType, Partial<QueryWorkflowNodesConnectionArgs>>;
   workflows?: Resolver<Array<ResolversTypes['Workflow']>, ParentType, ContextType, Partial<QueryWorkflowsArgs>>;
@@ -808,13 +1624,17 @@ export type StringAggregateSelectionResolvers<ContextType = AppContext, ParentTy
 };
 
 export type SubscriptionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  monitoredActivity?: SubscriptionResolver<ResolversTypes['WorkflowNode'], "monitoredActivity", ParentType, ContextType, RequireFields<SubscriptionMonitoredActivityArgs, 'monitorId'>>;
   nodeAdded?: SubscriptionResolver<ResolversTypes['WorkflowNode'], "nodeAdded", ParentType, ContextType, RequireFields<SubscriptionNodeAddedArgs, 'workflowId'>>;
+  workflowEvents?: SubscriptionResolver<ResolversTypes['WorkflowEvent'], "workflowEvents", ParentType, ContextType, RequireFields<SubscriptionWorkflowEventsArgs, 'workflowId'>>;
 };
 
 export type WorkflowResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Workflow'] = ResolversParentTypes['Workflow']> = {
+  branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  mermaid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   metadata?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -839,15 +1659,35 @@ export type WorkflowEdgeResolvers<ContextType = AppContext, ParentType extends R
   node?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType>;
 };
 
+export type WorkflowEventResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowEvent'] = ResolversParentTypes['WorkflowEvent']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  branch?: Resolver<Maybe<ResolversTypes['Branch']>, ParentType, ContextType>;
+  decision?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['WorkflowEventKind'], ParentType, ContextType>;
+  node?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  option?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type WorkflowNodeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNode'] = ResolversParentTypes['WorkflowNode']> = {
   agentId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  branch?: Resolver<Maybe<ResolversTypes['Branch']>, ParentType, ContextType>;
   branchId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   children?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<WorkflowNodeChildrenArgs>>;
   childrenConnection?: Resolver<ResolversTypes['WorkflowNodeChildrenConnection'], ParentType, ContextType, Partial<WorkflowNodeChildrenConnectionArgs>>;
+  chosenOption?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  decision?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   depth?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   metadata?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  monitoredBy?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<WorkflowNodeMonitoredByArgs>>;
+  monitoredByConnection?: Resolver<ResolversTypes['WorkflowNodeMonitoredByConnection'], ParentType, ContextType, Partial<WorkflowNodeMonitoredByConnectionArgs>>;
+  monitors?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<WorkflowNodeMonitorsArgs>>;
+  monitorsConnection?: Resolver<ResolversTypes['WorkflowNodeMonitorsConnection'], ParentType, ContextType, Partial<WorkflowNodeMonitorsConnectionArgs>>;
+  options?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<WorkflowNodeOptionsArgs>>;
+  optionsConnection?: Resolver<ResolversTypes['WorkflowNodeOptionsConnection'], ParentType, ContextType, Partial<WorkflowNodeOptionsConnectionArgs>>;
   parent?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   pathToRoot?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -888,12 +1728,90 @@ export type WorkflowNodeEdgeResolvers<ContextType = AppContext, ParentType exten
   node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
 };
 
+export type WorkflowNodeMonitoredByConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeMonitoredByConnection'] = ResolversParentTypes['WorkflowNodeMonitoredByConnection']> = {
+  aggregate?: Resolver<ResolversTypes['WorkflowNodeWorkflowNodeMonitoredByAggregateSelection'], ParentType, ContextType>;
+  edges?: Resolver<Array<ResolversTypes['WorkflowNodeMonitoredByRelationship']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type WorkflowNodeMonitoredByRelationshipResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeMonitoredByRelationship'] = ResolversParentTypes['WorkflowNodeMonitoredByRelationship']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
+};
+
+export type WorkflowNodeMonitorsConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeMonitorsConnection'] = ResolversParentTypes['WorkflowNodeMonitorsConnection']> = {
+  aggregate?: Resolver<ResolversTypes['WorkflowNodeWorkflowNodeMonitorsAggregateSelection'], ParentType, ContextType>;
+  edges?: Resolver<Array<ResolversTypes['WorkflowNodeMonitorsRelationship']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type WorkflowNodeMonitorsRelationshipResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeMonitorsRelationship'] = ResolversParentTypes['WorkflowNodeMonitorsRelationship']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
+};
+
+export type WorkflowNodeOptionsConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeOptionsConnection'] = ResolversParentTypes['WorkflowNodeOptionsConnection']> = {
+  aggregate?: Resolver<ResolversTypes['WorkflowNodeWorkflowNodeOptionsAggregateSelection'], ParentType, ContextType>;
+  edges?: Resolver<Array<ResolversTypes['WorkflowNodeOptionsRelationship']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type WorkflowNodeOptionsRelationshipResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeOptionsRelationship'] = ResolversParentTypes['WorkflowNodeOptionsRelationship']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
+};
+
 export type WorkflowNodeWorkflowNodeChildrenAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeChildrenAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeChildrenAggregateSelection']> = {
   count?: Resolver<ResolversTypes['CountConnection'], ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection']>, ParentType, ContextType>;
 };
 
 export type WorkflowNodeWorkflowNodeChildrenNodeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection']> = {
+  agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+  timestamp?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+};
+
+export type WorkflowNodeWorkflowNodeMonitoredByAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeMonitoredByAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeMonitoredByAggregateSelection']> = {
+  count?: Resolver<ResolversTypes['CountConnection'], ParentType, ContextType>;
+  node?: Resolver<Maybe<ResolversTypes['WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection']>, ParentType, ContextType>;
+};
+
+export type WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection']> = {
+  agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+  timestamp?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+};
+
+export type WorkflowNodeWorkflowNodeMonitorsAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeMonitorsAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeMonitorsAggregateSelection']> = {
+  count?: Resolver<ResolversTypes['CountConnection'], ParentType, ContextType>;
+  node?: Resolver<Maybe<ResolversTypes['WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection']>, ParentType, ContextType>;
+};
+
+export type WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection']> = {
+  agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+  timestamp?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+};
+
+export type WorkflowNodeWorkflowNodeOptionsAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeOptionsAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeOptionsAggregateSelection']> = {
+  count?: Resolver<ResolversTypes['CountConnection'], ParentType, ContextType>;
+  node?: Resolver<Maybe<ResolversTypes['WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection']>, ParentType, ContextType>;
+};
+
+export type WorkflowNodeWorkflowNodeOptionsNodeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection']> = {
   agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
   content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
   depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
@@ -917,12 +1835,20 @@ export type WorkflowsConnectionResolvers<ContextType = AppContext, ParentType ex
 };
 
 export type Resolvers<ContextType = AppContext> = {
+  Branch?: BranchResolvers<ContextType>;
+  BranchAggregate?: BranchAggregateResolvers<ContextType>;
+  BranchAggregateNode?: BranchAggregateNodeResolvers<ContextType>;
+  BranchEdge?: BranchEdgeResolvers<ContextType>;
+  BranchStats?: BranchStatsResolvers<ContextType>;
+  BranchesConnection?: BranchesConnectionResolvers<ContextType>;
   Count?: CountResolvers<ContextType>;
   CountConnection?: CountConnectionResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DateTimeAggregateSelection?: DateTimeAggregateSelectionResolvers<ContextType>;
+  DecisionPoint?: DecisionPointResolvers<ContextType>;
   IntAggregateSelection?: IntAggregateSelectionResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
+  MonitorLink?: MonitorLinkResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
@@ -932,14 +1858,27 @@ export type Resolvers<ContextType = AppContext> = {
   WorkflowAggregate?: WorkflowAggregateResolvers<ContextType>;
   WorkflowAggregateNode?: WorkflowAggregateNodeResolvers<ContextType>;
   WorkflowEdge?: WorkflowEdgeResolvers<ContextType>;
+  WorkflowEvent?: WorkflowEventResolvers<ContextType>;
   WorkflowNode?: WorkflowNodeResolvers<ContextType>;
   WorkflowNodeAggregate?: WorkflowNodeAggregateResolvers<ContextType>;
   WorkflowNodeAggregateNode?: WorkflowNodeAggregateNodeResolvers<ContextType>;
   WorkflowNodeChildrenConnection?: WorkflowNodeChildrenConnectionResolvers<ContextType>;
   WorkflowNodeChildrenRelationship?: WorkflowNodeChildrenRelationshipResolvers<ContextType>;
   WorkflowNodeEdge?: WorkflowNodeEdgeResolvers<ContextType>;
+  WorkflowNodeMonitoredByConnection?: WorkflowNodeMonitoredByConnectionResolvers<ContextType>;
+  WorkflowNodeMonitoredByRelationship?: WorkflowNodeMonitoredByRelationshipResolvers<ContextType>;
+  WorkflowNodeMonitorsConnection?: WorkflowNodeMonitorsConnectionResolvers<ContextType>;
+  WorkflowNodeMonitorsRelationship?: WorkflowNodeMonitorsRelationshipResolvers<ContextType>;
+  WorkflowNodeOptionsConnection?: WorkflowNodeOptionsConnectionResolvers<ContextType>;
+  WorkflowNodeOptionsRelationship?: WorkflowNodeOptionsRelationshipResolvers<ContextType>;
   WorkflowNodeWorkflowNodeChildrenAggregateSelection?: WorkflowNodeWorkflowNodeChildrenAggregateSelectionResolvers<ContextType>;
   WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection?: WorkflowNodeWorkflowNodeChildrenNodeAggregateSelectionResolvers<ContextType>;
+  WorkflowNodeWorkflowNodeMonitoredByAggregateSelection?: WorkflowNodeWorkflowNodeMonitoredByAggregateSelectionResolvers<ContextType>;
+  WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection?: WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelectionResolvers<ContextType>;
+  WorkflowNodeWorkflowNodeMonitorsAggregateSelection?: WorkflowNodeWorkflowNodeMonitorsAggregateSelectionResolvers<ContextType>;
+  WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection?: WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelectionResolvers<ContextType>;
+  WorkflowNodeWorkflowNodeOptionsAggregateSelection?: WorkflowNodeWorkflowNodeOptionsAggregateSelectionResolvers<ContextType>;
+  WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection?: WorkflowNodeWorkflowNodeOptionsNodeAggregateSelectionResolvers<ContextType>;
   WorkflowNodesConnection?: WorkflowNodesConnectionResolvers<ContextType>;
   WorkflowsConnection?: WorkflowsConnectionResolvers<ContextType>;
 };

@@ -15,21 +15,26 @@ import {
 import { STORED_NODE_FIELDS, type StoredNode } from "../domain/workflow-node";
 
 /** Root query fields of the library that read a type by id. */
-type RootField = "workflowNodes" | "workflows";
+type RootField = "workflowNodes" | "workflows" | "branches";
 
 const ID_KEY = "__loadedId";
 const SHARED_TTL_MS = 10000;
 
 /**
- * Resolves what a custom mutation or subscription returns with the same selection set the client
- * asked for, by running the library's generated query (`workflowNodes(where: {id: {in: …}})`) for
- * that selection. Computed fields (`pathToRoot`, `depth`, `parent`, …) therefore resolve exactly as
- * in any query. When the selection asks only for stored properties, the data already in hand is
- * returned with no database read at all.
+ * Resolves what a custom mutation, query or subscription returns with the same selection set the
+ * client asked for, by running the library's generated query (`workflowNodes(where: {id: {in: …}})`)
+ * for that selection. Computed fields (`pathToRoot`, `depth`, `parent`, …) therefore resolve exactly
+ * as in any query. Loads made in the same tick with the same selection are batched into one query
+ * (so a list of N items costs one read per field, not N); when the selection asks only for stored
+ * properties, the data already in hand is returned with no read at all.
  */
 export interface SelectionLoader {
   /** The nodes with the selection of `info`, in the order given. */
   nodes(info: GraphQLResolveInfo, context: object, nodes: StoredNode[], options?: LoadOptions): Promise<unknown[]>;
+  /** Nodes by id with the selection of `info`, in the order given. */
+  nodesById(info: GraphQLResolveInfo, context: object, ids: string[], options?: LoadOptions): Promise<unknown[]>;
+  /** The branches with the selection of `info`, in the order given. */
+  branches(info: GraphQLResolveInfo, context: object, ids: string[], options?: LoadOptions): Promise<unknown[]>;
   /** The workflows with the selection of `info`, in the order given. */
   workflows(info: GraphQLResolveInfo, context: object, ids: string[]): Promise<unknown[]>;
   /** How many reads the loader has sent to the database (for tests and diagnostics). */
@@ -38,57 +43,100 @@ export interface SelectionLoader {
 
 export interface LoadOptions {
   /**
-   * Share the result with every other load of the same nodes, selection and variables made within
-   * a few seconds: subscribers of one event that asked for the same fields cause one query.
+   * Share the result with every other load of the same item, selection and variables made within
+   * a few seconds: subscribers of one event that asked for the same fields cause one read.
    * @default false
    */
   shared?: boolean;
 }
 
+interface Batch {
+  info: GraphQLResolveInfo;
+  context: object;
+  root: RootField;
+  ids: Set<string>;
+  done: Promise<Map<string, unknown>>;
+}
+
 export function createSelectionLoader(getSchema: () => GraphQLSchema): SelectionLoader {
-  const shared = new Map<string, Promise<unknown[]>>();
+  const shared = new Map<string, Promise<unknown>>();
+  const batches = new Map<string, Batch>();
   const stats = { queries: 0 };
 
-  async function run(info: GraphQLResolveInfo, context: object, root: RootField, ids: string[]): Promise<unknown[]> {
-    const document = buildDocument(info, root);
+  async function run(batch: Batch): Promise<Map<string, unknown>> {
+    const ids = [...batch.ids];
     stats.queries += 1;
     const result = await execute({
       schema: getSchema(),
-      document,
-      contextValue: context,
-      variableValues: { ...info.variableValues, __ids: ids },
+      document: buildDocument(batch.info, batch.root),
+      contextValue: batch.context,
+      variableValues: { ...batch.info.variableValues, __ids: ids },
     });
     if (result.errors?.length) {
       const [first] = result.errors;
       throw first.originalError ?? first;
     }
-    const rows = ((result.data as Record<string, unknown>)[root] ?? []) as Record<string, unknown>[];
-    const byId = new Map(rows.map((row) => [row[ID_KEY] as string, row]));
-    return ids.map((id) => {
-      const row = byId.get(id);
-      if (!row) throw new GraphQLError(`${root} ${id} was written but could not be read back`);
-      return row;
+    const rows = ((result.data as Record<string, unknown>)[batch.root] ?? []) as Record<string, unknown>[];
+    return new Map(rows.map((row) => [row[ID_KEY] as string, row]));
+  }
+
+  /** Adds ids to this tick's batch for the selection; one query runs per batch. */
+  function enqueue(key: string, info: GraphQLResolveInfo, context: object, root: RootField, ids: string[]) {
+    if (ids.length === 0) return [];
+    let batch = batches.get(key);
+    if (!batch) {
+      const created: Batch = { info, context, root, ids: new Set(), done: undefined as never };
+      created.done = new Promise<void>((resolve) => process.nextTick(resolve)).then(() => {
+        batches.delete(key);
+        return run(created);
+      });
+      batches.set(key, created);
+      batch = created;
+    }
+    for (const id of ids) batch.ids.add(id);
+    const done = batch.done;
+    return ids.map((id) =>
+      done.then((rows) => {
+        const row = rows.get(id);
+        if (!row) throw new GraphQLError(`${root} ${id} could not be read`, { extensions: { code: "NOT_FOUND" } });
+        return row;
+      }),
+    );
+  }
+
+  function load(info: GraphQLResolveInfo, context: object, root: RootField, ids: string[], options: LoadOptions = {}) {
+    const key = [root, printSelection(info), JSON.stringify(info.variableValues)].join("|");
+    if (!options.shared) return Promise.all(enqueue(key, info, context, root, ids));
+    const missing = ids.filter((id) => !shared.has(`${key}|${id}`));
+    enqueue(key, info, context, root, missing).forEach((pending, i) => {
+      const cacheKey = `${key}|${missing[i]}`;
+      shared.set(cacheKey, pending);
+      const evict = () => setTimeout(() => shared.delete(cacheKey), SHARED_TTL_MS).unref();
+      pending.then(evict, () => shared.delete(cacheKey));
     });
+    return Promise.all(ids.map((id) => shared.get(`${key}|${id}`)!));
   }
 
   return {
     stats,
     async nodes(info, context, nodes, options = {}) {
       if (selectsOnly(info, STORED_NODE_FIELDS)) return nodes;
-      const ids = nodes.map((n) => n.id);
-      if (!options.shared) return run(info, context, "workflowNodes", ids);
-      const key = [ids.join(","), printSelection(info), JSON.stringify(info.variableValues)].join("|");
-      let pending = shared.get(key);
-      if (!pending) {
-        pending = run(info, context, "workflowNodes", ids);
-        shared.set(key, pending);
-        const evict = () => setTimeout(() => shared.delete(key), SHARED_TTL_MS).unref();
-        pending.then(evict, () => shared.delete(key));
-      }
-      return pending;
+      return load(
+        info,
+        context,
+        "workflowNodes",
+        nodes.map((n) => n.id),
+        options,
+      );
+    },
+    nodesById(info, context, ids, options = {}) {
+      return load(info, context, "workflowNodes", ids, options);
+    },
+    branches(info, context, ids, options = {}) {
+      return load(info, context, "branches", ids, options);
     },
     workflows(info, context, ids) {
-      return run(info, context, "workflows", ids);
+      return load(info, context, "workflows", ids);
     },
   };
 }

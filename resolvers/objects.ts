@@ -1,0 +1,76 @@
+import type { GraphQLResolveInfo } from "graphql";
+import type { DecisionPointIds } from "../src/domain/decision-points";
+import { branchChartNodeIds, workflowMermaid } from "../src/domain/mermaid";
+import type { WorkflowEventMessage } from "../src/events/workflow-event";
+import type { AppContext } from "../src/graphql/context";
+
+type Info = GraphQLResolveInfo;
+
+/**
+ * Field resolvers of the object types that are not stored (DecisionPoint, MonitorLink,
+ * WorkflowEvent): each node or branch they point at is read through the selection loader, which
+ * batches the items of a list into one read per field.
+ */
+export const DecisionPoint = {
+  async decision(point: DecisionPointIds, _args: unknown, context: AppContext, info: Info) {
+    const [node] = await context.loader.nodesById(info, context, [point.decisionId]);
+    return node;
+  },
+  options(point: DecisionPointIds, _args: unknown, context: AppContext, info: Info) {
+    return context.loader.nodesById(info, context, point.optionIds);
+  },
+  async chosen(point: DecisionPointIds, _args: unknown, context: AppContext, info: Info) {
+    if (!point.chosenId) return null;
+    const [node] = await context.loader.nodesById(info, context, [point.chosenId]);
+    return node;
+  },
+};
+
+export const MonitorLink = {
+  async monitor(link: { monitorId: string }, _args: unknown, context: AppContext, info: Info) {
+    const [node] = await context.loader.nodesById(info, context, [link.monitorId]);
+    return node;
+  },
+  async target(link: { targetId: string }, _args: unknown, context: AppContext, info: Info) {
+    const [node] = await context.loader.nodesById(info, context, [link.targetId]);
+    return node;
+  },
+};
+
+/** Subscribers of one event that select the same fields share each read (`shared`). */
+export const WorkflowEvent = {
+  async node(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
+    if (!event.node) return null;
+    const [node] = await context.loader.nodes(info, context, [event.node], { shared: true });
+    return node;
+  },
+  async branch(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
+    if (!event.branchId) return null;
+    const [branch] = await context.loader.branches(info, context, [event.branchId], { shared: true });
+    return branch;
+  },
+  async decision(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
+    if (!event.decisionId) return null;
+    const [node] = await context.loader.nodesById(info, context, [event.decisionId], { shared: true });
+    return node;
+  },
+  async option(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
+    if (!event.optionId) return null;
+    const [node] = await context.loader.nodesById(info, context, [event.optionId], { shared: true });
+    return node;
+  },
+};
+
+/** Mermaid charts (`@customResolver(requires: "id")`). */
+export const Workflow = {
+  mermaid(workflow: { id: string }, _args: unknown, context: AppContext) {
+    return workflowMermaid(context.store, workflow.id);
+  },
+};
+
+export const Branch = {
+  async mermaid(branch: { id: string }, _args: unknown, context: AppContext) {
+    const chart = await branchChartNodeIds(context.store, branch.id);
+    return chart ? workflowMermaid(context.store, chart.workflowId, chart.ids) : "flowchart TD\n";
+  },
+};

@@ -1,0 +1,125 @@
+import { badUserInput } from "../errors";
+import { writeTransaction } from "../infra/neo4j";
+import { assertSameNode, type WriteResult } from "./append-nodes";
+import type { Store } from "./store";
+import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
+import { WorkflowWriter, type NodeSpec } from "./workflow-writer";
+
+/** schema.graphql's `OptionInput`: a new OPTION node, or an existing node offered as an option. */
+export interface OptionInput {
+  id?: string | null;
+  content?: string | null;
+  metadata?: Record<string, unknown> | null;
+  agentId?: string | null;
+  existingNodeId?: string | null;
+}
+
+/** schema.graphql's `AddDecisionInput`. */
+export interface AddDecisionInput {
+  id?: string | null;
+  workflowId: string;
+  parentId: string;
+  content: string;
+  options: OptionInput[];
+  metadata?: Record<string, unknown> | null;
+  agentId?: string | null;
+  userId?: string | null;
+  branchId?: string | null;
+}
+
+type PreparedOption = { kind: "new"; spec: NodeSpec; field: string } | { kind: "existing"; id: string; field: string };
+
+/**
+ * Creates a DECISION node under the parent and its options in one transaction: each new option is
+ * an OPTION node under the decision, on a branch of its own, linked `(decision)-[:OPTION_OF]->`;
+ * an `existingNodeId` links a node of the same workflow instead (a cross-branch decision).
+ * Retrying with the same id and input returns the decision.
+ * @throws GraphQLError BAD_USER_INPUT (no options, duplicate ids, other workflow), NOT_FOUND, CONFLICT.
+ */
+export async function addDecision(store: Store, input: AddDecisionInput): Promise<WriteResult> {
+  checkNotBlank(input.workflowId, "input.workflowId");
+  checkNotBlank(input.parentId, "input.parentId");
+  checkContent(input.content, store.maxContentBytes, "input.content");
+  if (input.options.length === 0)
+    throw badUserInput("A decision needs at least one option", { field: "input.options" });
+  const decision: NodeSpec = {
+    id: idOrNew(input.id, "input.id"),
+    workflowId: normalizeId(input.workflowId),
+    parentId: normalizeId(input.parentId),
+    type: "DECISION",
+    content: input.content,
+    metadata: metadataText(input.metadata),
+    agentId: input.agentId ?? null,
+    userId: input.userId ?? null,
+    branchId: input.branchId ? normalizeId(input.branchId) : null,
+    kind: "DECISION_ADDED",
+    field: "input",
+  };
+  const options = input.options.map((option, index) =>
+    prepareOption(store, option, decision, `input.options[${index}]`),
+  );
+  const optionIds = options.map((o) => (o.kind === "new" ? o.spec.id : o.id));
+  if (new Set(optionIds).size !== optionIds.length) {
+    throw badUserInput("Option ids must be unique", { field: "input.options" });
+  }
+  if (optionIds.includes(decision.id))
+    throw badUserInput("A decision cannot be its own option", { field: "input.options" });
+
+  return writeTransaction(store.driver, store.database, async (tx) => {
+    const writer = await WorkflowWriter.open(tx, {
+      workflowIds: [decision.workflowId],
+      nodeIds: [decision.id, decision.parentId, ...optionIds],
+      branchIds: decision.branchId ? [decision.branchId] : [],
+    });
+    writer.requireWorkflow(decision.workflowId, "input.workflowId");
+    const stored = writer.storedNode(decision.id);
+    if (stored) {
+      assertSameNode(stored.node, decision, [["options", stored.links.optionIds, [...optionIds].sort()]]);
+      return { nodes: [stored.node], events: [] };
+    }
+    for (const option of options) {
+      if (option.kind === "existing")
+        writer.requireNode(option.id, decision.workflowId, `${option.field}.existingNodeId`);
+      else if (writer.storedNode(option.spec.id)) {
+        throw badUserInput(`Node ${option.spec.id} already exists; offer it with existingNodeId`, {
+          field: `${option.field}.id`,
+        });
+      }
+    }
+    const node = writer.addNode(decision);
+    for (const option of options) {
+      const optionId = option.kind === "new" ? writer.addNode(option.spec).id : option.id;
+      writer.addEdge("OPTION_OF", node.id, optionId);
+    }
+    await writer.flush();
+    return { nodes: [node], events: writer.events };
+  });
+}
+
+function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, field: string): PreparedOption {
+  if (option.existingNodeId) {
+    if (option.content != null || option.id != null) {
+      throw badUserInput("An option is either new (id, content) or an existingNodeId, not both", { field });
+    }
+    return { kind: "existing", id: normalizeId(option.existingNodeId), field };
+  }
+  if (option.content == null) throw badUserInput("A new option needs content", { field: `${field}.content` });
+  checkContent(option.content, store.maxContentBytes, `${field}.content`);
+  return {
+    kind: "new",
+    field,
+    spec: {
+      id: idOrNew(option.id, `${field}.id`),
+      workflowId: decision.workflowId,
+      parentId: decision.id,
+      type: "OPTION",
+      content: option.content,
+      metadata: metadataText(option.metadata),
+      agentId: option.agentId ?? decision.agentId,
+      userId: decision.userId,
+      branchId: null,
+      newBranchName: `option: ${option.content.slice(0, 40)}`,
+      field,
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { readTransaction } from "../infra/neo4j";
+import type { Store } from "./store";
+import { normalizeId } from "./validation";
+
+/** A decision's ids: the decision, its options (in the order offered) and the chosen one. */
+export interface DecisionPointIds {
+  decisionId: string;
+  optionIds: string[];
+  chosenId: string | null;
+}
+
+/**
+ * The seed's "Find Decision Points": the workflow's decisions in seq order with their options and
+ * choice; with `pending`, only those not chosen yet (`pending: false`: only those chosen).
+ */
+export async function decisionPoints(store: Store, workflowId: string, pending?: boolean | null) {
+  const result = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run(
+      `MATCH (d:WorkflowNode {workflowId: $workflowId, type: 'DECISION'})
+       OPTIONAL MATCH (d)-[:CHOSEN_OPTION]->(chosen:WorkflowNode)
+       WITH d, chosen
+       WHERE $pending IS NULL OR ($pending = (chosen IS NULL))
+       CALL (d) {
+         OPTIONAL MATCH (d)-[:OPTION_OF]->(o:WorkflowNode)
+         WITH o ORDER BY o.seq
+         RETURN collect(o.id) AS optionIds
+       }
+       RETURN d.id AS decisionId, optionIds, chosen.id AS chosenId
+       ORDER BY d.seq`,
+      { workflowId: normalizeId(workflowId), pending: pending ?? null },
+    ),
+  );
+  return result.records.map((r): DecisionPointIds => ({
+    decisionId: r.get("decisionId"),
+    optionIds: r.get("optionIds"),
+    chosenId: r.get("chosenId"),
+  }));
+}
+
+/** The seed's cross-branch monitoring query: monitors watching a node of another branch. */
+export async function crossBranchMonitors(store: Store, workflowId: string) {
+  const result = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run(
+      `MATCH (monitor:WorkflowNode {workflowId: $workflowId, type: 'MONITOR'})-[:MONITORS]->(target:WorkflowNode)
+       WHERE monitor.branchId <> target.branchId
+       RETURN monitor.id AS monitorId, target.id AS targetId
+       ORDER BY monitor.seq, target.seq`,
+      { workflowId: normalizeId(workflowId) },
+    ),
+  );
+  return result.records.map((r) => ({ monitorId: String(r.get("monitorId")), targetId: String(r.get("targetId")) }));
+}

@@ -1,0 +1,25 @@
+import { badUserInput, notFound } from "../errors";
+import { readTransaction } from "../infra/neo4j";
+import type { Store } from "./store";
+import { normalizeId } from "./validation";
+
+/** What `monitoredActivity` needs to know of a monitor. */
+export interface MonitorWatch {
+  monitorId: string;
+  workflowId: string;
+  /** Events after this seq (the monitor's own) are the monitor's business. */
+  seq: number;
+  branchIds: string[];
+}
+
+/** @throws NOT_FOUND for an unknown node, BAD_USER_INPUT for a node that is not a MONITOR. */
+export async function findMonitor(store: Store, monitorId: string): Promise<MonitorWatch> {
+  const id = normalizeId(monitorId);
+  const result = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run("MATCH (m:WorkflowNode {id: $id}) RETURN m {.workflowId, .type, .seq, .watchBranchIds} AS m", { id }),
+  );
+  if (result.records.length === 0) throw notFound(`Monitor ${id} does not exist`, { field: "monitorId" });
+  const m = result.records[0].get("m") as { workflowId: string; type: string; seq: number; watchBranchIds: string[] };
+  if (m.type !== "MONITOR") throw badUserInput(`Node ${id} is a ${m.type}, not a MONITOR`, { field: "monitorId" });
+  return { monitorId: id, workflowId: m.workflowId, seq: Number(m.seq), branchIds: m.watchBranchIds ?? [] };
+}

@@ -1,0 +1,31 @@
+import type { StoredNode } from "../domain/workflow-node";
+
+/** schema.graphql's `WorkflowEventKind`. */
+export type WorkflowEventKind =
+  "NODE_ADDED" | "DECISION_ADDED" | "OPTION_CHOSEN" | "BRANCH_CREATED" | "BRANCH_STATUS_CHANGED" | "MONITOR_ADDED";
+
+/** Kinds whose event carries the node that was written. */
+export const NODE_EVENT_KINDS: ReadonlySet<WorkflowEventKind> = new Set([
+  "NODE_ADDED",
+  "DECISION_ADDED",
+  "MONITOR_ADDED",
+]);
+
+/**
+ * An event as it travels on the bus: one per committed write step, each with its own seq drawn
+ * from the workflow's sequence inside the write transaction.
+ */
+export interface WorkflowEventMessage {
+  kind: WorkflowEventKind;
+  seq: number;
+  workflowId: string;
+  /** ISO-8601. */
+  at: string;
+  /** The node written (node kinds). */
+  node?: StoredNode;
+  /** The node's branch (node kinds), or the branch created / changed. */
+  branchId?: string;
+  /** OPTION_CHOSEN: the decision and the option chosen. */
+  decisionId?: string;
+  optionId?: string;
+}
