@@ -3,6 +3,7 @@ import type { DecisionPointIds } from "../src/domain/decision-points";
 import { branchChartNodeIds, workflowMermaid } from "../src/domain/mermaid";
 import type { WorkflowEventMessage } from "../src/events/workflow-event";
 import type { AppContext } from "../src/graphql/context";
+import { eventKey } from "../src/events/workflow-event";
 
 type Info = GraphQLResolveInfo;
 
@@ -41,22 +42,22 @@ export const MonitorLink = {
 export const WorkflowEvent = {
   async node(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
     if (!event.node) return null;
-    const [node] = await context.loader.nodes(info, context, [event.node], { shared: true });
+    const [node] = await context.loader.nodes(info, context, [event.node], { shared: eventKey(event) });
     return node;
   },
   async branch(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
     if (!event.branchId) return null;
-    const [branch] = await context.loader.branches(info, context, [event.branchId], { shared: true });
+    const [branch] = await context.loader.branches(info, context, [event.branchId], { shared: eventKey(event) });
     return branch;
   },
   async decision(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
     if (!event.decisionId) return null;
-    const [node] = await context.loader.nodesById(info, context, [event.decisionId], { shared: true });
+    const [node] = await context.loader.nodesById(info, context, [event.decisionId], { shared: eventKey(event) });
     return node;
   },
   async option(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
     if (!event.optionId) return null;
-    const [node] = await context.loader.nodesById(info, context, [event.optionId], { shared: true });
+    const [node] = await context.loader.nodesById(info, context, [event.optionId], { shared: eventKey(event) });
     return node;
   },
 };

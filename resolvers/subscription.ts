@@ -4,6 +4,7 @@ import { requireWorkflow } from "../src/domain/find-workflow";
 import { filterEvents } from "../src/events/filter-events";
 import { NODE_EVENT_KINDS, type WorkflowEventMessage } from "../src/events/workflow-event";
 import type { AppContext } from "../src/graphql/context";
+import { eventKey } from "../src/events/workflow-event";
 import type {
   SubscriptionMonitoredActivityArgs,
   SubscriptionNodeAddedArgs,
@@ -16,7 +17,7 @@ const isNodeEvent = (event: WorkflowEventMessage): event is NodeEvent =>
 
 /** A node event's payload resolves like any WorkflowNode, read once per event for all subscribers. */
 async function resolveNode(event: NodeEvent, _args: unknown, context: AppContext, info: GraphQLResolveInfo) {
-  const [node] = await context.loader.nodes(info, context, [event.node], { shared: true });
+  const [node] = await context.loader.nodes(info, context, [event.node], { shared: eventKey(event) });
   return node;
 }
 

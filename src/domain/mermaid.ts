@@ -1,3 +1,4 @@
+import neo4j from "neo4j-driver";
 import { readTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 
@@ -22,17 +23,26 @@ interface ChartData {
   truncated: boolean;
 }
 
-const READ_CHART = `
-MATCH (n:WorkflowNode) WHERE n.id IN $ids OR ($ids IS NULL AND n.workflowId = $workflowId)
+const READ_CHART = (select: string) => `
+${select}
 WITH n ORDER BY n.seq LIMIT $limit
 WITH collect(n) AS nodes
 WITH nodes, [n IN nodes | n.id] AS ids
+CALL (nodes) {
+  UNWIND nodes AS n
+  WITH DISTINCT n.branchId AS branchId
+  MATCH (b:Branch {id: branchId})
+  RETURN collect(b {.id, .name, .status}) AS branches
+}
 RETURN
   [n IN nodes | n {.id, .type, .content, .branchId, .seq, parentId: [(p:WorkflowNode)-[:PARENT_OF]->(n) | p.id][0]}] AS nodes,
-  [(b:Branch) WHERE b.id IN [n IN nodes | n.branchId] | b {.id, .name, .status}] AS branches,
+  branches,
   [n IN nodes | [(n)-[:OPTION_OF]->(o:WorkflowNode) WHERE o.id IN ids | {from: n.id, to: o.id}]] AS options,
   [n IN nodes | [(n)-[:CHOSEN_OPTION]->(o:WorkflowNode) WHERE o.id IN ids | {from: n.id, to: o.id}]] AS chosen,
   [n IN nodes | [(n)-[:MONITORS]->(t:WorkflowNode) WHERE t.id IN ids | {from: n.id, to: t.id}]] AS monitors`;
+
+const WHOLE_WORKFLOW = READ_CHART("MATCH (n:WorkflowNode {workflowId: $workflowId})");
+const SOME_NODES = READ_CHART("UNWIND $ids AS id MATCH (n:WorkflowNode {id: id})");
 
 /** Reads a workflow (or, with `nodeIds`, part of it) and draws it as a Mermaid flowchart. */
 export async function workflowMermaid(
@@ -41,7 +51,11 @@ export async function workflowMermaid(
   nodeIds: string[] | null = null,
 ): Promise<string> {
   const data = await readTransaction(store.driver, store.database, async (tx) => {
-    const result = await tx.run(READ_CHART, { workflowId, ids: nodeIds, limit: MERMAID_MAX_NODES + 1 });
+    const result = await tx.run(nodeIds ? SOME_NODES : WHOLE_WORKFLOW, {
+      workflowId,
+      ids: nodeIds,
+      limit: neo4j.int(MERMAID_MAX_NODES + 1),
+    });
     const record = result.records[0];
     const nodes = (record.get("nodes") as ChartNode[]).map((n) => ({ ...n, seq: Number(n.seq) }));
     return {

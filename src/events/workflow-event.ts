@@ -29,3 +29,6 @@ export interface WorkflowEventMessage {
   decisionId?: string;
   optionId?: string;
 }
+
+/** An event's identity: its workflow and seq. */
+export const eventKey = (event: Pick<WorkflowEventMessage, "workflowId" | "seq">) => `${event.workflowId}:${event.seq}`;

@@ -43,11 +43,12 @@ export interface SelectionLoader {
 
 export interface LoadOptions {
   /**
-   * Share the result with every other load of the same item, selection and variables made within
-   * a few seconds: subscribers of one event that asked for the same fields cause one read.
-   * @default false
+   * The identity of the event being resolved (e.g. `workflowId:seq`): loads of the same item with
+   * the same selection and variables for the same event share one read, so the subscribers of
+   * one event that asked for the same fields cause one read between them.
+   * @default undefined (not shared)
    */
-  shared?: boolean;
+  shared?: string;
 }
 
 interface Batch {
@@ -107,14 +108,15 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
   function load(info: GraphQLResolveInfo, context: object, root: RootField, ids: string[], options: LoadOptions = {}) {
     const key = [root, printSelection(info), JSON.stringify(info.variableValues)].join("|");
     if (!options.shared) return Promise.all(enqueue(key, info, context, root, ids));
-    const missing = ids.filter((id) => !shared.has(`${key}|${id}`));
+    const scope = `${options.shared}|${key}`;
+    const missing = ids.filter((id) => !shared.has(`${scope}|${id}`));
     enqueue(key, info, context, root, missing).forEach((pending, i) => {
-      const cacheKey = `${key}|${missing[i]}`;
+      const cacheKey = `${scope}|${missing[i]}`;
       shared.set(cacheKey, pending);
       const evict = () => setTimeout(() => shared.delete(cacheKey), SHARED_TTL_MS).unref();
       pending.then(evict, () => shared.delete(cacheKey));
     });
-    return Promise.all(ids.map((id) => shared.get(`${key}|${id}`)!));
+    return Promise.all(ids.map((id) => shared.get(`${scope}|${id}`)!));
   }
 
   return {
