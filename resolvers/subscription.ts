@@ -1,10 +1,11 @@
 import type { GraphQLResolveInfo } from "graphql";
+import { badUserInput } from "../src/errors";
 import { findMonitor } from "../src/domain/find-monitor";
 import { requireWorkflow } from "../src/domain/find-workflow";
+import { openEventStream } from "../src/events/event-stream";
 import { filterEvents } from "../src/events/filter-events";
-import { NODE_EVENT_KINDS, type WorkflowEventMessage } from "../src/events/workflow-event";
+import { eventKey, NODE_EVENT_KINDS, type WorkflowEventMessage } from "../src/events/workflow-event";
 import type { AppContext } from "../src/graphql/context";
-import { eventKey } from "../src/events/workflow-event";
 import type {
   SubscriptionMonitoredActivityArgs,
   SubscriptionNodeAddedArgs,
@@ -21,14 +22,20 @@ async function resolveNode(event: NodeEvent, _args: unknown, context: AppContext
   return node;
 }
 
-/** Live events from the event bus (Redis), each published after its write committed. */
+/** The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now. */
+function stream(context: AppContext, workflowId: string, afterSeq: number | null | undefined) {
+  if (afterSeq != null && afterSeq < -1) throw badUserInput("afterSeq must be -1 or more", { field: "afterSeq" });
+  return openEventStream(context.bus, context.events, { workflowId, afterSeq });
+}
+
+/** Live events, each published after its write committed, resumable with `afterSeq`. */
 export const Subscription = {
   nodeAdded: {
     async subscribe(_root: unknown, args: SubscriptionNodeAddedArgs, context: AppContext) {
       const workflowId = await requireWorkflow(context.store, args.workflowId);
       const branchId = args.branchId?.toLowerCase();
       return filterEvents(
-        await context.bus.subscribe(workflowId),
+        await stream(context, workflowId, args.afterSeq),
         (event) => isNodeEvent(event) && (!branchId || event.node.branchId === branchId),
       );
     },
@@ -36,7 +43,7 @@ export const Subscription = {
   },
   workflowEvents: {
     async subscribe(_root: unknown, args: SubscriptionWorkflowEventsArgs, context: AppContext) {
-      return context.bus.subscribe(await requireWorkflow(context.store, args.workflowId));
+      return stream(context, await requireWorkflow(context.store, args.workflowId), args.afterSeq);
     },
     resolve: (event: WorkflowEventMessage) => event,
   },
@@ -45,7 +52,7 @@ export const Subscription = {
     async subscribe(_root: unknown, args: SubscriptionMonitoredActivityArgs, context: AppContext) {
       const watch = await findMonitor(context.store, args.monitorId);
       return filterEvents(
-        await context.bus.subscribe(watch.workflowId),
+        await stream(context, watch.workflowId, args.afterSeq),
         (event) => isNodeEvent(event) && event.seq > watch.seq && watch.branchIds.includes(event.node.branchId),
       );
     },

@@ -8,6 +8,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { Config } from "./config";
 import type { Store } from "./domain/store";
 import { createErrorFormatter } from "./errors";
+import { createEventSource } from "./domain/event-log";
 import { createEventBus } from "./events/event-bus";
 import type { AppContext } from "./graphql/context";
 import { createSchema } from "./graphql/schema";
@@ -60,10 +61,11 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     maxContentBytes: config.maxContentBytes,
     maxBatchSize: config.maxBatchSize,
   };
-  const bus = createEventBus(pubsub, logger);
+  const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs });
   const schema = await createSchema(driver);
   const loader = createSelectionLoader(() => schema);
-  const context = (): AppContext => ({ store, bus, loader, sessionConfig: { database: target.database } });
+  const events = createEventSource(store);
+  const context = (): AppContext => ({ store, bus, events, loader, sessionConfig: { database: target.database } });
   const formatError = createErrorFormatter(logger);
 
   const expressApp = express();
@@ -123,6 +125,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         await apollo.stop().catch(() => undefined);
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         clearTimeout(deadline);
+        bus.close();
         await pubsub.close();
         await driver.close();
       })();

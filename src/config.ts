@@ -37,6 +37,11 @@ export interface Config {
   localRedisPort: number;
   /** How long SIGTERM waits for requests and sockets to drain. @default 10000 */
   shutdownTimeoutMs: number;
+  /**
+   * How often live streams check the stored log for events whose publish was lost (a crash between
+   * commit and publish, a Redis outage). @default 5000
+   */
+  eventResyncIntervalMs: number;
 }
 
 /** Thrown when an environment variable is invalid; its message names the variable. */
@@ -72,6 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
     localNeo4jPort: int(env, "LOCAL_NEO4J_PORT", 7687, 1, 65535),
     localRedisPort: int(env, "LOCAL_REDIS_PORT", 6379, 1, 65535),
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000),
+    eventResyncIntervalMs: int(env, "EVENT_RESYNC_INTERVAL_MS", 5000, 50, 3600000),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { ManagedTransaction } from "neo4j-driver";
 import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import { assertSameNode, type WriteResult } from "./append-nodes";
@@ -27,13 +28,23 @@ export interface AddDecisionInput {
   branchId?: string | null;
 }
 
-type PreparedOption = { kind: "new"; spec: NodeSpec; field: string } | { kind: "existing"; id: string; field: string };
+/** A validated option; `clientId` tells whether the client named a new option's id (else it was generated). */
+type PreparedOption =
+  { kind: "new"; spec: NodeSpec; field: string; clientId: boolean } | { kind: "existing"; id: string; field: string };
+
+/** An option as an idempotent retry compares it: what was offered, not how it was stored. */
+type OptionShape =
+  | { kind: "new"; id: string | null; content: string; metadata: string | null; agentId: string | null }
+  | { kind: "existing"; id: string };
 
 /**
  * Creates a DECISION node under the parent and its options in one transaction: each new option is
  * an OPTION node under the decision, on a branch of its own, linked `(decision)-[:OPTION_OF]->`;
- * an `existingNodeId` links a node of the same workflow instead (a cross-branch decision).
- * Retrying with the same id and input returns the decision.
+ * an `existingNodeId` links a node of the same workflow instead (a cross-branch decision). Each
+ * OPTION_OF edge records the option's place in the order offered (`index`).
+ * Retrying with the same id and input returns the decision: the options are compared by what was
+ * offered (content, metadata, agentId, and the id when the client named one), so a retry whose new
+ * options name no id (they were generated the first time) is the same input.
  * @throws GraphQLError BAD_USER_INPUT (no options, duplicate ids, other workflow), NOT_FOUND, CONFLICT.
  */
 export async function addDecision(store: Store, input: AddDecisionInput): Promise<WriteResult> {
@@ -74,7 +85,8 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
     writer.requireWorkflow(decision.workflowId, "input.workflowId");
     const stored = writer.storedNode(decision.id);
     if (stored) {
-      assertSameNode(stored.node, decision, [["options", stored.links.optionIds, [...optionIds].sort()]]);
+      const [storedOptions, requested] = await compareOptions(tx, decision.id, options);
+      assertSameNode(stored.node, decision, [["options", storedOptions, requested]]);
       return { nodes: [stored.node], events: [] };
     }
     for (const option of options) {
@@ -92,6 +104,15 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
       writer.addEdge("OPTION_OF", node.id, optionId);
     }
     await writer.flush();
+    // The order offered cannot come from the options' seq: an existing node is older than the
+    // decision's new options wherever it was offered. It is kept on the edges.
+    await tx.run(
+      `MATCH (d:WorkflowNode {id: $decisionId})
+       UNWIND range(0, size($optionIds) - 1) AS index
+       MATCH (d)-[r:OPTION_OF]->(:WorkflowNode {id: $optionIds[index]})
+       SET r.index = index`,
+      { decisionId: node.id, optionIds },
+    );
     return { nodes: [node], events: writer.events };
   });
 }
@@ -108,6 +129,7 @@ function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, fi
   return {
     kind: "new",
     field,
+    clientId: option.id != null,
     spec: {
       id: idOrNew(option.id, `${field}.id`),
       workflowId: decision.workflowId,
@@ -122,4 +144,51 @@ function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, fi
       field,
     },
   };
+}
+
+/**
+ * The stored decision's options and the retry's, as comparable lists (sorted the same way): a
+ * stored new option whose id the retry does not name is compared without its id, since the first
+ * request may have let it be generated.
+ */
+async function compareOptions(
+  tx: ManagedTransaction,
+  decisionId: string,
+  options: PreparedOption[],
+): Promise<[OptionShape[], OptionShape[]]> {
+  const result = await tx.run(
+    `MATCH (d:WorkflowNode {id: $decisionId})-[:OPTION_OF]->(o:WorkflowNode)
+     RETURN o.id AS id, EXISTS { (d)-[:PARENT_OF]->(o) } AS created,
+            o.content AS content, o.metadata AS metadata, o.agentId AS agentId`,
+    { decisionId },
+  );
+  const named = new Set(options.flatMap((o) => (o.kind === "existing" ? [o.id] : o.clientId ? [o.spec.id] : [])));
+  const stored = result.records.map((r): OptionShape => {
+    const id = String(r.get("id"));
+    if (!r.get("created")) return { kind: "existing", id };
+    return {
+      kind: "new",
+      id: named.has(id) ? id : null,
+      content: String(r.get("content")),
+      metadata: (r.get("metadata") as string | null) ?? null,
+      agentId: (r.get("agentId") as string | null) ?? null,
+    };
+  });
+  const requested = options.map((o): OptionShape =>
+    o.kind === "existing"
+      ? { kind: "existing", id: o.id }
+      : {
+          kind: "new",
+          id: o.clientId ? o.spec.id : null,
+          content: o.spec.content,
+          metadata: o.spec.metadata,
+          agentId: o.spec.agentId,
+        },
+  );
+  const canonical = (shapes: OptionShape[]) =>
+    shapes
+      .map((shape) => JSON.stringify(shape))
+      .sort()
+      .map((text) => JSON.parse(text) as OptionShape);
+  return [canonical(stored), canonical(requested)];
 }

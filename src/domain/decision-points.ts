@@ -10,8 +10,10 @@ export interface DecisionPointIds {
 }
 
 /**
- * The seed's "Find Decision Points": the workflow's decisions in seq order with their options and
- * choice; with `pending`, only those not chosen yet (`pending: false`: only those chosen).
+ * The seed's "Find Decision Points": the workflow's decisions in seq order with their options (in
+ * the order offered: the `index` addDecision keeps on each OPTION_OF edge; by seq for edges written
+ * before it did) and choice; with `pending`, only those not chosen yet (`pending: false`: only those
+ * chosen).
  */
 export async function decisionPoints(store: Store, workflowId: string, pending?: boolean | null) {
   const result = await readTransaction(store.driver, store.database, (tx) =>
@@ -21,8 +23,8 @@ export async function decisionPoints(store: Store, workflowId: string, pending?:
        WITH d, chosen
        WHERE $pending IS NULL OR ($pending = (chosen IS NULL))
        CALL (d) {
-         OPTIONAL MATCH (d)-[:OPTION_OF]->(o:WorkflowNode)
-         WITH o ORDER BY o.seq
+         OPTIONAL MATCH (d)-[offered:OPTION_OF]->(o:WorkflowNode)
+         WITH o ORDER BY offered.index, o.seq
          RETURN collect(o.id) AS optionIds
        }
        RETURN d.id AS decisionId, optionIds, chosen.id AS chosenId

@@ -1,6 +1,5 @@
 import type { PubSubHandle } from "../infra/redis";
 import type { Logger } from "../logger";
-import { subscribeQueue } from "./subscription-queue";
 import type { WorkflowEventMessage } from "./workflow-event";
 
 export type { WorkflowEventMessage } from "./workflow-event";
@@ -8,21 +7,51 @@ export type { WorkflowEventMessage } from "./workflow-event";
 /** The Redis channel of a workflow's events. */
 export const workflowChannel = (workflowId: string) => `workflow:${workflowId}`;
 
-/** Publishes committed events and hands out per-workflow event streams. */
+/** A live listener on one workflow's channel. */
+export interface Listener {
+  workflowId: string;
+  onEvent(event: WorkflowEventMessage): void;
+  /** Called when events may have been missed (Redis reconnected) or on the periodic check. */
+  onResync(): void;
+}
+
+/** Publishes committed events and delivers them to listeners on any instance. */
 export interface EventBus {
   /**
    * Publishes events in the order given (seq order per workflow). Never throws: the write is
-   * already committed, so a failed publish is logged and the mutation still succeeds.
+   * already committed, so a failed publish is logged and the mutation still succeeds (subscribers
+   * fill the gap from Neo4j).
    */
   publish(events: readonly WorkflowEventMessage[]): Promise<void>;
-  /** The live events of one workflow; resolves once the subscription is live. */
-  subscribe(workflowId: string): Promise<AsyncIterableIterator<WorkflowEventMessage>>;
-  /** How many live subscriptions this instance holds on a workflow's events. */
+  /** Adds a listener; resolves once it is live (Redis SUBSCRIBE acknowledged) with its removal. */
+  listen(listener: Listener): Promise<() => void>;
+  /** How many live listeners this instance holds on a workflow's events. */
   liveSubscribers(workflowId: string): number;
+  /** Stops the periodic resync. */
+  close(): void;
 }
 
-export function createEventBus(pubsub: PubSubHandle, logger: Logger): EventBus {
-  const live = new Map<string, number>();
+export interface EventBusOptions {
+  /**
+   * How often every listener is asked to check the stored log for events it has not seen (a
+   * publish lost between commit and publish, by a crash or a Redis outage).
+   * @default 5000
+   */
+  resyncIntervalMs?: number;
+}
+
+export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: EventBusOptions = {}): EventBus {
+  const listeners = new Set<Listener>();
+  const resyncAll = () => {
+    for (const listener of listeners) listener.onResync();
+  };
+  pubsub.onReconnect(() => {
+    logger.info("event bus reconnected; subscribers catch up from Neo4j", { listeners: listeners.size });
+    resyncAll();
+  });
+  const timer = setInterval(resyncAll, options.resyncIntervalMs ?? 5000);
+  timer.unref();
+
   return {
     async publish(events) {
       // Issued back to back on one connection: Redis receives them in this order, pipelined.
@@ -31,7 +60,7 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger): EventBus {
           try {
             await pubsub.engine.publish(workflowChannel(event.workflowId), event);
           } catch (error) {
-            logger.warn("event not published; it is stored in Neo4j", {
+            logger.warn("event not published; subscribers will read it from Neo4j", {
               workflowId: event.workflowId,
               seq: event.seq,
               error,
@@ -40,16 +69,26 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger): EventBus {
         }),
       );
     },
-    async subscribe(workflowId) {
-      const channel = workflowChannel(workflowId);
-      const iterator = await subscribeQueue<WorkflowEventMessage>(pubsub.engine, channel, {
-        onEnd: () => live.set(channel, (live.get(channel) ?? 1) - 1),
-      });
-      live.set(channel, (live.get(channel) ?? 0) + 1);
-      return iterator;
+    async listen(listener) {
+      const subId = await pubsub.engine.subscribe(workflowChannel(listener.workflowId), (event: WorkflowEventMessage) =>
+        listener.onEvent(event),
+      );
+      listeners.add(listener);
+      let removed = false;
+      return () => {
+        if (removed) return;
+        removed = true;
+        listeners.delete(listener);
+        pubsub.engine.unsubscribe(subId);
+      };
     },
     liveSubscribers(workflowId) {
-      return live.get(workflowChannel(workflowId)) ?? 0;
+      let count = 0;
+      for (const listener of listeners) if (listener.workflowId === workflowId) count += 1;
+      return count;
+    },
+    close() {
+      clearInterval(timer);
     },
   };
 }

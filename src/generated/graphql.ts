@@ -436,6 +436,8 @@ export type Query = {
   crossBranchMonitors: Array<MonitorLink>;
   /** The decisions of a workflow in seq order; with pending: true, those not chosen yet. */
   decisionPoints: Array<DecisionPoint>;
+  /** The stored event log in seq order: `first` events (at most 1000) after `afterSeq` (from the start when omitted). */
+  workflowEvents: Array<WorkflowEvent>;
   workflowNodes: Array<WorkflowNode>;
   workflowNodesConnection: WorkflowNodesConnection;
   workflows: Array<Workflow>;
@@ -466,6 +468,13 @@ export type QueryCrossBranchMonitorsArgs = {
 
 export type QueryDecisionPointsArgs = {
   pending?: InputMaybe<Scalars['Boolean']['input']>;
+  workflowId: Scalars['ID']['input'];
+};
+
+
+export type QueryWorkflowEventsArgs = {
+  afterSeq?: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
   workflowId: Scalars['ID']['input'];
 };
 
@@ -552,17 +561,20 @@ export type Subscription = {
 
 
 export type SubscriptionMonitoredActivityArgs = {
+  afterSeq?: InputMaybe<Scalars['Int']['input']>;
   monitorId: Scalars['ID']['input'];
 };
 
 
 export type SubscriptionNodeAddedArgs = {
+  afterSeq?: InputMaybe<Scalars['Int']['input']>;
   branchId?: InputMaybe<Scalars['ID']['input']>;
   workflowId: Scalars['ID']['input'];
 };
 
 
 export type SubscriptionWorkflowEventsArgs = {
+  afterSeq?: InputMaybe<Scalars['Int']['input']>;
   workflowId: Scalars['ID']['input'];
 };
 
@@ -1612,6 +1624,7 @@ export type QueryResolvers<ContextType = AppContext, ParentType extends Resolver
   branchesConnection?: Resolver<ResolversTypes['BranchesConnection'], ParentType, ContextType, Partial<QueryBranchesConnectionArgs>>;
   crossBranchMonitors?: Resolver<Array<ResolversTypes['MonitorLink']>, ParentType, ContextType, RequireFields<QueryCrossBranchMonitorsArgs, 'workflowId'>>;
   decisionPoints?: Resolver<Array<ResolversTypes['DecisionPoint']>, ParentType, ContextType, RequireFields<QueryDecisionPointsArgs, 'workflowId'>>;
+  workflowEvents?: Resolver<Array<ResolversTypes['WorkflowEvent']>, ParentType, ContextType, RequireFields<QueryWorkflowEventsArgs, 'first' | 'workflowId'>>;
   workflowNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<QueryWorkflowNodesArgs>>;
   workflowNodesConnection?: Resolver<ResolversTypes['WorkflowNodesConnection'], ParentType, ContextType, Partial<QueryWorkflowNodesConnectionArgs>>;
   workflows?: Resolver<Array<ResolversTypes['Workflow']>, ParentType, ContextType, Partial<QueryWorkflowsArgs>>;

@@ -1,11 +1,14 @@
 import type { Store } from "../domain/store";
 import type { EventBus } from "../events/event-bus";
+import type { EventSource } from "../events/event-stream";
 import type { SelectionLoader } from "./selection-loader";
 
 /** What every resolver receives: the domain store, the event bus and the selection loader. */
 export interface AppContext {
   store: Store;
   bus: EventBus;
+  /** The stored event log, for catch-up and gap filling. */
+  events: EventSource;
   loader: SelectionLoader;
   /** Read by @neo4j/graphql: which database its generated queries run against. */
   sessionConfig: { database: string };

@@ -17,6 +17,8 @@ export interface PubSubHandle {
   engine: PubSubEngineLike;
   kind: "redis" | "in-process";
   ping(): Promise<boolean>;
+  /** Calls `listener` each time the subscriber connection is back after an outage. */
+  onReconnect(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -40,9 +42,16 @@ export function createRedisPubSub(url: string, logger: Logger): PubSubHandle {
     connection.on("error", (error: Error) => logger.warn("redis connection error", { connection: name, error }));
   }
   const pubsub = new RedisPubSub({ publisher, subscriber });
+  let wasReady = false;
+  const reconnectListeners: (() => void)[] = [];
+  subscriber.on("ready", () => {
+    if (wasReady) for (const listener of reconnectListeners) listener();
+    wasReady = true;
+  });
   return {
     engine: pubsub,
     kind: "redis",
+    onReconnect: (listener) => void reconnectListeners.push(listener),
     async ping() {
       try {
         return (await publisher.ping()) === "PONG" && subscriber.status === "ready";
@@ -65,6 +74,7 @@ export function createInProcessPubSub(): PubSubHandle {
     engine: pubsub,
     kind: "in-process",
     ping: async () => true,
+    onReconnect: () => undefined,
     close: async () => undefined,
   };
 }

@@ -1,0 +1,98 @@
+import neo4j from "neo4j-driver";
+import type { EventSource } from "../events/event-stream";
+import type { WorkflowEventKind, WorkflowEventMessage } from "../events/workflow-event";
+import { readTransaction } from "../infra/neo4j";
+import type { Store } from "./store";
+import { STORED_NODE_PROJECTION, toStoredNode, type NodeType } from "./workflow-node";
+
+/**
+ * The stored event log of a workflow: node events are the nodes themselves (each written with its
+ * seq), the other events are `(:WorkflowEvent)` records. Both are read by the (workflowId, seq)
+ * indexes, merged in seq order.
+ */
+const READ_EVENTS = `
+CALL () {
+  MATCH (n:WorkflowNode {workflowId: $workflowId})
+  WHERE n.seq > $afterSeq AND n.seq <= $toSeq
+  WITH n ORDER BY n.seq ASC LIMIT $limit
+  RETURN n.seq AS seq, ${STORED_NODE_PROJECTION} AS node, null AS record
+  UNION ALL
+  MATCH (e:WorkflowEvent {workflowId: $workflowId})
+  WHERE e.seq > $afterSeq AND e.seq <= $toSeq
+  WITH e ORDER BY e.seq ASC LIMIT $limit
+  RETURN e.seq AS seq, null AS node,
+         e {.kind, .seq, .workflowId, .branchId, .decisionId, .optionId, at: toString(e.at)} AS record
+}
+RETURN node, record ORDER BY seq ASC LIMIT $limit`;
+
+const NODE_KINDS: Partial<Record<NodeType, WorkflowEventKind>> = {
+  DECISION: "DECISION_ADDED",
+  MONITOR: "MONITOR_ADDED",
+};
+
+export interface ReadEventsOptions {
+  /** Events with a greater seq. @default -1 (from the root's event, seq 0) */
+  afterSeq?: number;
+  /** Events up to and including this seq. @default no bound */
+  toSeq?: number;
+  /** At most this many. @default 1000 */
+  limit?: number;
+}
+
+/** Reads stored events in seq order, exactly as they were published. */
+export async function readEvents(
+  store: Store,
+  workflowId: string,
+  options: ReadEventsOptions = {},
+): Promise<WorkflowEventMessage[]> {
+  const limit = options.limit ?? 1000;
+  if (limit <= 0) return [];
+  const result = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run(READ_EVENTS, {
+      workflowId,
+      afterSeq: neo4j.int(options.afterSeq ?? -1),
+      toSeq: neo4j.int(options.toSeq ?? Number.MAX_SAFE_INTEGER),
+      limit: neo4j.int(limit),
+    }),
+  );
+  return result.records.map((r): WorkflowEventMessage => {
+    const value = r.get("node") as Record<string, unknown> | null;
+    if (value) {
+      const node = toStoredNode(value);
+      return {
+        kind: NODE_KINDS[node.type] ?? "NODE_ADDED",
+        seq: node.seq,
+        workflowId: node.workflowId,
+        at: node.timestamp,
+        node,
+        branchId: node.branchId,
+      };
+    }
+    const record = r.get("record") as Record<string, unknown>;
+    return {
+      kind: record.kind as WorkflowEventKind,
+      seq: Number(record.seq),
+      workflowId: String(record.workflowId),
+      at: new Date(String(record.at)).toISOString(),
+      ...(record.branchId ? { branchId: String(record.branchId) } : {}),
+      ...(record.decisionId ? { decisionId: String(record.decisionId) } : {}),
+      ...(record.optionId ? { optionId: String(record.optionId) } : {}),
+    };
+  });
+}
+
+/** The workflow's newest seq (the end of its event log). */
+export async function lastSeqOf(store: Store, workflowId: string): Promise<number | null> {
+  const result = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run("MATCH (w:Workflow {id: $workflowId}) RETURN w.lastSeq AS lastSeq", { workflowId }),
+  );
+  return result.records.length ? Number(result.records[0].get("lastSeq")) : null;
+}
+
+/** The stored log as the event streams read it. */
+export function createEventSource(store: Store): EventSource {
+  return {
+    read: (workflowId, afterSeq, toSeq, limit) => readEvents(store, workflowId, { afterSeq, toSeq, limit }),
+    lastSeq: async (workflowId) => (await lastSeqOf(store, workflowId)) ?? -1,
+  };
+}
