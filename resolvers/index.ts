@@ -1,5 +1,5 @@
 import { Mutation } from "./mutation";
-import { Branch, DecisionPoint, MonitorLink, Workflow, WorkflowEvent } from "./objects";
+import { Branch, BranchAt, DecisionPoint, MonitorLink, Workflow, WorkflowEvent, WorkflowSnapshot } from "./objects";
 import { Query } from "./query";
 import { JSONObject } from "./scalars";
 import { Subscription } from "./subscription";
@@ -15,4 +15,6 @@ export const resolvers = {
   WorkflowEvent,
   Workflow,
   Branch,
+  WorkflowSnapshot,
+  BranchAt,
 };

@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import type { DecisionPointIds } from "../src/domain/decision-points";
+import type { BranchAtIds, SnapshotIds } from "../src/domain/snapshot";
 import { branchChartNodeIds, workflowMermaid } from "../src/domain/mermaid";
 import type { WorkflowEventMessage } from "../src/events/workflow-event";
 import type { AppContext } from "../src/graphql/context";
@@ -73,5 +74,24 @@ export const Branch = {
   async mermaid(branch: { id: string }, _args: unknown, context: AppContext) {
     const chart = await branchChartNodeIds(context.store, branch.id);
     return chart ? workflowMermaid(context.store, chart.workflowId, chart.ids) : "flowchart TD\n";
+  },
+};
+
+/** Time travel: the snapshot's lists are ids as of its seq, read through the library. */
+export const WorkflowSnapshot = {
+  nodes(snapshot: SnapshotIds, _args: unknown, context: AppContext, info: Info) {
+    return context.loader.nodesById(info, context, snapshot.nodeIds);
+  },
+};
+
+export const BranchAt = {
+  async branch(at: BranchAtIds, _args: unknown, context: AppContext, info: Info) {
+    const [branch] = await context.loader.branches(info, context, [at.branchId]);
+    return branch;
+  },
+  async head(at: BranchAtIds, _args: unknown, context: AppContext, info: Info) {
+    if (!at.headId) return null;
+    const [node] = await context.loader.nodesById(info, context, [at.headId]);
+    return node;
   },
 };

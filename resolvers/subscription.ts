@@ -3,12 +3,14 @@ import { badUserInput } from "../src/errors";
 import { findMonitor } from "../src/domain/find-monitor";
 import { requireWorkflow } from "../src/domain/find-workflow";
 import { openEventStream } from "../src/events/event-stream";
+import { replayEvents } from "../src/events/replay";
 import { filterEvents } from "../src/events/filter-events";
 import { eventKey, NODE_EVENT_KINDS, type WorkflowEventMessage } from "../src/events/workflow-event";
 import type { AppContext } from "../src/graphql/context";
 import type {
   SubscriptionMonitoredActivityArgs,
   SubscriptionNodeAddedArgs,
+  SubscriptionReplayWorkflowArgs,
   SubscriptionWorkflowEventsArgs,
 } from "../src/generated/graphql";
 
@@ -57,5 +59,23 @@ export const Subscription = {
       );
     },
     resolve: resolveNode,
+  },
+  replayWorkflow: {
+    async subscribe(_root: unknown, args: SubscriptionReplayWorkflowArgs, context: AppContext) {
+      const workflowId = await requireWorkflow(context.store, args.workflowId);
+      const speed = args.speed ?? 1;
+      if (!(speed >= 0)) throw badUserInput("speed must be 0 or more", { field: "speed" });
+      if (args.maxGapMs != null && args.maxGapMs < 0)
+        throw badUserInput("maxGapMs must be 0 or more", { field: "maxGapMs" });
+      const toSeq = args.toSeq ?? (await context.events.lastSeq(workflowId));
+      return replayEvents(context.events, {
+        workflowId,
+        fromSeq: args.fromSeq ?? 0,
+        toSeq,
+        speed,
+        maxGapMs: args.maxGapMs,
+      });
+    },
+    resolve: (event: WorkflowEventMessage) => event,
   },
 };

@@ -169,7 +169,7 @@ describe("a branching workflow, end to end", () => {
     );
     expect(points.all).toEqual([
       { decision: { id: d1.id }, options: [{ id: o1.id }, { id: o2.id }], chosen: { id: o1.id } },
-      { decision: { id: d2.id }, options: [{ id: y.id }, { id: hotelA.id }], chosen: { id: y.id } },
+      { decision: { id: d2.id }, options: [{ id: hotelA.id }, { id: y.id }], chosen: { id: y.id } }, // as offered
     ]);
     expect(points.pending).toEqual([]);
     expect(points.monitors).toEqual([{ monitor: { id: monitor.id }, target: { id: y.id } }]);

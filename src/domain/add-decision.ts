@@ -51,8 +51,12 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
   checkNotBlank(input.workflowId, "input.workflowId");
   checkNotBlank(input.parentId, "input.parentId");
   checkContent(input.content, store.maxContentBytes, "input.content");
-  if (input.options.length === 0)
+  if (input.options.length === 0) {
     throw badUserInput("A decision needs at least one option", { field: "input.options" });
+  }
+  if (input.options.length > store.maxBatchSize) {
+    throw badUserInput(`A decision offers at most ${store.maxBatchSize} options`, { field: "input.options" });
+  }
   const decision: NodeSpec = {
     id: idOrNew(input.id, "input.id"),
     workflowId: normalizeId(input.workflowId),
@@ -101,26 +105,21 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
     const node = writer.addNode(decision);
     for (const option of options) {
       const optionId = option.kind === "new" ? writer.addNode(option.spec).id : option.id;
-      writer.addEdge("OPTION_OF", node.id, optionId);
+      // The order offered cannot come from the options' seq (an offered existing node is older
+      // than the decision's new options): it is kept on the edge.
+      writer.addEdge("OPTION_OF", node.id, optionId, options.indexOf(option));
     }
     await writer.flush();
-    // The order offered cannot come from the options' seq: an existing node is older than the
-    // decision's new options wherever it was offered. It is kept on the edges.
-    await tx.run(
-      `MATCH (d:WorkflowNode {id: $decisionId})
-       UNWIND range(0, size($optionIds) - 1) AS index
-       MATCH (d)-[r:OPTION_OF]->(:WorkflowNode {id: $optionIds[index]})
-       SET r.index = index`,
-      { decisionId: node.id, optionIds },
-    );
     return { nodes: [node], events: writer.events };
   });
 }
 
 function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, field: string): PreparedOption {
   if (option.existingNodeId) {
-    if (option.content != null || option.id != null) {
-      throw badUserInput("An option is either new (id, content) or an existingNodeId, not both", { field });
+    if (option.content != null || option.id != null || option.metadata != null || option.agentId != null) {
+      throw badUserInput("An option is either new (id, content, metadata, agentId) or an existingNodeId, not both", {
+        field,
+      });
     }
     return { kind: "existing", id: normalizeId(option.existingNodeId), field };
   }

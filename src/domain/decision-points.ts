@@ -1,4 +1,5 @@
 import { readTransaction } from "../infra/neo4j";
+import { requireWorkflow } from "./find-workflow";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
 
@@ -16,6 +17,7 @@ export interface DecisionPointIds {
  * chosen).
  */
 export async function decisionPoints(store: Store, workflowId: string, pending?: boolean | null) {
+  workflowId = await requireWorkflow(store, workflowId);
   const result = await readTransaction(store.driver, store.database, (tx) =>
     tx.run(
       `MATCH (d:WorkflowNode {workflowId: $workflowId, type: 'DECISION'})
@@ -41,6 +43,7 @@ export async function decisionPoints(store: Store, workflowId: string, pending?:
 
 /** The seed's cross-branch monitoring query: monitors watching a node of another branch. */
 export async function crossBranchMonitors(store: Store, workflowId: string) {
+  workflowId = await requireWorkflow(store, workflowId);
   const result = await readTransaction(store.driver, store.database, (tx) =>
     tx.run(
       `MATCH (monitor:WorkflowNode {workflowId: $workflowId, type: 'MONITOR'})-[:MONITORS]->(target:WorkflowNode)

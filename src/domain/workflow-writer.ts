@@ -74,7 +74,8 @@ CALL (*) {
 CALL (*) {
   UNWIND [e IN $edges WHERE e.type = 'OPTION_OF'] AS e
   MATCH (from:WorkflowNode {id: e.from}) MATCH (to:WorkflowNode {id: e.to})
-  CREATE (from)-[:OPTION_OF]->(to)
+  CREATE (from)-[r:OPTION_OF]->(to)
+  SET r.index = e.index
   RETURN count(*) AS optionEdges
 }
 CALL (*) {
@@ -120,6 +121,8 @@ interface PlannedEdge {
   by?: string | null;
   seq?: number;
   at?: string;
+  /** OPTION_OF: the option's place in the order offered. */
+  index?: number;
 }
 
 /** What to read before writing: the workflows to lock and the nodes and branches involved. */
@@ -370,9 +373,9 @@ export class WorkflowWriter {
     });
   }
 
-  /** Plans an edge between two nodes (OPTION_OF, MONITORS). */
-  addEdge(type: "OPTION_OF" | "MONITORS", from: string, to: string): void {
-    this.edges.push({ type, from, to });
+  /** Plans an edge between two nodes (OPTION_OF with its place in the order offered, MONITORS). */
+  addEdge(type: "OPTION_OF" | "MONITORS", from: string, to: string, index?: number): void {
+    this.edges.push({ type, from, to, index });
   }
 
   /** An event that is not a node is kept as a (:WorkflowEvent) record, so it can be replayed. */
@@ -396,7 +399,7 @@ export class WorkflowWriter {
       nodes: this.newNodes,
       newBranches: [...this.newBranches].map((id) => this.branches.get(id)!),
       changedBranches: changed,
-      edges: this.edges.map((e) => ({ reason: null, by: null, seq: null, at: null, ...e })),
+      edges: this.edges.map((e) => ({ reason: null, by: null, seq: null, at: null, ...e, index: e.index ?? null })),
       records: this.records,
       workflows: [...this.workflows.values()].filter((w) => w.changed),
     });

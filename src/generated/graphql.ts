@@ -130,6 +130,16 @@ export type BranchAggregateNode = {
   seq: IntAggregateSelection;
 };
 
+/** A branch as it stood at a moment of the workflow. */
+export type BranchAt = {
+  __typename?: 'BranchAt';
+  /** The branch (its fields as they are now). */
+  branch: Branch;
+  head?: Maybe<WorkflowNode>;
+  length: Scalars['Int']['output'];
+  status: BranchStatus;
+};
+
 export type BranchEdge = {
   __typename?: 'BranchEdge';
   cursor: Scalars['String']['output'];
@@ -436,6 +446,8 @@ export type Query = {
   crossBranchMonitors: Array<MonitorLink>;
   /** The decisions of a workflow in seq order; with pending: true, those not chosen yet. */
   decisionPoints: Array<DecisionPoint>;
+  /** The workflow as it stood right after event `seq`. */
+  workflowAt: WorkflowSnapshot;
   /** The stored event log in seq order: `first` events (at most 1000) after `afterSeq` (from the start when omitted). */
   workflowEvents: Array<WorkflowEvent>;
   workflowNodes: Array<WorkflowNode>;
@@ -468,6 +480,12 @@ export type QueryCrossBranchMonitorsArgs = {
 
 export type QueryDecisionPointsArgs = {
   pending?: InputMaybe<Scalars['Boolean']['input']>;
+  workflowId: Scalars['ID']['input'];
+};
+
+
+export type QueryWorkflowAtArgs = {
+  seq: Scalars['Int']['input'];
   workflowId: Scalars['ID']['input'];
 };
 
@@ -555,6 +573,12 @@ export type Subscription = {
   monitoredActivity: WorkflowNode;
   /** Each node appended to the workflow (optionally: to one branch of it), as it is committed. */
   nodeAdded: WorkflowNode;
+  /**
+   * Replays stored events from `fromSeq` to `toSeq` (inclusive; default: the whole log as it is when
+   * the replay starts), spaced by their original time gaps divided by `speed` (0: as fast as
+   * possible), each gap at most `maxGapMs` when given; then completes.
+   */
+  replayWorkflow: WorkflowEvent;
   /** Every event of the workflow, in seq order, as committed. */
   workflowEvents: WorkflowEvent;
 };
@@ -569,6 +593,15 @@ export type SubscriptionMonitoredActivityArgs = {
 export type SubscriptionNodeAddedArgs = {
   afterSeq?: InputMaybe<Scalars['Int']['input']>;
   branchId?: InputMaybe<Scalars['ID']['input']>;
+  workflowId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionReplayWorkflowArgs = {
+  fromSeq?: InputMaybe<Scalars['Int']['input']>;
+  maxGapMs?: InputMaybe<Scalars['Int']['input']>;
+  speed?: InputMaybe<Scalars['Float']['input']>;
+  toSeq?: InputMaybe<Scalars['Int']['input']>;
   workflowId: Scalars['ID']['input'];
 };
 
@@ -1179,6 +1212,24 @@ export type WorkflowNodesConnection = {
   totalCount: Scalars['Int']['output'];
 };
 
+/**
+ * A workflow as it stood right after event `seq` (time travel): what a UI needs to draw that moment.
+ * The lists are as of `seq`; the nodes' own fields (e.g. `children`) describe the graph as it is now.
+ */
+export type WorkflowSnapshot = {
+  __typename?: 'WorkflowSnapshot';
+  /** When event `seq` happened. */
+  at: Scalars['DateTime']['output'];
+  branches: Array<BranchAt>;
+  /** Decisions with the choice made by then (chosen is null if it came later). */
+  decisions: Array<DecisionPoint>;
+  monitors: Array<MonitorLink>;
+  /** The nodes written up to `seq`, in seq order (at most 10,000). */
+  nodes: Array<WorkflowNode>;
+  seq: Scalars['Int']['output'];
+  workflowId: Scalars['ID']['output'];
+};
+
 /** Fields to sort Workflows by. The order in which sorts are applied is not guaranteed when specifying many fields in one WorkflowSort object. */
 export type WorkflowSort = {
   createdAt?: InputMaybe<SortDirection>;
@@ -1309,6 +1360,7 @@ export type ResolversTypes = {
   Branch: ResolverTypeWrapper<unknown>;
   BranchAggregate: ResolverTypeWrapper<unknown>;
   BranchAggregateNode: ResolverTypeWrapper<unknown>;
+  BranchAt: ResolverTypeWrapper<unknown>;
   BranchEdge: ResolverTypeWrapper<unknown>;
   BranchRelationshipFilters: ResolverTypeWrapper<unknown>;
   BranchSort: ResolverTypeWrapper<unknown>;
@@ -1401,6 +1453,7 @@ export type ResolversTypes = {
   WorkflowNodeWorkflowNodeOptionsAggregateSelection: ResolverTypeWrapper<unknown>;
   WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection: ResolverTypeWrapper<unknown>;
   WorkflowNodesConnection: ResolverTypeWrapper<unknown>;
+  WorkflowSnapshot: ResolverTypeWrapper<unknown>;
   WorkflowSort: ResolverTypeWrapper<unknown>;
   WorkflowStatus: ResolverTypeWrapper<unknown>;
   WorkflowStatusEnumScalarFilters: ResolverTypeWrapper<unknown>;
@@ -1417,6 +1470,7 @@ export type ResolversParentTypes = {
   Branch: unknown;
   BranchAggregate: unknown;
   BranchAggregateNode: unknown;
+  BranchAt: unknown;
   BranchEdge: unknown;
   BranchRelationshipFilters: unknown;
   BranchSort: unknown;
@@ -1505,6 +1559,7 @@ export type ResolversParentTypes = {
   WorkflowNodeWorkflowNodeOptionsAggregateSelection: unknown;
   WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection: unknown;
   WorkflowNodesConnection: unknown;
+  WorkflowSnapshot: unknown;
   WorkflowSort: unknown;
   WorkflowStatusEnumScalarFilters: unknown;
   WorkflowWhere: unknown;
@@ -1538,6 +1593,13 @@ export type BranchAggregateNodeResolvers<ContextType = AppContext, ParentType ex
   length?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
+};
+
+export type BranchAtResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchAt'] = ResolversParentTypes['BranchAt']> = {
+  branch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType>;
+  head?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  length?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['BranchStatus'], ParentType, ContextType>;
 };
 
 export type BranchEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchEdge'] = ResolversParentTypes['BranchEdge']> = {
@@ -1624,6 +1686,7 @@ export type QueryResolvers<ContextType = AppContext, ParentType extends Resolver
   branchesConnection?: Resolver<ResolversTypes['BranchesConnection'], ParentType, ContextType, Partial<QueryBranchesConnectionArgs>>;
   crossBranchMonitors?: Resolver<Array<ResolversTypes['MonitorLink']>, ParentType, ContextType, RequireFields<QueryCrossBranchMonitorsArgs, 'workflowId'>>;
   decisionPoints?: Resolver<Array<ResolversTypes['DecisionPoint']>, ParentType, ContextType, RequireFields<QueryDecisionPointsArgs, 'workflowId'>>;
+  workflowAt?: Resolver<ResolversTypes['WorkflowSnapshot'], ParentType, ContextType, RequireFields<QueryWorkflowAtArgs, 'seq' | 'workflowId'>>;
   workflowEvents?: Resolver<Array<ResolversTypes['WorkflowEvent']>, ParentType, ContextType, RequireFields<QueryWorkflowEventsArgs, 'first' | 'workflowId'>>;
   workflowNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<QueryWorkflowNodesArgs>>;
   workflowNodesConnection?: Resolver<ResolversTypes['WorkflowNodesConnection'], ParentType, ContextType, Partial<QueryWorkflowNodesConnectionArgs>>;
@@ -1639,6 +1702,7 @@ export type StringAggregateSelectionResolvers<ContextType = AppContext, ParentTy
 export type SubscriptionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   monitoredActivity?: SubscriptionResolver<ResolversTypes['WorkflowNode'], "monitoredActivity", ParentType, ContextType, RequireFields<SubscriptionMonitoredActivityArgs, 'monitorId'>>;
   nodeAdded?: SubscriptionResolver<ResolversTypes['WorkflowNode'], "nodeAdded", ParentType, ContextType, RequireFields<SubscriptionNodeAddedArgs, 'workflowId'>>;
+  replayWorkflow?: SubscriptionResolver<ResolversTypes['WorkflowEvent'], "replayWorkflow", ParentType, ContextType, RequireFields<SubscriptionReplayWorkflowArgs, 'speed' | 'workflowId'>>;
   workflowEvents?: SubscriptionResolver<ResolversTypes['WorkflowEvent'], "workflowEvents", ParentType, ContextType, RequireFields<SubscriptionWorkflowEventsArgs, 'workflowId'>>;
 };
 
@@ -1840,6 +1904,16 @@ export type WorkflowNodesConnectionResolvers<ContextType = AppContext, ParentTyp
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type WorkflowSnapshotResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowSnapshot'] = ResolversParentTypes['WorkflowSnapshot']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  branches?: Resolver<Array<ResolversTypes['BranchAt']>, ParentType, ContextType>;
+  decisions?: Resolver<Array<ResolversTypes['DecisionPoint']>, ParentType, ContextType>;
+  monitors?: Resolver<Array<ResolversTypes['MonitorLink']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type WorkflowsConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowsConnection'] = ResolversParentTypes['WorkflowsConnection']> = {
   aggregate?: Resolver<ResolversTypes['WorkflowAggregate'], ParentType, ContextType>;
   edges?: Resolver<Array<ResolversTypes['WorkflowEdge']>, ParentType, ContextType>;
@@ -1851,6 +1925,7 @@ export type Resolvers<ContextType = AppContext> = {
   Branch?: BranchResolvers<ContextType>;
   BranchAggregate?: BranchAggregateResolvers<ContextType>;
   BranchAggregateNode?: BranchAggregateNodeResolvers<ContextType>;
+  BranchAt?: BranchAtResolvers<ContextType>;
   BranchEdge?: BranchEdgeResolvers<ContextType>;
   BranchStats?: BranchStatsResolvers<ContextType>;
   BranchesConnection?: BranchesConnectionResolvers<ContextType>;
@@ -1893,6 +1968,7 @@ export type Resolvers<ContextType = AppContext> = {
   WorkflowNodeWorkflowNodeOptionsAggregateSelection?: WorkflowNodeWorkflowNodeOptionsAggregateSelectionResolvers<ContextType>;
   WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection?: WorkflowNodeWorkflowNodeOptionsNodeAggregateSelectionResolvers<ContextType>;
   WorkflowNodesConnection?: WorkflowNodesConnectionResolvers<ContextType>;
+  WorkflowSnapshot?: WorkflowSnapshotResolvers<ContextType>;
   WorkflowsConnection?: WorkflowsConnectionResolvers<ContextType>;
 };
 
