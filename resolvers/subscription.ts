@@ -27,7 +27,13 @@ async function resolveNode(event: NodeEvent, _args: unknown, context: AppContext
 /** The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now. */
 function stream(context: AppContext, workflowId: string, afterSeq: number | null | undefined) {
   if (afterSeq != null && afterSeq < -1) throw badUserInput("afterSeq must be -1 or more", { field: "afterSeq" });
-  return openEventStream(context.bus, context.events, { workflowId, afterSeq });
+  return openEventStream(context.bus, context.events, {
+    workflowId,
+    afterSeq,
+    maxBuffer: context.subscriberBuffer.maxEvents,
+    maxBufferBytes: context.subscriberBuffer.maxBytes,
+    onOverflow: context.closeSlowSubscriber,
+  });
 }
 
 /** Live events, each published after its write committed, resumable with `afterSeq`. */

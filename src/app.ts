@@ -65,7 +65,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const schema = await createSchema(driver);
   const loader = createSelectionLoader(() => schema);
   const events = createEventSource(store);
-  const context = (): AppContext => ({ store, bus, events, loader, sessionConfig: { database: target.database } });
+  const context = (): AppContext => ({
+    store,
+    bus,
+    events,
+    loader,
+    subscriberBuffer: config.subscriberBuffer,
+    sessionConfig: { database: target.database },
+  });
   const formatError = createErrorFormatter(logger);
 
   const expressApp = express();
@@ -80,7 +87,13 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
     ],
   });
-  const websocket = attachWebSocket({ httpServer, path: GRAPHQL_PATH, schema, context, formatError });
+  const websocket = attachWebSocket({
+    httpServer,
+    path: GRAPHQL_PATH,
+    schema,
+    context,
+    formatError,
+  });
 
   let stopping = false;
   let stopped: Promise<void> | undefined;

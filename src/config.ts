@@ -42,6 +42,12 @@ export interface Config {
    * commit and publish, a Redis outage). @default 5000
    */
   eventResyncIntervalMs: number;
+  /**
+   * Most events and bytes (estimated) buffered for one subscription whose client does not keep up;
+   * past either, its WebSocket is closed with code 4429 and the client resumes with afterSeq.
+   * @default 10000 events, 16777216 bytes (16 MiB)
+   */
+  subscriberBuffer: { maxEvents: number; maxBytes: number };
 }
 
 /** Thrown when an environment variable is invalid; its message names the variable. */
@@ -78,6 +84,10 @@ export function loadConfig(env: Env = process.env): Config {
     localRedisPort: int(env, "LOCAL_REDIS_PORT", 6379, 1, 65535),
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000),
     eventResyncIntervalMs: int(env, "EVENT_RESYNC_INTERVAL_MS", 5000, 50, 3600000),
+    subscriberBuffer: {
+      maxEvents: int(env, "SUBSCRIBER_MAX_EVENTS", 10000, 1, 10000000),
+      maxBytes: int(env, "SUBSCRIBER_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    },
   };
 }
 

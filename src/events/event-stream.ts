@@ -18,11 +18,16 @@ export interface EventStreamOptions {
    */
   afterSeq?: number | null;
   /**
-   * Most events held for a consumer that does not keep up. Past it the stream ends with a
-   * SLOW_SUBSCRIBER error (the client resumes with afterSeq).
+   * Most events held for a consumer that does not keep up. Past it (or past `maxBufferBytes`) the
+   * stream ends with a SLOW_SUBSCRIBER error and calls `onOverflow` (the client resumes with
+   * afterSeq).
    * @default 10000
    */
   maxBuffer?: number;
+  /** Most bytes (estimated from contents) held for a consumer. @default 16 MiB */
+  maxBufferBytes?: number;
+  /** Called once when the buffer overflows (e.g. to close the subscriber's socket). */
+  onOverflow?: () => void;
   /** Events read from the log per query while catching up. @default 500 */
   pageSize?: number;
 }
@@ -41,6 +46,8 @@ export async function openEventStream(
 ): Promise<AsyncIterableIterator<WorkflowEventMessage>> {
   const { workflowId } = options;
   const maxBuffer = options.maxBuffer ?? 10000;
+  const maxBufferBytes = options.maxBufferBytes ?? 16 * 1024 * 1024;
+  let bufferedBytes = 0;
   const pageSize = options.pageSize ?? 500;
   const output: WorkflowEventMessage[] = [];
   const waiting: { resolve: (r: IteratorResult<WorkflowEventMessage>) => void; reject: (e: unknown) => void }[] = [];
@@ -59,7 +66,8 @@ export async function openEventStream(
     const waiter = waiting.shift();
     if (waiter) return waiter.resolve({ value: event, done: false });
     output.push(event);
-    if (output.length > maxBuffer) {
+    bufferedBytes += sizeOf(event);
+    if (output.length > maxBuffer || bufferedBytes > maxBufferBytes) {
       fail(
         new GraphQLError(`Subscriber fell more than ${maxBuffer} events behind; resubscribe with afterSeq`, {
           extensions: { code: "SLOW_SUBSCRIBER", lastSeq: last },
@@ -114,6 +122,8 @@ export async function openEventStream(
     if (closed) return;
     failure = error;
     output.length = 0;
+    bufferedBytes = 0;
+    if ((error as { extensions?: { code?: unknown } }).extensions?.code === "SLOW_SUBSCRIBER") options.onOverflow?.();
     const waiter = waiting.shift();
     close();
     waiter?.reject(error);
@@ -134,7 +144,11 @@ export async function openEventStream(
 
   const iterator: AsyncIterableIterator<WorkflowEventMessage> = {
     next() {
-      if (output.length > 0) return Promise.resolve({ value: output.shift()!, done: false });
+      if (output.length > 0) {
+        const event = output.shift()!;
+        bufferedBytes -= sizeOf(event);
+        return Promise.resolve({ value: event, done: false });
+      }
       if (failure !== undefined) {
         const error = failure;
         failure = undefined;
@@ -154,4 +168,9 @@ export async function openEventStream(
     [Symbol.asyncIterator]: () => iterator,
   };
   return iterator;
+}
+
+/** A cheap estimate of an event's size in memory: its texts plus a fixed overhead. */
+function sizeOf(event: WorkflowEventMessage): number {
+  return 256 + (event.node ? event.node.content.length + (event.node.metadata?.length ?? 0) : 0);
 }

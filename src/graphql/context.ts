@@ -10,6 +10,10 @@ export interface AppContext {
   /** The stored event log, for catch-up and gap filling. */
   events: EventSource;
   loader: SelectionLoader;
+  /** Over WebSocket: closes the connection as too slow (code 4429). */
+  closeSlowSubscriber?: () => void;
+  /** Per-subscription buffer bounds (see openEventStream). */
+  subscriberBuffer: { maxEvents: number; maxBytes: number };
   /** Read by @neo4j/graphql: which database its generated queries run against. */
   sessionConfig: { database: string };
 }

@@ -1,8 +1,14 @@
 import type { Server } from "node:http";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import type { AppContext } from "../graphql/context";
+
+/**
+ * Close code for a subscriber that cannot keep up: its stream's buffer passed its bound (events or
+ * bytes). The client reconnects and resumes with `afterSeq` (the typed client does so by itself).
+ */
+export const SLOW_SUBSCRIBER_CLOSE_CODE = 4429;
 
 export interface WebSocketOptions {
   httpServer: Server;
@@ -12,6 +18,8 @@ export interface WebSocketOptions {
   formatError: (error: GraphQLFormattedError, original: unknown) => GraphQLFormattedError;
 }
 
+type Extra = { socket: WebSocket };
+
 /** GraphQL over WebSocket (graphql-ws protocol) on the same server and path as HTTP. */
 export function attachWebSocket(options: WebSocketOptions): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path });
@@ -19,13 +27,26 @@ export function attachWebSocket(options: WebSocketOptions): { close(): Promise<v
     errors.map((e) =>
       options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e),
     );
-  const cleanup = useServer(
+  const tooSlow = (socket: WebSocket) =>
+    socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, "Subscriber too slow; reconnect and resume with afterSeq");
+  const cleanup = useServer<Record<string, unknown>, Extra>(
     {
       schema: options.schema,
-      context: () => options.context(),
+      // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
+      // only its own subscriptions, whose streams buffer at most a bounded amount and then call
+      // closeSlowSubscriber.
+      context: (ctx) => ({ ...options.context(), closeSlowSubscriber: () => tooSlow(ctx.extra.socket) }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) as never } : undefined,
-      onError: (_ctx, _id, _payload, errors) => format(errors) as never,
+      onError: (ctx, _id, _payload, errors) => {
+        const slow = errors.some(
+          (e) =>
+            (e.originalError as { extensions?: { code?: unknown } } | undefined)?.extensions?.code ===
+            "SLOW_SUBSCRIBER",
+        );
+        if (slow) tooSlow(ctx.extra.socket);
+        return format(errors) as never;
+      },
     },
     wss,
   );
