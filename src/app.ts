@@ -5,7 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { Config } from "./config";
+import { hasRedis, type Config } from "./config";
 import type { Store } from "./domain/store";
 import { createErrorFormatter } from "./errors";
 import { createEventSource } from "./domain/event-log";
@@ -49,7 +49,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const logger = options.logger ?? createLogger(config.logLevel);
   const target = neo4jTarget(config);
   const driver = createDriver(target);
-  const pubsub = config.redisUrl ? createRedisPubSub(config.redisUrl, logger) : createInProcessPubSub();
+  const pubsub = hasRedis(config) ? createRedisPubSub(config, logger) : createInProcessPubSub();
   if (pubsub.kind === "in-process") {
     logger.warn(
       "NO REDIS: events are delivered in-process only. Run a single instance, or set REDIS_URL to share events between instances.",

@@ -19,8 +19,14 @@ export interface Config {
     /** @default "neo4j" */
     database: string;
   };
-  /** Redis URL; when unset, a local redis-server is started (or reused). */
+  /** Redis URL; when unset (and no Sentinel or Cluster is given), a local redis-server is started (or reused). */
   redisUrl: string | undefined;
+  /** Redis Sentinel: the sentinels and the monitored master's name (REDIS_SENTINELS, REDIS_SENTINEL_NAME). */
+  redisSentinel: { sentinels: HostPort[]; name: string } | undefined;
+  /** Redis Cluster: seed nodes (REDIS_CLUSTER_NODES). */
+  redisClusterNodes: HostPort[] | undefined;
+  /** Password for Sentinel- or Cluster-managed Redis nodes (a URL carries its own). */
+  redisPassword: string | undefined;
   /** Largest `content` accepted, in UTF-8 bytes. @default 1048576 (1 MiB) */
   maxContentBytes: number;
   /** Most nodes accepted by one `appendNodes` call. @default 10000 */
@@ -50,6 +56,11 @@ export interface Config {
   subscriberBuffer: { maxEvents: number; maxBytes: number };
 }
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
 /** Thrown when an environment variable is invalid; its message names the variable. */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -75,6 +86,11 @@ export function loadConfig(env: Env = process.env): Config {
       database: str(env, "NEO4J_DATABASE") ?? "neo4j",
     },
     redisUrl: uri(env, "REDIS_URL", ["redis:", "rediss:"]),
+    redisSentinel: hostPorts(env, "REDIS_SENTINELS")
+      ? { sentinels: hostPorts(env, "REDIS_SENTINELS")!, name: str(env, "REDIS_SENTINEL_NAME") ?? "mymaster" }
+      : undefined,
+    redisClusterNodes: hostPorts(env, "REDIS_CLUSTER_NODES"),
+    redisPassword: env.REDIS_PASSWORD || undefined,
     maxContentBytes: int(env, "MAX_CONTENT_BYTES", 1024 * 1024, 1, 64 * 1024 * 1024),
     maxBatchSize: int(env, "MAX_BATCH_SIZE", 10000, 1, 100000),
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -120,6 +136,24 @@ function uri(env: Env, name: string, protocols: string[]): string | undefined {
     );
   }
   return raw;
+}
+
+/** "host:port,host:port" */
+function hostPorts(env: Env, name: string): HostPort[] | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  return raw.split(",").map((entry) => {
+    const match = /^\s*([^\s:]+|\[[^\]]+\]):(\d{1,5})\s*$/.exec(entry);
+    if (!match || Number(match[2]) > 65535) {
+      throw new ConfigError(`${name} must be a comma-separated list of host:port, got "${entry.trim()}"`);
+    }
+    return { host: match[1].replace(/^\[|\]$/g, ""), port: Number(match[2]) };
+  });
+}
+
+/** True when the config names a Redis of any kind (URL, Sentinel or Cluster). */
+export function hasRedis(config: Config): boolean {
+  return Boolean(config.redisUrl || config.redisSentinel || config.redisClusterNodes);
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

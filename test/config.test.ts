@@ -95,4 +95,18 @@ describe("loadConfig parses valid values", () => {
     expect(loadConfig({ PORT: "65535" }).port).toBe(65535);
     expect(loadConfig({ MAX_CONTENT_BYTES: "1" }).maxContentBytes).toBe(1);
   });
+
+  it("parses Redis Sentinel and Cluster nodes, and names REDIS_SENTINELS when a node is malformed", () => {
+    const config = loadConfig({ REDIS_SENTINELS: "10.0.0.1:26379, sentinel-b:26380", REDIS_SENTINEL_NAME: "events" });
+    expect(config.redisSentinel).toEqual({
+      sentinels: [
+        { host: "10.0.0.1", port: 26379 },
+        { host: "sentinel-b", port: 26380 },
+      ],
+      name: "events",
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: "[::1]:7000" }).redisClusterNodes).toEqual([{ host: "::1", port: 7000 }]);
+    expect(() => loadConfig({ REDIS_SENTINELS: "nohost" })).toThrow(/REDIS_SENTINELS/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: "a:99999" })).toThrow(/REDIS_CLUSTER_NODES/);
+  });
 });

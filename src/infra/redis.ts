@@ -1,6 +1,7 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { PubSub } from "graphql-subscriptions";
-import Redis, { type RedisOptions } from "ioredis";
+import Redis, { Cluster, type RedisOptions } from "ioredis";
+import type { Config } from "../config";
 import type { Logger } from "../logger";
 
 /** The publish/subscribe surface the event bus needs (Redis-backed, or in-process for one instance). */
@@ -22,19 +23,49 @@ export interface PubSubHandle {
   close(): Promise<void>;
 }
 
+/** Where Redis is: a URL, a Sentinel group or Cluster seed nodes. */
+export type RedisTarget = Pick<Config, "redisUrl" | "redisSentinel" | "redisClusterNodes" | "redisPassword">;
+
 /**
  * Redis-backed pub/sub with separate publisher and subscriber connections (a subscribed Redis
  * connection can do nothing else). The publisher does not queue commands while disconnected, so a
  * publish during a Redis outage fails at once instead of holding the mutation that caused it.
+ * ioredis options: `retryStrategy` (reconnect every 0.2–2 s, forever), `maxRetriesPerRequest: 1`,
+ * `enableOfflineQueue: false` on the publisher; with Sentinel `{ sentinels, name }` (ioredis
+ * follows failovers); with Cluster `new Cluster(nodes, { redisOptions })` (PUBLISH reaches
+ * subscribers on every node).
  */
-export function createRedisPubSub(url: string, logger: Logger): PubSubHandle {
+export function createRedisPubSub(target: RedisTarget | string, logger: Logger): PubSubHandle {
   const options: RedisOptions = {
     lazyConnect: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   };
-  const publisher = new Redis(url, { ...options, enableOfflineQueue: false, connectionName: "workflow-graph:pub" });
-  const subscriber = new Redis(url, { ...options, connectionName: "workflow-graph:sub" });
+  const connect = (extra: RedisOptions): Redis => {
+    const t: RedisTarget =
+      typeof target === "string"
+        ? { redisUrl: target, redisSentinel: undefined, redisClusterNodes: undefined, redisPassword: undefined }
+        : target;
+    if (t.redisClusterNodes) {
+      return new Cluster(t.redisClusterNodes, {
+        redisOptions: { ...options, ...extra, password: t.redisPassword },
+        enableOfflineQueue: extra.enableOfflineQueue ?? true,
+        clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      }) as unknown as Redis;
+    }
+    if (t.redisSentinel) {
+      return new Redis({
+        ...options,
+        ...extra,
+        sentinels: t.redisSentinel.sentinels,
+        name: t.redisSentinel.name,
+        password: t.redisPassword,
+      });
+    }
+    return new Redis(t.redisUrl!, { ...options, ...extra });
+  };
+  const publisher = connect({ enableOfflineQueue: false, connectionName: "workflow-graph:pub" });
+  const subscriber = connect({ connectionName: "workflow-graph:sub" });
   for (const [name, connection] of [
     ["publisher", publisher],
     ["subscriber", subscriber],

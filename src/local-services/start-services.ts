@@ -1,4 +1,4 @@
-import type { Config } from "../config";
+import { hasRedis, type Config } from "../config";
 import type { Logger } from "../logger";
 import { startLocalNeo4j } from "./neo4j";
 import type { LocalService } from "./process";
@@ -36,7 +36,7 @@ export async function startLocalServices(
   };
   const [neo4jResult, redisResult] = await Promise.allSettled([
     config.neo4j.uri ? undefined : startLocalNeo4j({ dataDir: config.dataDir, port: config.localNeo4jPort, logger }),
-    config.redisUrl
+    hasRedis(config)
       ? undefined
       : startLocalRedis({ dataDir: config.dataDir, port: config.localRedisPort, logger }).catch((error) => {
           if (options.allowWithoutRedis && error instanceof RedisUnavailableError) {
