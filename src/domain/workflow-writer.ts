@@ -44,12 +44,18 @@ CALL (*) {
 }
 RETURN workflows, nodes, branches`;
 
-/** Writes everything planned, in one statement. */
+/**
+ * Writes everything planned, in one statement. Each node's PARENT_OF edge is created with it
+ * (a parent created earlier in the same batch is found: Cypher reads its own writes).
+ */
 const FLUSH = `
 CALL (*) {
   UNWIND $nodes AS row
   CREATE (n:WorkflowNode)
   SET n = row ${WRITABLE_NODE_PROPERTIES}, n.timestamp = datetime(row.timestamp)
+  WITH n, row
+  MATCH (parent:WorkflowNode {id: row.parentId})
+  CREATE (parent)-[:PARENT_OF]->(n)
   RETURN count(*) AS createdNodes
 }
 CALL (*) {
@@ -64,12 +70,6 @@ CALL (*) {
   MATCH (b:Branch {id: row.id})
   SET b.headId = row.headId, b.length = row.length, b.status = row.status
   RETURN count(*) AS changedBranches
-}
-CALL (*) {
-  UNWIND [e IN $edges WHERE e.type = 'PARENT_OF'] AS e
-  MATCH (from:WorkflowNode {id: e.from}) MATCH (to:WorkflowNode {id: e.to})
-  CREATE (from)-[:PARENT_OF]->(to)
-  RETURN count(*) AS parentEdges
 }
 CALL (*) {
   UNWIND [e IN $edges WHERE e.type = 'OPTION_OF'] AS e
@@ -114,7 +114,7 @@ interface WorkflowState {
 }
 
 interface PlannedEdge {
-  type: "PARENT_OF" | "OPTION_OF" | "MONITORS" | "CHOSEN_OPTION";
+  type: "OPTION_OF" | "MONITORS" | "CHOSEN_OPTION";
   from: string;
   to: string;
   reason?: string | null;
@@ -284,7 +284,6 @@ export class WorkflowWriter {
     if (!this.newBranches.has(branch.id)) this.changedBranches.add(branch.id);
     this.nodes.set(node.id, node);
     this.newNodes.push(node);
-    this.edges.push({ type: "PARENT_OF", from: parent.id, to: node.id });
     this.workflows.get(spec.workflowId)!.nodeCount += 1;
     this.events.push({
       kind: spec.kind ?? "NODE_ADDED",
@@ -395,7 +394,7 @@ export class WorkflowWriter {
   async flush(): Promise<void> {
     if (this.events.length === 0) return;
     const changed = [...this.changedBranches].map((id) => this.branches.get(id)!);
-    await this.tx.run(FLUSH, {
+    const result = await this.tx.run(FLUSH, {
       nodes: this.newNodes,
       newBranches: [...this.newBranches].map((id) => this.branches.get(id)!),
       changedBranches: changed,
@@ -403,6 +402,11 @@ export class WorkflowWriter {
       records: this.records,
       workflows: [...this.workflows.values()].filter((w) => w.changed),
     });
+    // Every new node must have found its parent; anything else would leave an orphan: roll back.
+    const linked = Number(result.records[0]?.get("createdNodes") ?? 0);
+    if (linked !== this.newNodes.length) {
+      throw new Error(`write linked ${linked} of ${this.newNodes.length} new nodes to their parents`);
+    }
   }
 
   /** The branch state after this write (for results). */
