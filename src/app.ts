@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { expressMiddleware } from "@as-integrations/express5";
@@ -84,6 +85,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     introspection: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // No HTTP caching hints are used: skip the per-field cache-control bookkeeping.
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
     ],
   });
@@ -134,7 +137,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         stopping = true;
         const deadline = setTimeout(() => httpServer.closeAllConnections(), config.shutdownTimeoutMs);
         deadline.unref();
-        await websocket.close();
+        await websocket.close(Math.min(config.shutdownTimeoutMs, 2000));
         await apollo.stop().catch(() => undefined);
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         clearTimeout(deadline);

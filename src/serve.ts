@@ -14,6 +14,11 @@ export async function serve(config: Config, logger: Logger, onStopped: () => Pro
     if (exiting) return;
     exiting = true;
     logger.info("shutting down", { signal });
+    // Whatever happens to the drain, the process ends.
+    setTimeout(() => {
+      logger.error("shutdown did not finish in time; exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5000).unref();
     try {
       await app.stop();
       await onStopped();

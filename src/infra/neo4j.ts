@@ -1,6 +1,7 @@
 import neo4j, { type Driver, type ManagedTransaction } from "neo4j-driver";
 import type { Config } from "../config";
 import { conflict, isDatabaseUnavailable, serviceUnavailable } from "../errors";
+import { enableTcpNoDelay } from "./tcp-nodelay";
 
 /** Connection settings for Neo4j, resolved from config or from the local launcher. */
 export interface Neo4jTarget {
@@ -12,6 +13,7 @@ export interface Neo4jTarget {
 
 /** Creates the one driver an app instance uses; its pool is shared by every request. */
 export function createDriver(target: Neo4jTarget): Driver {
+  enableTcpNoDelay();
   // The local Neo4j runs without authentication and accepts any credentials.
   return neo4j.driver(target.uri, neo4j.auth.basic(target.user, target.password), {
     // Fail fast when Neo4j is down: a request should get SERVICE_UNAVAILABLE, not hang.

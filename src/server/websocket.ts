@@ -21,7 +21,7 @@ export interface WebSocketOptions {
 type Extra = { socket: WebSocket };
 
 /** GraphQL over WebSocket (graphql-ws protocol) on the same server and path as HTTP. */
-export function attachWebSocket(options: WebSocketOptions): { close(): Promise<void> } {
+export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: number): Promise<void> } {
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path });
   const format = (errors: readonly { toJSON?: () => GraphQLFormattedError }[]) =>
     errors.map((e) =>
@@ -51,9 +51,18 @@ export function attachWebSocket(options: WebSocketOptions): { close(): Promise<v
     wss,
   );
   return {
-    async close() {
-      // Tell clients the server is going away (1001) so that they reconnect elsewhere.
-      for (const client of wss.clients) client.close(1001, "Server shutting down");
+    async close(graceMs = 2000) {
+      // Tell clients the server is going away (1001) so that they reconnect elsewhere; a client
+      // that does not answer the closing handshake in time is cut off.
+      const clients = [...wss.clients];
+      for (const client of clients) client.close(1001, "Server shutting down");
+      const closed = Promise.all(
+        clients.map((c) => (c.readyState === c.CLOSED ? undefined : new Promise((r) => c.once("close", r)))),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      for (const client of wss.clients) client.terminate();
       await cleanup.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
