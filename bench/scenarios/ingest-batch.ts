@@ -1,0 +1,68 @@
+import { scratchWorkflow } from "../lib/fixtures";
+import { APPEND_NODES } from "../lib/operations";
+import { appendInput } from "../lib/payload";
+import { checkSequence, rawAppendBatch } from "../lib/raw";
+import { row, target, type Scenario } from "../lib/report";
+import { alternate, runConcurrent, type Side } from "../lib/runner";
+import { acrossRounds } from "../lib/stats";
+
+const BATCH = 1000;
+
+/**
+ * 2. `appendNodes` with 1,000 events per call over HTTP vs one UNWIND through neo4j-driver. Each
+ * batch is a chain (every event a child of the one before: a transcript), continuing the previous
+ * batch's chain; one call at a time.
+ */
+export const ingestBatch: Scenario = {
+  id: 2,
+  name: "Ingest, batched (1,000 per call)",
+  async run(ctx) {
+    const rounds = ctx.quick ? 3 : 5;
+    const calls = ctx.quick ? 3 : 5;
+    const workflows = {
+      ours: await scratchWorkflow(ctx.fx, "ingest-batch-ours"),
+      raw: await scratchWorkflow(ctx.fx, "ingest-batch-raw"),
+    };
+    const tips: Record<Side, string> = { ours: workflows.ours.rootId, raw: workflows.raw.rootId };
+    let counter = 0;
+    const results = await alternate(
+      rounds,
+      (side, round) =>
+        runConcurrent(
+          round < 0 ? 1 : calls,
+          1,
+          async () => {
+            const { workflowId } = workflows[side];
+            const inputs = Array.from({ length: BATCH }, () => appendInput(workflowId, "", counter++));
+            inputs.forEach((input, k) => (input.parentId = k === 0 ? tips[side] : inputs[k - 1].id));
+            if (side === "ours") await ctx.gql.request(APPEND_NODES, { input: inputs });
+            else await rawAppendBatch(ctx.driver, ctx.database, workflowId, tips[side], inputs, (i) => i + 1);
+            tips[side] = inputs[BATCH - 1].id;
+          },
+          BATCH,
+        ),
+      { warmup: true },
+    );
+    for (const side of ["ours", "raw"] as const)
+      await checkSequence(ctx.driver, ctx.database, workflows[side].workflowId);
+    const ours = acrossRounds(results.ours);
+    const raw = acrossRounds(results.raw);
+    const label = `${BATCH} per call, ${calls} calls × ${rounds} rounds`;
+    const throughput = row(label, "throughput", "ev/s", ours.perSecond, raw.perSecond);
+    return {
+      status: "ok",
+      rows: [
+        throughput,
+        row(label, "call latency p50", "ms", ours.p50, raw.p50),
+        row(label, "call latency p99", "ms", ours.p99, raw.p99),
+      ],
+      targets: [
+        target("Ingest batched events/s", "≥ 20,000 ev/s", ours.perSecond, "ev/s", (v) => v >= 20000),
+        target("Ingest batched events/s vs raw UNWIND", "≥ 0.8×", throughput.ratio, "×", (v) => v >= 0.8),
+      ],
+      notes: [
+        "Raw: one UNWIND transaction: SET lastSeq += 1000 (lock), CREATE the nodes, then MATCH+CREATE their PARENT_OF edges.",
+      ],
+    };
+  },
+};

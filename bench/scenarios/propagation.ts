@@ -1,0 +1,180 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import Redis from "ioredis";
+import { scratchWorkflow } from "../lib/fixtures";
+import { graphqlClient } from "../lib/graphql-client";
+import { APPEND_NODE } from "../lib/operations";
+import { appendInput } from "../lib/payload";
+import { rawAppend } from "../lib/raw";
+import { row, target, type Row, type Scenario, type Target } from "../lib/report";
+import { alternate, sleep, type Side } from "../lib/runner";
+import { acrossRounds, median, roundStats } from "../lib/stats";
+import { graphqlSubscribers, redisSubscribers, Tracker, type SubscriberSet } from "../lib/subscribers";
+
+/**
+ * 7. Propagation: from `appendNode` sent to the event received by every graphql-ws subscriber of
+ * the workflow (one connection each), vs the raw path: the raw append through neo4j-driver, then
+ * PUBLISH of the same event payload, received by as many ioredis connections (one each). One
+ * event at a time. Runs on a fresh API process, whose RSS is also read with 1,000 idle
+ * subscribers.
+ */
+const IDLE = 1000;
+
+export const propagation: Scenario = {
+  id: 7,
+  name: "Propagation to subscribers",
+  async run(ctx) {
+    const counts = ctx.quick ? [1, 100] : [1, 100, 1000];
+    const rounds = ctx.quick ? 3 : 5;
+    const events = ctx.quick ? 5 : 10;
+    const api = await ctx.spawnApi();
+    const gql = graphqlClient(api.url);
+    const publisher = new Redis(ctx.redisUrl);
+    const rows: Row[] = [];
+    const targets: Target[] = [];
+    const notes: string[] = [];
+    const open: SubscriberSet[] = [];
+    try {
+      // Warm the fresh API up (one subscriber, a few events), then read its RSS at rest.
+      {
+        const { workflowId, rootId } = await scratchWorkflow(ctx.fx, "propagation-warmup");
+        const tracker = new Tracker();
+        const set = await graphqlSubscribers(api.wsUrl, workflowId, 1, tracker);
+        await tracker.untilLive(1, () => gql.request(APPEND_NODE, { input: appendInput(workflowId, rootId, 0) }));
+        for (let i = 0; i < 20; i++) await gql.request(APPEND_NODE, { input: appendInput(workflowId, rootId, i) });
+        await set.close();
+        await sleep(2000);
+      }
+      const rssAtRest = api.rssMB();
+      const stopProfile = await ctx.profile(api, "s7-propagation");
+
+      let counter = 0;
+      for (const count of counts) {
+        const ours = await scratchWorkflow(ctx.fx, `propagation-${count}-ours`);
+        const raw = await scratchWorkflow(ctx.fx, `propagation-${count}-raw`);
+        const channel = `bench:raw:${raw.workflowId}`;
+        const tracker = new Tracker();
+        ctx.log(`  ${count} subscribers: connecting…`);
+        const oursSet = await graphqlSubscribers(api.wsUrl, ours.workflowId, count, tracker);
+        open.push(oursSet);
+        await tracker.untilLive(count, () =>
+          gql.request(APPEND_NODE, { input: appendInput(ours.workflowId, ours.rootId, counter++) }),
+        );
+        let rssIdle: number | undefined;
+        if (count === IDLE) {
+          await sleep(3000);
+          rssIdle = api.rssMB();
+        }
+        const rawSet = await redisSubscribers(ctx.redisUrl, channel, count, tracker);
+        open.push(rawSet);
+
+        const pubsubOnly: number[][] = [];
+        const spreads: Record<Side, number[]> = { ours: [], raw: [] };
+        const spread = (side: Side, latencies: number[]) => {
+          spreads[side].push(Math.max(...latencies) - Math.min(...latencies));
+          return latencies;
+        };
+        const send = async (side: Side) => {
+          const input = appendInput(side === "ours" ? ours.workflowId : raw.workflowId, "", counter++, randomUUID());
+          input.parentId = side === "ours" ? ours.rootId : raw.rootId;
+          const t0 = performance.now();
+          if (side === "ours") {
+            return spread(side, await tracker.expect(input.id, t0, count, () => gql.request(APPEND_NODE, { input })));
+          }
+          let published = 0;
+          const latencies = await tracker.expect(input.id, t0, count, async () => {
+            const seq = await rawAppend(ctx.driver, ctx.database, input);
+            const at = new Date().toISOString();
+            const node = {
+              ...input,
+              metadata: JSON.stringify(input.metadata),
+              seq,
+              timestamp: at,
+              branchId: "b",
+              depth: 1,
+            };
+            published = performance.now();
+            await publisher.publish(
+              channel,
+              JSON.stringify({ kind: "NODE_ADDED", seq, workflowId: input.workflowId, at, node }),
+            );
+          });
+          pubsubOnly.push(latencies.map((l) => l - (published - t0)));
+          return spread(side, latencies);
+        };
+        const results = await alternate(
+          rounds,
+          async (side, round) => {
+            const all: number[] = [];
+            const started = performance.now();
+            for (let e = 0; e < (round < 0 ? 2 : events); e++) {
+              all.push(...(await send(side)));
+              await sleep(20);
+            }
+            if (round < 0) spreads[side].length = 0;
+            if (round < 0 && side === "raw") pubsubOnly.length = 0;
+            return roundStats(all, performance.now() - started);
+          },
+          { warmup: true },
+        );
+        if (tracker.errors.length)
+          throw new Error(`subscription errors: ${JSON.stringify(tracker.errors.slice(0, 3))}`);
+        const o = acrossRounds(results.ours);
+        const r = acrossRounds(results.raw);
+        const pubsub = roundStats(pubsubOnly.flat(), 1);
+        const label = `${count.toLocaleString("en")} subscriber${count > 1 ? "s" : ""}, ${events} events × ${rounds} rounds`;
+        rows.push(
+          row(label, "p50", "ms", o.p50, r.p50),
+          row(label, "p99", "ms", o.p99, r.p99),
+          row(
+            label,
+            "fan-out spread p50 (last − first receipt of an event)",
+            "ms",
+            median(spreads.ours),
+            median(spreads.raw),
+          ),
+          row(label, "raw PUBLISH→receive only p50/p99", "ms", null, pubsub.p50, `p99 ${pubsub.p99.toFixed(1)} ms`),
+        );
+        if (count === counts[counts.length - 1]) {
+          const at = `${count.toLocaleString("en")} subscribers${count < 1000 ? " (quick; goal is set at 1,000)" : ""}`;
+          targets.push(target(`Propagation p99, ${at}`, "≤ 50 ms", o.p99, "ms", (v) => v <= 50));
+        }
+        if (rssIdle !== undefined) {
+          rows.push(row("API process", "RSS at rest, no subscribers", "MB", rssAtRest, null));
+          rows.push(row("API process", "RSS with 1,000 idle subscribers", "MB", rssIdle, null));
+          targets.push(target("API RSS with 1,000 idle subscribers", "≤ 300 MB", rssIdle, "MB", (v) => v <= 300));
+        }
+        await rawSet.close();
+        await oursSet.close();
+        open.length = 0;
+      }
+      if (!counts.includes(IDLE)) {
+        // --quick measures propagation up to 100 subscribers, but still the memory of 1,000 idle ones.
+        const { workflowId, rootId } = await scratchWorkflow(ctx.fx, "propagation-idle");
+        const tracker = new Tracker();
+        const set = await graphqlSubscribers(api.wsUrl, workflowId, IDLE, tracker);
+        open.push(set);
+        await tracker.untilLive(IDLE, () => gql.request(APPEND_NODE, { input: appendInput(workflowId, rootId, 0) }));
+        await sleep(3000);
+        const rssIdle = api.rssMB();
+        await set.close();
+        open.length = 0;
+        rows.push(row("API process", "RSS at rest, no subscribers", "MB", rssAtRest, null));
+        rows.push(row("API process", "RSS with 1,000 idle subscribers", "MB", rssIdle, null));
+        targets.push(target("API RSS with 1,000 idle subscribers", "≤ 300 MB", rssIdle, "MB", (v) => v <= 300));
+      }
+      await stopProfile();
+      notes.push(
+        "Ours: appendNode over HTTP → API commits, PUBLISHes on Redis → its one Redis subscription → graphql-ws to each client.",
+        "Raw: the raw append (neo4j-driver) then PUBLISH of the same event JSON to one ioredis connection per subscriber; " +
+          "'raw PUBLISH→receive only' leaves out the write.",
+        "Latencies are per (event, subscriber) pair, measured in the bench process, which receives every copy on 2 shared cores.",
+      );
+    } finally {
+      for (const set of open) await set.close().catch(() => undefined);
+      publisher.disconnect();
+      await api.stop();
+    }
+    return { status: "ok", rows, targets, notes };
+  },
+};
