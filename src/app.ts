@@ -82,6 +82,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Signals are handled by serve(), which stops everything in order (Apollo's own handler would
+    // race it and re-raise the signal).
+    stopOnTerminationSignals: false,
     introspection: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -137,13 +140,18 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         stopping = true;
         const deadline = setTimeout(() => httpServer.closeAllConnections(), config.shutdownTimeoutMs);
         deadline.unref();
+        logger.debug("shutdown: closing WebSockets");
         await websocket.close(Math.min(config.shutdownTimeoutMs, 2000));
+        logger.debug("shutdown: draining HTTP");
         await apollo.stop().catch(() => undefined);
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         clearTimeout(deadline);
+        logger.debug("shutdown: closing Redis");
         bus.close();
         await pubsub.close();
+        logger.debug("shutdown: closing the Neo4j driver");
         await driver.close();
+        logger.debug("shutdown: done");
       })();
       return stopped;
     },

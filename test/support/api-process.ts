@@ -19,7 +19,8 @@ export function spawnApi(env: Record<string, string> = {}): Promise<ApiProcess> 
   const root = path.join(__dirname, "../..");
   const child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], {
     cwd: root,
-    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", ...env },
+    // NODE_ENV=production as in a deployment (jest sets "test", which changes library defaults).
+    env: { ...process.env, NODE_ENV: "production", PORT: "0", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
