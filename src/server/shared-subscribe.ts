@@ -1,0 +1,64 @@
+import {
+  createSourceEventStream,
+  execute,
+  print,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from "graphql";
+import { eventKey, type WorkflowEventMessage } from "../events/workflow-event";
+
+const TTL_MS = 5000;
+
+/**
+ * graphql-js's `subscribe`, except that each event's result is computed once per distinct
+ * operation (query text, operation name and variables) and shared by every subscriber on this
+ * instance that sent the same operation: with 1,000 subscribers watching one workflow, an event is
+ * executed once, not 1,000 times. Results depend only on the event and the operation (resolvers
+ * read the graph, never the subscriber), so sharing them is exact.
+ */
+export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!isAsyncIterable(source)) return source as ExecutionResult;
+  const operation = `${print(args.document)}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
+  return (async function* () {
+    const iterator = source[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield await resultFor(args.schema, next.value as WorkflowEventMessage, operation, () =>
+          execute({ ...args, rootValue: next.value }),
+        );
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  })();
+}
+
+/** One cache per schema (per app instance). */
+const caches = new WeakMap<GraphQLSchema, Map<string, Promise<ExecutionResult>>>();
+
+function resultFor(
+  schema: GraphQLSchema,
+  event: WorkflowEventMessage,
+  operation: string,
+  run: () => ExecutionResult | Promise<ExecutionResult>,
+): Promise<ExecutionResult> {
+  let cache = caches.get(schema);
+  if (!cache) caches.set(schema, (cache = new Map()));
+  const key = `${eventKey(event)}|${operation}`;
+  let result = cache.get(key);
+  if (!result) {
+    result = Promise.resolve(run());
+    cache.set(key, result);
+    const entries = cache;
+    setTimeout(() => entries.delete(key), TTL_MS).unref();
+  }
+  return result;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
