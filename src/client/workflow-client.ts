@@ -91,6 +91,27 @@ const EVENTS = /* GraphQL */ `
   }
 `;
 
+const LAST_SEQ = /* GraphQL */ `
+  query ClientLastSeq($id: ID!) {
+    workflows(where: { id: { eq: $id } }) {
+      lastSeq
+    }
+  }
+`;
+
+/** The workflow's newest seq, or null when there is no such workflow. */
+async function lastSeqOf(url: string, workflowId: string): Promise<number | null> {
+  const res = await fetch(url.replace(/^ws/, "http"), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: LAST_SEQ, variables: { id: workflowId } }),
+    signal: AbortSignal.timeout(10000),
+  });
+  const body = (await res.json()) as { data?: { workflows: { lastSeq: number }[] }; errors?: unknown[] };
+  if (body.errors?.length || !body.data) throw body.errors ?? new Error(`HTTP ${res.status}`);
+  return body.data.workflows[0]?.lastSeq ?? null;
+}
+
 const EMIT = /* GraphQL */ `
   mutation ClientEmit($input: AppendNodeInput!) {
     appendNode(input: $input) {
@@ -113,8 +134,8 @@ export function createWorkflowClient(options: WorkflowClientOptions): WorkflowCl
   const stops = new Set<() => void>();
   let next = 0;
 
-  const connect = (): Client =>
-    createClient({ url: urls[next++ % urls.length], webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+  /** Closes a graphql-ws client; disposing one whose connection attempt failed rejects. */
+  const dispose = (client: Client) => void Promise.resolve(client.dispose()).catch(() => undefined);
 
   return {
     async emit(event) {
@@ -137,26 +158,55 @@ export function createWorkflowClient(options: WorkflowClientOptions): WorkflowCl
       let failures = 0;
       let client: Client | undefined;
       let timer: NodeJS.Timeout | undefined;
-      if (subscription.afterSeq !== undefined) last.set(workflowId, subscription.afterSeq);
+      // This subscription's own position: the last seq it delivered (undefined: not known yet).
+      let position = subscription.afterSeq;
 
-      const start = () => {
+      const start = async () => {
         if (stopped) return;
-        client = connect();
-        const current = client;
+        const url = urls[next++ % urls.length];
+        if (position === undefined) {
+          // "From now on" must survive a reconnect before the first event: fix "now" as the
+          // workflow's lastSeq first, then every later attempt resumes after a known seq.
+          try {
+            const seq = await lastSeqOf(url, workflowId);
+            if (stopped) return;
+            if (seq === null) return attempt(url, null); // unknown workflow: the server says NOT_FOUND
+            position = seq;
+            last.set(workflowId, seq);
+          } catch (error) {
+            return retry(undefined, error);
+          }
+        }
+        attempt(url, position);
+      };
+
+      const attempt = (url: string, afterSeq: number | null) => {
+        if (stopped) return;
+        const current = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+        client = current;
+        // graphql-ws may report the end of one attempt twice (an error result, then `complete`
+        // once disposed): only the first retries, or each failure would double the live attempts.
+        let ended = false;
+        const end = (error: unknown) => {
+          if (ended) return;
+          ended = true;
+          retry(current, error);
+        };
         current.subscribe<{
           workflowEvents: Omit<ClientEvent, "node"> & {
             node: (ClientEvent["node"] & { parent?: { id: string } | null }) | null;
           };
         }>(
-          { query: EVENTS, variables: { workflowId, afterSeq: last.get(workflowId) ?? null } },
+          { query: EVENTS, variables: { workflowId, afterSeq } },
           {
             next(result) {
-              if (result.errors?.length) return retry(result.errors);
+              if (ended || stopped) return;
+              if (result.errors?.length) return end(result.errors);
               const event = result.data?.workflowEvents;
               if (!event) return;
               failures = 0;
-              const seen = last.get(workflowId);
-              if (seen !== undefined && event.seq <= seen) return; // never deliver twice
+              if (position !== undefined && event.seq <= position) return; // never deliver twice
+              position = event.seq;
               last.set(workflowId, event.seq);
               const node = event.node
                 ? { ...event.node, parentId: event.node.parent?.id ?? null, parent: undefined }
@@ -164,15 +214,15 @@ export function createWorkflowClient(options: WorkflowClientOptions): WorkflowCl
               if (node) delete node.parent;
               subscription.onEvent({ ...event, node } as ClientEvent);
             },
-            error: (error) => retry(error),
-            complete: () => retry(new Error("stream completed")),
+            error: end,
+            complete: () => end(new Error("stream completed")),
           },
         );
       };
 
-      const retry = (error: unknown) => {
+      const retry = (current: Client | undefined, error: unknown) => {
+        if (current) dispose(current);
         if (stopped) return;
-        void client?.dispose();
         const codes = (Array.isArray(error) ? error : [error]).map(
           (e) => (e as { extensions?: { code?: string } })?.extensions?.code,
         );
@@ -183,17 +233,18 @@ export function createWorkflowClient(options: WorkflowClientOptions): WorkflowCl
         }
         const delay = Math.min(maxBackoff, minBackoff * 2 ** failures);
         failures += 1;
-        timer = setTimeout(start, delay);
+        timer = setTimeout(() => void start(), delay);
       };
 
       const stop = () => {
         stopped = true;
         clearTimeout(timer);
-        void client?.dispose();
+        if (client) dispose(client);
         stops.delete(stop);
       };
       stops.add(stop);
-      start();
+      if (position !== undefined) last.set(workflowId, position);
+      void start();
       return stop;
     },
 

@@ -1,3 +1,4 @@
+import { serviceUnavailable } from "../errors";
 import type { PubSubHandle } from "../infra/redis";
 import type { Logger } from "../logger";
 import type { WorkflowEventMessage } from "./workflow-event";
@@ -70,9 +71,15 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: Ev
       );
     },
     async listen(listener) {
-      const subId = await pubsub.engine.subscribe(workflowChannel(listener.workflowId), (event: WorkflowEventMessage) =>
-        listener.onEvent(event),
-      );
+      let subId: number;
+      try {
+        subId = await pubsub.engine.subscribe(workflowChannel(listener.workflowId), (event: WorkflowEventMessage) =>
+          listener.onEvent(event),
+        );
+      } catch (error) {
+        logger.warn("cannot listen for live events (Redis unreachable)", { workflowId: listener.workflowId, error });
+        throw serviceUnavailable("Live events are unavailable right now; retry shortly");
+      }
       listeners.add(listener);
       let removed = false;
       return () => {

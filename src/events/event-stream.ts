@@ -18,9 +18,10 @@ export interface EventStreamOptions {
    */
   afterSeq?: number | null;
   /**
-   * Most events held for a consumer that does not keep up. Past it (or past `maxBufferBytes`) the
-   * stream ends with a SLOW_SUBSCRIBER error and calls `onOverflow` (the client resumes with
-   * afterSeq).
+   * Most live events held for a consumer that does not keep up. Past it (or past
+   * `maxBufferBytes`) the stream ends with a SLOW_SUBSCRIBER error and calls `onOverflow` (the
+   * client resumes with afterSeq). Events read from the log while catching up are read at the
+   * consumer's pace, at most this many at a time, and never overflow.
    * @default 10000
    */
   maxBuffer?: number;
@@ -49,6 +50,8 @@ export async function openEventStream(
   const maxBufferBytes = options.maxBufferBytes ?? 16 * 1024 * 1024;
   let bufferedBytes = 0;
   const pageSize = options.pageSize ?? 500;
+  // A catch-up page fits in the buffer the consumer is allowed.
+  const catchUpPage = Math.max(1, Math.min(pageSize, maxBuffer));
   const output: WorkflowEventMessage[] = [];
   const waiting: { resolve: (r: IteratorResult<WorkflowEventMessage>) => void; reject: (e: unknown) => void }[] = [];
   let failure: unknown;
@@ -60,14 +63,30 @@ export async function openEventStream(
   let release!: () => void;
   let work: Promise<void> = new Promise<void>((resolve) => (release = resolve));
 
-  const deliver = (event: WorkflowEventMessage) => {
+  /** True while the stream reads the log: live events then only raise `known`. */
+  let catching = false;
+  /** Resolved when the consumer has taken everything buffered (or the stream ended). */
+  let drainedWaiters: (() => void)[] = [];
+  const drained = () =>
+    output.length === 0 || closed ? Promise.resolve() : new Promise<void>((resolve) => drainedWaiters.push(resolve));
+  const notifyDrained = () => {
+    const waiters = drainedWaiters;
+    drainedWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  /**
+   * Hands an event to the consumer. Only live events count against the bounds: they arrive at the
+   * writers' pace, whereas the log is read at the consumer's (see catchUp).
+   */
+  const deliver = (event: WorkflowEventMessage, live: boolean) => {
     if (event.seq <= last) return;
     last = event.seq;
     const waiter = waiting.shift();
     if (waiter) return waiter.resolve({ value: event, done: false });
     output.push(event);
     bufferedBytes += sizeOf(event);
-    if (output.length > maxBuffer || bufferedBytes > maxBufferBytes) {
+    if (live && (output.length > maxBuffer || bufferedBytes > maxBufferBytes)) {
       fail(
         new GraphQLError(`Subscriber fell more than ${maxBuffer} events behind; resubscribe with afterSeq`, {
           extensions: { code: "SLOW_SUBSCRIBER", lastSeq: last },
@@ -76,13 +95,29 @@ export async function openEventStream(
     }
   };
 
-  /** Delivers every stored event after `last` up to `known` (or to the log's end). */
+  /**
+   * Delivers every stored event after `last`, to the log's end and at least up to `known`, one
+   * page at a time, each page once the consumer has taken the previous one: however far behind a
+   * stream starts (a resume after 100,000 events), it holds at most one page, and a consumer that
+   * reads slowly is served slowly rather than cut off. Live events that arrive meanwhile only
+   * raise `known` (the log has them), so they do not pile up either. Returns with the buffer empty.
+   */
   const catchUp = async () => {
-    for (;;) {
-      if (closed) return;
-      const page = await source.read(workflowId, last, undefined, pageSize);
-      for (const event of page) deliver(event);
-      if (page.length < pageSize) return;
+    catching = true;
+    try {
+      for (;;) {
+        await drained();
+        if (closed) return;
+        const page = await source.read(workflowId, last, undefined, catchUpPage);
+        for (const event of page) deliver(event, false);
+        if (page.length < catchUpPage) {
+          await drained();
+          // An empty page below `known` (a replica behind the leader) is left to the resync.
+          if (closed || last >= known || page.length === 0) return;
+        }
+      }
+    } finally {
+      catching = false;
     }
   };
 
@@ -94,15 +129,16 @@ export async function openEventStream(
   const onEvent = (event: WorkflowEventMessage) => {
     if (closed) return;
     known = Math.max(known, event.seq);
+    if (catching) return;
     schedule(async () => {
-      if (event.seq <= last) return;
       if (event.seq > last + 1) await catchUp();
-      deliver(event);
+      // Never past a gap: after a catch-up that did not reach it, the resync will.
+      if (event.seq === last + 1) deliver(event, true);
     });
   };
 
   const onResync = () => {
-    if (closed) return;
+    if (closed || catching) return;
     schedule(async () => {
       known = Math.max(known, await source.lastSeq(workflowId));
       if (known > last) await catchUp();
@@ -116,6 +152,7 @@ export async function openEventStream(
     closed = true;
     unlisten();
     for (const waiter of waiting.splice(0)) waiter.resolve({ value: undefined, done: true });
+    notifyDrained();
   }
 
   function fail(error: unknown) {
@@ -130,7 +167,8 @@ export async function openEventStream(
   }
 
   // Listening is live: now read where to start, then what was stored since; live events that
-  // arrived meanwhile wait behind the gate and are then delivered or dropped as duplicates.
+  // arrived before the catch-up wait behind the gate and are then delivered or dropped as
+  // duplicates (those during it only raise `known`).
   void (async () => {
     if (options.afterSeq === undefined || options.afterSeq === null) {
       last = await source.lastSeq(workflowId);
@@ -147,6 +185,7 @@ export async function openEventStream(
       if (output.length > 0) {
         const event = output.shift()!;
         bufferedBytes -= sizeOf(event);
+        if (output.length === 0) notifyDrained();
         return Promise.resolve({ value: event, done: false });
       }
       if (failure !== undefined) {

@@ -74,13 +74,46 @@ export function createRedisPubSub(target: RedisTarget | string, logger: Logger):
   }
   const pubsub = new RedisPubSub({ publisher, subscriber });
   let wasReady = false;
+  // While Redis is unreachable, RedisPubSub (2.7) leaves rejected promises nobody handles: its
+  // UNSUBSCRIBE/PUNSUBSCRIBE calls (it ignores their results) and, when a SUBSCRIBE fails, the
+  // deferred it keeps for later subscribers of the channel (private `subsPendingRefsMap`). Node
+  // ends the process on an unhandled rejection, so a client subscribing to a new channel or
+  // leaving the last subscription of one during an outage would kill the instance.
+  for (const command of ["unsubscribe", "punsubscribe"] as const) {
+    const send = subscriber[command].bind(subscriber) as (...args: unknown[]) => Promise<unknown>;
+    (subscriber as unknown as Record<string, unknown>)[command] = (...args: unknown[]) => {
+      const sent = send(...args);
+      sent.catch((error: unknown) => logger.debug(`redis ${command} failed`, { error }));
+      return sent;
+    };
+  }
+  type Pending = { pending?: { catch?: (onRejected: () => void) => void } };
+  const pending = (pubsub as unknown as { subsPendingRefsMap?: Map<string, Pending> }).subsPendingRefsMap;
+  const engine: PubSubEngineLike = {
+    publish: (channel, payload) => pubsub.publish(channel, payload),
+    subscribe(channel, onMessage) {
+      const subscribed = pubsub.subscribe(channel, onMessage);
+      // A SUBSCRIBE that fails also rejects this deferred; our caller handles `subscribed`.
+      pending?.get(channel)?.pending?.catch?.(() => undefined);
+      return subscribed;
+    },
+    unsubscribe: (subId) => pubsub.unsubscribe(subId),
+  };
   const reconnectListeners: (() => void)[] = [];
   subscriber.on("ready", () => {
-    if (wasReady) for (const listener of reconnectListeners) listener();
+    if (wasReady) {
+      // ioredis re-sends SUBSCRIBE for every channel just before "ready"; a PING on the same
+      // connection answers after those, so listeners resync only once live delivery is back and
+      // no event can fall between their read of the log and the resubscription.
+      const resync = () => {
+        for (const listener of reconnectListeners) listener();
+      };
+      subscriber.ping().then(resync, resync);
+    }
     wasReady = true;
   });
   return {
-    engine: pubsub,
+    engine,
     kind: "redis",
     onReconnect: (listener) => void reconnectListeners.push(listener),
     async ping() {
