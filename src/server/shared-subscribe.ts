@@ -17,24 +17,34 @@ const TTL_MS = 5000;
  * executed once, not 1,000 times. Results depend only on the event and the operation (resolvers
  * read the graph, never the subscriber), so sharing them is exact.
  */
-export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+export async function sharedSubscribe(
+  args: ExecutionArgs,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return source as ExecutionResult;
   const operation = `${print(args.document)}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
-  return (async function* () {
-    const iterator = source[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield await resultFor(args.schema, next.value as WorkflowEventMessage, operation, () =>
-          execute({ ...args, rootValue: next.value }),
-        );
-      }
-    } finally {
-      await iterator.return?.();
-    }
-  })();
+  const events = source[Symbol.asyncIterator]();
+  // Not an async generator: a generator's return() waits until its pending next() settles, which
+  // for a quiet workflow is never, and the stream would stay subscribed after its client left.
+  const results: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      const next = await events.next();
+      if (next.done) return { value: undefined, done: true };
+      const event = next.value as WorkflowEventMessage;
+      const value = await resultFor(args.schema, event, operation, () => execute({ ...args, rootValue: event }));
+      return { value, done: false };
+    },
+    async return() {
+      await events.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(error) {
+      await events.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => results,
+  };
+  return results;
 }
 
 /** One cache per schema (per app instance). */
