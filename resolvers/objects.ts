@@ -1,10 +1,10 @@
 import type { GraphQLResolveInfo } from "graphql";
 import type { DecisionPointIds } from "../src/domain/decision-points";
-import type { BranchAtIds, SnapshotIds } from "../src/domain/snapshot";
+import type { BranchAtIds, SnapshotIds } from "../src/domain/history/snapshot";
 import { branchChartNodeIds, workflowMermaid } from "../src/domain/mermaid";
-import type { WorkflowEventMessage } from "../src/events/workflow-event";
+import type { WorkflowEventMessage } from "../src/domain/workflow-event";
 import type { AppContext } from "../src/graphql/context";
-import { eventKey } from "../src/events/workflow-event";
+import { eventKey } from "../src/domain/workflow-event";
 
 type Info = GraphQLResolveInfo;
 

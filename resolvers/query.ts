@@ -1,7 +1,7 @@
 import { crossBranchMonitors, decisionPoints } from "../src/domain/decision-points";
-import { readEvents } from "../src/domain/event-log";
+import { readEvents } from "../src/domain/history/event-log";
 import { requireWorkflow } from "../src/domain/find-workflow";
-import { workflowAt } from "../src/domain/snapshot";
+import { workflowAt } from "../src/domain/history/snapshot";
 import { badUserInput } from "../src/errors";
 import type { AppContext } from "../src/graphql/context";
 import type { QueryResolvers } from "../src/generated/graphql";

@@ -2,10 +2,10 @@ import type { GraphQLResolveInfo } from "graphql";
 import { badUserInput } from "../src/errors";
 import { findMonitor } from "../src/domain/find-monitor";
 import { requireWorkflow } from "../src/domain/find-workflow";
-import { openEventStream } from "../src/events/event-stream";
-import { replayEvents } from "../src/events/replay";
-import { filterEvents } from "../src/events/filter-events";
-import { eventKey, NODE_EVENT_KINDS, type WorkflowEventMessage } from "../src/events/workflow-event";
+import { openEventStream } from "../src/live/event-stream";
+import { replayEvents } from "../src/domain/history/replay";
+import { filterEvents } from "../src/live/filter-events";
+import { eventKey, NODE_EVENT_KINDS, type WorkflowEventMessage } from "../src/domain/workflow-event";
 import type { AppContext } from "../src/graphql/context";
 import type {
   SubscriptionMonitoredActivityArgs,

@@ -9,10 +9,11 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { hasRedis, type Config } from "./config";
 import type { Store } from "./domain/store";
 import { createErrorFormatter } from "./errors";
-import { createEventSource } from "./domain/event-log";
-import { createEventBus } from "./events/event-bus";
+import { createEventSource } from "./domain/history/event-log";
+import { eventKey, type WorkflowEventMessage } from "./domain/workflow-event";
+import { createEventBus } from "./live/event-bus";
 import type { AppContext } from "./graphql/context";
-import { createSchema } from "./graphql/schema";
+import { createSchema } from "./server/schema";
 import { createSelectionLoader } from "./graphql/selection-loader";
 import { migrate } from "./infra/migrations";
 import { createDriver, neo4jTarget, pingNeo4j } from "./infra/neo4j";
@@ -99,6 +100,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     schema,
     context,
     formatError,
+    eventKey: (event) => eventKey(event as WorkflowEventMessage),
   });
 
   let stopping = false;

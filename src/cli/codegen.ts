@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { renderGeneratedFiles } from "../graphql/generated-files";
+import { renderGeneratedFiles } from "./generated-files";
 
 /**
  * `npm run codegen`: writes src/generated/schema.graphql and src/generated/graphql.ts.

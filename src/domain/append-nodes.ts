@@ -1,4 +1,4 @@
-import type { WorkflowEventMessage } from "../events/workflow-event";
+import type { WorkflowEventMessage } from "./workflow-event";
 import { badUserInput, conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";

@@ -1,5 +1,5 @@
 import { writeTransaction } from "../infra/neo4j";
-import type { WorkflowEventMessage } from "../events/workflow-event";
+import type { WorkflowEventMessage } from "./workflow-event";
 import { BRANCH_STATUSES, type BranchState, type BranchStatus } from "./branch";
 import { badUserInput } from "../errors";
 import type { Store } from "./store";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ManagedTransaction } from "neo4j-driver";
 import { badUserInput, conflict, notFound } from "../errors";
-import type { WorkflowEventKind, WorkflowEventMessage } from "../events/workflow-event";
+import type { WorkflowEventKind, WorkflowEventMessage } from "./workflow-event";
 import { BRANCH_PROJECTION, toBranchState, type BranchState, type BranchStatus } from "./branch";
 import {
   STORED_NODE_PROJECTION,

@@ -1,6 +1,6 @@
 import type { Store } from "../domain/store";
-import type { EventBus } from "../events/event-bus";
-import type { EventSource } from "../events/event-stream";
+import type { EventBus } from "../live/event-bus";
+import type { EventSource } from "../domain/history/event-log";
 import type { SelectionLoader } from "./selection-loader";
 
 /** What every resolver receives: the domain store, the event bus and the selection loader. */

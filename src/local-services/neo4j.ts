@@ -6,7 +6,7 @@ import { REPO_ROOT } from "../config";
 import type { Logger } from "../logger";
 import { hasCommand, isPortOpen, spawnReady, stopChild, type LocalService } from "./process";
 
-export const LAUNCHER_DIR = path.join(REPO_ROOT, "services/neo4j");
+export const LAUNCHER_DIR = path.join(REPO_ROOT, "local-services/neo4j");
 const TARGET = path.join(LAUNCHER_DIR, "target");
 
 export interface LocalNeo4jOptions {
@@ -18,7 +18,7 @@ export interface LocalNeo4jOptions {
 }
 
 /**
- * Starts Neo4j Community (with APOC) from the Maven-built launcher in services/neo4j, or reuses a
+ * Starts Neo4j Community (with APOC) from the Maven-built launcher in local-services/neo4j, or reuses a
  * Neo4j already answering on the port. Builds the launcher first when it is missing or stale.
  */
 export async function startLocalNeo4j(options: LocalNeo4jOptions): Promise<LocalService> {
@@ -60,7 +60,7 @@ export async function startLocalNeo4j(options: LocalNeo4jOptions): Promise<Local
   return { name: "neo4j", url, reused: false, stop: () => stopChild(child, 30000) };
 }
 
-/** Runs `mvn package` in services/neo4j unless its output is newer than its sources. */
+/** Runs `mvn package` in local-services/neo4j unless its output is newer than its sources. */
 export function buildLauncher(logger: Logger): void {
   const marker = path.join(TARGET, "plugins");
   const sources = [

@@ -6,19 +6,26 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from "graphql";
-import { eventKey, type WorkflowEventMessage } from "../events/workflow-event";
 
 const TTL_MS = 5000;
 
+/** Names an event of a subscription's source stream: equal keys are the same event. */
+export type EventKeyOf = (event: unknown) => string;
+
 /**
- * graphql-js's `subscribe`, except that each event's result is computed once per distinct
+ * Creates graphql-js's `subscribe`, except that each event's result is computed once per distinct
  * operation (query text, operation name and variables) and shared by every subscriber on this
  * instance that sent the same operation: with 1,000 subscribers watching one workflow, an event is
  * executed once, not 1,000 times. Results depend only on the event and the operation (resolvers
  * read the graph, never the subscriber), so sharing them is exact.
  */
-export async function sharedSubscribe(
+export function createSharedSubscribe(keyOf: EventKeyOf) {
+  return (args: ExecutionArgs) => sharedSubscribe(args, keyOf);
+}
+
+async function sharedSubscribe(
   args: ExecutionArgs,
+  keyOf: EventKeyOf,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return source as ExecutionResult;
@@ -30,8 +37,8 @@ export async function sharedSubscribe(
     async next() {
       const next = await events.next();
       if (next.done) return { value: undefined, done: true };
-      const event = next.value as WorkflowEventMessage;
-      const value = await resultFor(args.schema, event, operation, () => execute({ ...args, rootValue: event }));
+      const event = next.value;
+      const value = await resultFor(args.schema, keyOf(event), operation, () => execute({ ...args, rootValue: event }));
       return { value, done: false };
     },
     async return() {
@@ -52,19 +59,33 @@ const caches = new WeakMap<GraphQLSchema, Map<string, Promise<ExecutionResult>>>
 
 function resultFor(
   schema: GraphQLSchema,
-  event: WorkflowEventMessage,
+  eventKey: string,
   operation: string,
   run: () => ExecutionResult | Promise<ExecutionResult>,
 ): Promise<ExecutionResult> {
   let cache = caches.get(schema);
   if (!cache) caches.set(schema, (cache = new Map()));
-  const key = `${eventKey(event)}|${operation}`;
+  const key = `${eventKey}|${operation}`;
   let result = cache.get(key);
   if (!result) {
-    result = Promise.resolve(run());
-    cache.set(key, result);
     const entries = cache;
-    setTimeout(() => entries.delete(key), TTL_MS).unref();
+    const computed = Promise.resolve(run());
+    result = computed;
+    entries.set(key, computed);
+    const timer = setTimeout(() => entries.delete(key), TTL_MS);
+    timer.unref();
+    // Only successes are shared: a result with errors (say, read during a Neo4j outage) is
+    // forgotten at once, so the next subscriber computes it afresh.
+    void computed.then(
+      (value) => {
+        if (value.errors?.length) forget();
+      },
+      () => forget(),
+    );
+    function forget() {
+      clearTimeout(timer);
+      if (entries.get(key) === computed) entries.delete(key);
+    }
   }
   return result;
 }

@@ -3,7 +3,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { AppContext } from "../graphql/context";
-import { sharedSubscribe } from "./shared-subscribe";
+import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
 
 /**
  * Close code for a subscriber that cannot keep up: its stream's buffer passed its bound (events or
@@ -17,6 +17,8 @@ export interface WebSocketOptions {
   schema: GraphQLSchema;
   context: () => AppContext;
   formatError: (error: GraphQLFormattedError, original: unknown) => GraphQLFormattedError;
+  /** Names a subscription event, so that subscribers of the same operation share its result. */
+  eventKey: EventKeyOf;
 }
 
 type Extra = { socket: WebSocket };
@@ -33,7 +35,7 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
   const cleanup = useServer<Record<string, unknown>, Extra>(
     {
       schema: options.schema,
-      subscribe: sharedSubscribe,
+      subscribe: createSharedSubscribe(options.eventKey),
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.

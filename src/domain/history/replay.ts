@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { EventSource } from "./event-stream";
-import type { WorkflowEventMessage } from "./workflow-event";
+import type { EventSource } from "./event-log";
+import type { WorkflowEventMessage } from "../workflow-event";
 
 export interface ReplayOptions {
   workflowId: string;

@@ -1,9 +1,9 @@
 import { serviceUnavailable } from "../errors";
 import type { PubSubHandle } from "../infra/redis";
 import type { Logger } from "../logger";
-import type { WorkflowEventMessage } from "./workflow-event";
+import type { WorkflowEventMessage } from "../domain/workflow-event";
 
-export type { WorkflowEventMessage } from "./workflow-event";
+export type { WorkflowEventMessage } from "../domain/workflow-event";
 
 /** The Redis channel of a workflow's events. */
 export const workflowChannel = (workflowId: string) => `workflow:${workflowId}`;

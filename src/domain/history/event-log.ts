@@ -1,9 +1,16 @@
 import neo4j from "neo4j-driver";
-import type { EventSource } from "../events/event-stream";
-import type { WorkflowEventKind, WorkflowEventMessage } from "../events/workflow-event";
-import { readTransaction } from "../infra/neo4j";
-import type { Store } from "./store";
-import { STORED_NODE_PROJECTION, toStoredNode, type NodeType } from "./workflow-node";
+import type { WorkflowEventKind, WorkflowEventMessage } from "../workflow-event";
+import { readTransaction } from "../../infra/neo4j";
+import type { Store } from "../store";
+import { STORED_NODE_PROJECTION, toStoredNode, type NodeType } from "../workflow-node";
+
+/** The stored event log as streams read it: what a live stream missed, and replays. */
+export interface EventSource {
+  /** Stored events with `afterSeq < seq <= toSeq`, in seq order, at most `limit`. */
+  read(workflowId: string, afterSeq: number, toSeq: number | undefined, limit: number): Promise<WorkflowEventMessage[]>;
+  /** The workflow's newest seq. */
+  lastSeq(workflowId: string): Promise<number>;
+}
 
 /**
  * The stored event log of a workflow: node events are the nodes themselves (each written with its

@@ -4,7 +4,7 @@ import { printSchema } from "graphql";
 import neo4j from "neo4j-driver";
 import codegenConfig from "../../codegen";
 import { REPO_ROOT } from "../config";
-import { createSchema } from "./schema";
+import { createSchema } from "../server/schema";
 
 export const GENERATED_SCHEMA_PATH = path.join(REPO_ROOT, "src/generated/schema.graphql");
 

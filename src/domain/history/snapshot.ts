@@ -1,10 +1,10 @@
 import neo4j from "neo4j-driver";
-import { badUserInput, notFound } from "../errors";
-import { readTransaction } from "../infra/neo4j";
-import type { BranchStatus } from "./branch";
-import type { DecisionPointIds } from "./decision-points";
-import type { Store } from "./store";
-import { normalizeId } from "./validation";
+import { badUserInput, notFound } from "../../errors";
+import { readTransaction } from "../../infra/neo4j";
+import type { BranchStatus } from "../branch";
+import type { DecisionPointIds } from "../decision-points";
+import type { Store } from "../store";
+import { normalizeId } from "../validation";
 
 /** A branch as it stood at a seq. */
 export interface BranchAtIds {

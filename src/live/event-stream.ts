@@ -1,14 +1,7 @@
 import { GraphQLError } from "graphql";
-import type { WorkflowEventMessage } from "./workflow-event";
+import type { WorkflowEventMessage } from "../domain/workflow-event";
+import type { EventSource } from "../domain/history/event-log";
 import type { EventBus } from "./event-bus";
-
-/** Where a stream reads what it missed: the stored event log (Neo4j). */
-export interface EventSource {
-  /** Stored events with `afterSeq < seq <= toSeq`, in seq order, at most `limit`. */
-  read(workflowId: string, afterSeq: number, toSeq: number | undefined, limit: number): Promise<WorkflowEventMessage[]>;
-  /** The workflow's newest seq. */
-  lastSeq(workflowId: string): Promise<number>;
-}
 
 export interface EventStreamOptions {
   workflowId: string;
