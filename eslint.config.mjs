@@ -3,7 +3,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "src/generated/", "local-services/neo4j/target/", ".data/", "bench/results/", "coverage/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "src/generated/",
+      "local-services/neo4j/target/",
+      ".data/",
+      "bench/results/",
+      "coverage/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
