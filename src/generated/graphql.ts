@@ -96,10 +96,11 @@ export type AppendNodeInput = {
   /** The agent writing the node; free text, recorded as given. */
   agentId?: InputMaybe<Scalars['String']['input']>;
   /**
-   * Continue this branch of the workflow: the parent must be its head (or, for a branch created by
-   * forkBranch and not yet appended to, the node it forked from), else CONFLICT with
-   * `extensions.headId`. When omitted, the node continues the parent's branch if the parent is its
-   * head, and otherwise starts a new branch forked at the parent.
+   * Continue this branch of the workflow (NOT_FOUND when it does not exist, BAD_USER_INPUT when it is
+   * in another workflow): the parent must be its head (or, for a branch created by forkBranch and not
+   * yet appended to, the node it forked from), else CONFLICT with `extensions.headId`. When omitted,
+   * the node continues the parent's branch if the parent is its head, and otherwise starts a new branch
+   * forked at the parent.
    */
   branchId?: InputMaybe<Scalars['ID']['input']>;
   /**
