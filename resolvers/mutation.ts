@@ -74,7 +74,7 @@ export const Mutation: Pick<
   async forkBranch(_root, { input }, context, info) {
     return branchResult(await forkBranch(context.store, input), context, info);
   },
-  async setBranchStatus(_root, { branchId, status }, context, info) {
-    return branchResult(await setBranchStatus(context.store, branchId, status), context, info);
+  async setBranchStatus(_root, { input }, context, info) {
+    return branchResult(await setBranchStatus(context.store, input), context, info);
   },
 };

@@ -145,20 +145,15 @@ describe("forkBranch and setBranchStatus", () => {
 
   it("changes a branch's status with a seq of its own; the same status again changes nothing", async () => {
     const { workflowId, branchId } = await newWorkflow(api.url);
-    const set = (status: string) =>
-      gql(api.url, `mutation($b: ID!, $s: BranchStatus!) { setBranchStatus(branchId: $b, status: $s) { status } }`, {
-        b: branchId,
-        s: status,
-      });
+    const SET = `mutation($i: SetBranchStatusInput!) { setBranchStatus(input: $i) { status } }`;
+    const set = (status: string) => gql(api.url, SET, { i: { branchId, status } });
     expect((await set("COMPLETED")).data?.setBranchStatus.status).toBe("COMPLETED");
     expect((await branchesOf(workflowId)).lastSeq).toBe(1);
     await set("COMPLETED");
     expect((await branchesOf(workflowId)).lastSeq).toBe(1);
     expect((await set("LOST")).errors?.[0].extensions?.code).toMatch(/BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED/);
-    const unknown = await gql(api.url, `mutation($b: ID!) { setBranchStatus(branchId: $b, status: ACTIVE) { id } }`, {
-      b: randomUUID(),
-    });
-    expect(unknown.errors?.[0].extensions?.code).toBe("NOT_FOUND");
+    const unknown = await gql(api.url, SET, { i: { branchId: randomUUID(), status: "ACTIVE" } });
+    expect(unknown.errors?.[0].extensions).toMatchObject({ code: "NOT_FOUND", field: "input.branchId" });
   });
 });
 

@@ -97,7 +97,7 @@ describe("workflowAt", () => {
     await gqlOk(api.url, `mutation($i: ChooseOptionInput!) { chooseOption(input: $i) { id } }`, {
       i: { decisionId: decision.id, optionId: x.id },
     }); // 5
-    await gqlOk(api.url, `mutation($b: ID!) { setBranchStatus(branchId: $b, status: COMPLETED) { id } }`, {
+    await gqlOk(api.url, `mutation($b: ID!) { setBranchStatus(input: {branchId: $b, status: COMPLETED}) { id } }`, {
       b: branchId,
     }); // 6
     await append(workflowId, x.id, "after x"); // 7

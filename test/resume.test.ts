@@ -104,7 +104,7 @@ describe("Query.workflowEvents", () => {
   it("pages through the stored log, events that are not nodes included", async () => {
     const { workflowId, rootId, branchId } = await newWorkflow(api.url);
     const a = await append(workflowId, rootId, "a");
-    await gqlOk(api.url, `mutation($b: ID!) { setBranchStatus(branchId: $b, status: COMPLETED) { id } }`, {
+    await gqlOk(api.url, `mutation($b: ID!) { setBranchStatus(input: {branchId: $b, status: COMPLETED}) { id } }`, {
       b: branchId,
     });
     await append(workflowId, a.id, "b");

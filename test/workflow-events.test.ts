@@ -109,7 +109,7 @@ describe("a branching workflow, end to end", () => {
       },
     ); // 12
     const z = await append(y.id, "Belém: 3 options"); // 13, o2's branch: the monitor sees it
-    await gqlOk(api.url, `mutation($b: ID!) { setBranchStatus(branchId: $b, status: ABANDONED) { id } }`, {
+    await gqlOk(api.url, `mutation($b: ID!) { setBranchStatus(input: {branchId: $b, status: ABANDONED}) { id } }`, {
       b: o1.branchId,
     }); // 14
     const hotelA = d2.options.find((o: { content: string }) => o.content === "Hotel A");

@@ -34,17 +34,26 @@ export async function forkBranch(
   });
 }
 
+/** schema.graphql's `SetBranchStatusInput`. */
+export interface SetBranchStatusInput {
+  branchId: string;
+  status: BranchStatus;
+}
+
 /**
  * Sets a branch's status (BRANCH_STATUS_CHANGED); setting the status it has changes nothing.
- * @throws GraphQLError NOT_FOUND for an unknown branch.
+ * @throws GraphQLError NOT_FOUND for an unknown branch, BAD_USER_INPUT for an unknown status.
  */
-export async function setBranchStatus(store: Store, branchId: string, status: BranchStatus): Promise<BranchResult> {
-  if (!BRANCH_STATUSES.includes(status)) throw badUserInput(`${status} is not a BranchStatus`, { field: "status" });
-  const id = normalizeId(branchId);
+export async function setBranchStatus(store: Store, input: SetBranchStatusInput): Promise<BranchResult> {
+  const { status } = input;
+  if (!BRANCH_STATUSES.includes(status)) {
+    throw badUserInput(`${status} is not a BranchStatus`, { field: "input.status" });
+  }
+  const id = normalizeId(input.branchId);
   return writeTransaction(store.driver, store.database, async (tx) => {
-    const workflowId = await workflowOfBranch(tx, id, "branchId");
+    const workflowId = await workflowOfBranch(tx, id, "input.branchId");
     const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [], branchIds: [id] });
-    const branch = writer.requireBranch(id, workflowId, "branchId");
+    const branch = writer.requireBranch(id, workflowId, "input.branchId");
     if (branch.status !== status) writer.setBranchStatus(branch, status);
     await writer.flush();
     return { branch, events: writer.events };

@@ -22,41 +22,110 @@ export type Scalars = {
   JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
+/** A DECISION node to append, and the options it offers. */
 export type AddDecisionInput = {
+  /** The agent writing the decision; also the agent of new options that name none. */
   agentId?: InputMaybe<Scalars['String']['input']>;
+  /** Continue this branch, as AppendNodeInput.branchId; each new option starts a branch of its own. */
   branchId?: InputMaybe<Scalars['ID']['input']>;
+  /**
+   * The decision's text (the question): at most the server's content limit, 1 MiB of UTF-8 by
+   * default (BAD_USER_INPUT beyond it).
+   */
   content: Scalars['String']['input'];
+  /**
+   * A UUID (BAD_USER_INPUT otherwise); generated when omitted. Retrying with the same id and input
+   * returns the decision without writing anything (options are compared by content, metadata, agentId,
+   * and id where one is given); the same id with other input is a CONFLICT.
+   */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Any JSON object, kept on the DECISION node. */
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  /**
+   * The options, in the order offered (kept): at least one and at most the server's batch limit,
+   * 10,000 by default; the same id twice, or the decision's own id, is BAD_USER_INPUT.
+   */
   options: Array<OptionInput>;
+  /**
+   * The node to append the decision under, in the same workflow (NOT_FOUND when it does not exist,
+   * BAD_USER_INPUT when it is in another workflow).
+   */
   parentId: Scalars['ID']['input'];
+  /** The user on whose behalf the decision is written; also recorded on its new OPTION nodes. */
   userId?: InputMaybe<Scalars['String']['input']>;
+  /** The workflow to append to (NOT_FOUND when it does not exist). */
   workflowId: Scalars['ID']['input'];
 };
 
+/** A MONITOR node to append, and the nodes whose branches it watches. */
 export type AddMonitorInput = {
+  /** The agent writing the monitor; free text, recorded as given. */
   agentId?: InputMaybe<Scalars['String']['input']>;
+  /** Continue this branch, as AppendNodeInput.branchId. */
   branchId?: InputMaybe<Scalars['ID']['input']>;
+  /**
+   * What the monitor watches for: at most the server's content limit, 1 MiB of UTF-8 by default
+   * (BAD_USER_INPUT beyond it).
+   */
   content: Scalars['String']['input'];
+  /**
+   * A UUID (BAD_USER_INPUT otherwise); generated when omitted. Retrying with the same id and input
+   * (the same targets, in any order) returns the monitor without writing anything; the same id with
+   * other input is a CONFLICT.
+   */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Any JSON object, kept on the MONITOR node. */
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  /**
+   * The node to append the monitor under, in the same workflow (NOT_FOUND when it does not exist,
+   * BAD_USER_INPUT when it is in another workflow).
+   */
   parentId: Scalars['ID']['input'];
-  /** Nodes of the same workflow; the monitor watches each one's branch. */
+  /**
+   * Nodes of the same workflow; the monitor watches each one's branch, as it is when the monitor is
+   * created. At least one, no id twice (BAD_USER_INPUT); NOT_FOUND for a node that does not exist,
+   * BAD_USER_INPUT for one in another workflow.
+   */
   targetIds: Array<Scalars['ID']['input']>;
+  /** The workflow to append to (NOT_FOUND when it does not exist). */
   workflowId: Scalars['ID']['input'];
 };
 
+/** One node to append. */
 export type AppendNodeInput = {
+  /** The agent writing the node; free text, recorded as given. */
   agentId?: InputMaybe<Scalars['String']['input']>;
-  /** Append to this branch; defaults to the parent's branch. */
+  /**
+   * Continue this branch of the workflow (NOT_FOUND when it does not exist, BAD_USER_INPUT when it is
+   * in another workflow): the parent must be its head (or, for a branch created by forkBranch and not
+   * yet appended to, the node it forked from), else CONFLICT with `extensions.headId`. When omitted,
+   * the node continues the parent's branch if the parent is its head, and otherwise starts a new branch
+   * forked at the parent.
+   */
   branchId?: InputMaybe<Scalars['ID']['input']>;
+  /**
+   * The node's text: at most the server's content limit, 1 MiB of UTF-8 by default (BAD_USER_INPUT
+   * beyond it, with `extensions.limit`).
+   */
   content: Scalars['String']['input'];
-  /** A UUID; generated when omitted. Retrying with the same id and input returns the node. */
+  /**
+   * A UUID (BAD_USER_INPUT otherwise); generated when omitted. Retrying with the same id and input
+   * returns the node without writing anything; the same id with other input is a CONFLICT whose
+   * `extensions.differing` names the fields that differ.
+   */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Any JSON object, kept on the node. */
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  /**
+   * The node to append under: a node of the same workflow (NOT_FOUND when it does not exist,
+   * BAD_USER_INPUT when it is in another workflow) or, in appendNodes, one earlier in the same batch.
+   */
   parentId: Scalars['ID']['input'];
+  /** What the node records: any type but SYSTEM (BAD_USER_INPUT). */
   type: NodeType;
+  /** The user on whose behalf the node is written; free text, recorded as given. */
   userId?: InputMaybe<Scalars['String']['input']>;
+  /** The workflow to append to (NOT_FOUND when it does not exist). */
   workflowId: Scalars['ID']['input'];
 };
 
@@ -67,31 +136,48 @@ export type AppendNodeInput = {
  */
 export type Branch = {
   __typename?: 'Branch';
+  /** When the branch was created (server clock, UTC). */
   createdAt: Scalars['DateTime']['output'];
   /** The node the branch forked from; null for the main branch. */
   forkedFrom?: Maybe<WorkflowNode>;
   /** The branch's newest node; null for a branch created by forkBranch and not yet appended to. */
   head?: Maybe<WorkflowNode>;
+  /** The branch's UUID, in lower case (generated by the server). */
   id: Scalars['ID']['output'];
-  /** How many nodes the branch holds. */
+  /** How many nodes the branch holds (0 for a branch created by forkBranch and not yet appended to). */
   length: Scalars['Int']['output'];
-  /** The branch (and the path from the root to it) as a Mermaid flowchart. */
+  /**
+   * The branch as a Mermaid flowchart: the path from the root to its head and its own nodes (at most
+   * 1,000 nodes, the first in seq order).
+   */
   mermaid: Scalars['String']['output'];
+  /**
+   * `main` for the main branch; `option: ` and the first 40 characters of its content for an OPTION's
+   * branch; the name given to forkBranch; otherwise `branch-N`, N counting the workflow's branches.
+   */
   name: Scalars['String']['output'];
-  /** The branch's own nodes in seq order: `first` of them after `afterSeq`. */
+  /**
+   * The branch's own nodes (not its ancestors in parent branches) in ascending seq order: the first
+   * `first` of them with a seq greater than `afterSeq`. To page, pass the last seq received as `afterSeq`.
+   */
   nodes: Array<WorkflowNode>;
-  /** From the root to the head, including the ancestors that lie in parent branches. */
+  /**
+   * From the root to the head, including the ancestors that lie in parent branches; for a branch
+   * created by forkBranch and not yet appended to, from the root to the node it forked from.
+   */
   path: Array<WorkflowNode>;
-  /** The workflow event sequence number at which the branch was created. */
+  /** The workflow event sequence number at which the branch was created (0 for the main branch). */
   seq: Scalars['Int']['output'];
   /** Structured summary: counts, agents, first and last times. */
   stats: BranchStats;
+  /** ACTIVE until setBranchStatus changes it. */
   status: BranchStatus;
   /**
-   * The contents of the branch's nodes in seq order, one per line, cut to `maxLength` characters
-   * with a marker saying how much was left out.
+   * The contents of the branch's nodes in seq order, one `TYPE: content` line each, cut to `maxLength`
+   * characters with a marker saying how much was left out (` … [N more characters]`).
    */
   summary: Scalars['String']['output'];
+  /** The workflow the branch belongs to. */
   workflowId: Scalars['ID']['output'];
 };
 
@@ -135,8 +221,11 @@ export type BranchAt = {
   __typename?: 'BranchAt';
   /** The branch (its fields as they are now). */
   branch: Branch;
+  /** The branch's newest node at that moment; null if it had none yet. */
   head?: Maybe<WorkflowNode>;
+  /** How many nodes the branch held at that moment. */
   length: Scalars['Int']['output'];
+  /** The branch's status at that moment. */
   status: BranchStatus;
 };
 
@@ -172,18 +261,30 @@ export type BranchSort = {
 /** Counts and times of a branch, for dashboards. */
 export type BranchStats = {
   __typename?: 'BranchStats';
-  /** The distinct agentIds that wrote to the branch. */
+  /** The distinct agentIds that wrote to the branch, sorted alphabetically. */
   agents: Array<Scalars['String']['output']>;
+  /** How many of them are DECISION nodes. */
   decisions: Scalars['Int']['output'];
+  /** When the branch's first node was written; null for an empty branch. */
   firstAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the branch's newest node was written; null for an empty branch. */
   lastAt?: Maybe<Scalars['DateTime']['output']>;
+  /** How many nodes the branch holds. */
   nodeCount: Scalars['Int']['output'];
+  /** How many of those DECISION nodes have no option chosen yet. */
   pendingDecisions: Scalars['Int']['output'];
 };
 
+/**
+ * A branch's status: a label for dashboards and charts, set with setBranchStatus. It does not restrict
+ * writes: a branch of any status can still be appended to.
+ */
 export type BranchStatus =
+  /** The branch was given up. */
   | 'ABANDONED'
+  /** Work goes on; every branch starts ACTIVE. */
   | 'ACTIVE'
+  /** The branch's work is done. */
   | 'COMPLETED';
 
 /** BranchStatus filters */
@@ -220,11 +321,20 @@ export type BranchesConnection = {
   totalCount: Scalars['Int']['output'];
 };
 
+/** The choice of one option of a decision. */
 export type ChooseOptionInput = {
+  /** The agent that chose (kept with the choice in preference to userId; no field returns it yet). */
   agentId?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * The DECISION node: NOT_FOUND when it does not exist, BAD_USER_INPUT when the node is not a
+   * DECISION.
+   */
   decisionId: Scalars['ID']['input'];
+  /** One of the decision's options: NOT_FOUND when it does not exist, BAD_USER_INPUT when it is not offered. */
   optionId: Scalars['ID']['input'];
+  /** Why this option was chosen. Kept with the choice in the database; no field of this API returns it yet. */
   reason?: InputMaybe<Scalars['String']['input']>;
+  /** The user who chose, kept with the choice when no agentId is given (no field returns it yet). */
   userId?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -266,11 +376,14 @@ export type DateTimeScalarFilters = {
   lte?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
-/** A decision with its options and the choice made (seed: Find Decision Points). */
+/** A decision with its options and the choice made, as `decisionPoints` and `workflowAt` list them. */
 export type DecisionPoint = {
   __typename?: 'DecisionPoint';
+  /** The option chosen; null while the decision is pending. */
   chosen?: Maybe<WorkflowNode>;
+  /** The DECISION node. */
   decision: WorkflowNode;
+  /** Its options, in the order they were offered. */
   options: Array<WorkflowNode>;
 };
 
@@ -284,8 +397,11 @@ export type FloatScalarFilters = {
   lte?: InputMaybe<Scalars['Float']['input']>;
 };
 
+/** An empty branch to create at a node. */
 export type ForkBranchInput = {
+  /** The node the branch forks from (NOT_FOUND when it does not exist). */
   fromNodeId: Scalars['ID']['input'];
+  /** The branch's name; must not be blank (BAD_USER_INPUT). `branch-N` when omitted. */
   name?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -330,29 +446,62 @@ export type JsonObjectScalarFilters = {
   in?: InputMaybe<Array<Scalars['JSONObject']['input']>>;
 };
 
-/** A monitor and one node it watches, in another branch. */
+/** A monitor and one node it watches. */
 export type MonitorLink = {
   __typename?: 'MonitorLink';
+  /** The MONITOR node. */
   monitor: WorkflowNode;
+  /** A node it watches (it watches that node's branch). */
   target: WorkflowNode;
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Creates a DECISION node and its options (new OPTION nodes, each on its own branch, or existing nodes). */
+  /**
+   * Creates a DECISION node under the parent (DECISION_ADDED) and its options: new OPTION nodes under
+   * it, each on a branch of its own (NODE_ADDED each, in the order given), or existing nodes of the
+   * workflow (no event). Returns the decision. Idempotent with an id: see AddDecisionInput.id.
+   */
   addDecision: WorkflowNode;
-  /** Creates a MONITOR node watching the branches of the target nodes. */
+  /**
+   * Creates a MONITOR node under the parent watching the branches of the target nodes (MONITOR_ADDED);
+   * monitoredActivity streams what is appended to those branches afterwards. Idempotent with an id:
+   * see AddMonitorInput.id.
+   */
   addMonitor: WorkflowNode;
-  /** Appends one node under a parent of the same workflow and publishes it. */
+  /**
+   * Appends one node under a parent of the same workflow, as the workflow's next seq (NODE_ADDED),
+   * and returns it. Idempotent with an id: see AppendNodeInput.id.
+   */
   appendNode: WorkflowNode;
-  /** Appends a batch in one transaction, all or nothing; a node may name an earlier one as parent. */
+  /**
+   * Appends a batch in one transaction, all or nothing, in input order (consecutive seqs within each
+   * workflow), and returns the nodes in that order. A node may name an earlier one of the batch as
+   * parent; the nodes may belong to several workflows. At most the server's batch limit, 10,000 nodes
+   * by default (BAD_USER_INPUT with `extensions.limit`); an id twice in the batch is BAD_USER_INPUT.
+   * Nodes that already exist with the same input are returned as they are.
+   */
   appendNodes: Array<WorkflowNode>;
-  /** Records the choice of one of a decision's options. A decision is made once. */
+  /**
+   * Records the choice of one of a decision's options (OPTION_CHOSEN) and returns the decision. A
+   * decision is made once: choosing the chosen option again returns it without a new event; choosing
+   * another is a CONFLICT whose `extensions.chosenId` names the option chosen.
+   */
   chooseOption: WorkflowNode;
-  /** Creates an empty branch at a node; append with its branchId under that node to continue it. */
+  /**
+   * Creates an empty branch at a node (BRANCH_CREATED) and returns it; append under that node with its
+   * branchId to continue it. Not idempotent: each call creates another branch.
+   */
   forkBranch: Branch;
+  /**
+   * Sets a branch's status (BRANCH_STATUS_CHANGED) and returns the branch. Idempotent: setting the
+   * status it already has writes and publishes nothing.
+   */
   setBranchStatus: Branch;
-  /** Creates a workflow and its root SYSTEM node (seq 0). */
+  /**
+   * Creates a workflow, its main branch and its root SYSTEM node (seq 0), and publishes the root's
+   * NODE_ADDED. Idempotent with an id: see StartWorkflowInput.id.
+   */
   startWorkflow: Workflow;
 };
 
@@ -388,8 +537,7 @@ export type MutationForkBranchArgs = {
 
 
 export type MutationSetBranchStatusArgs = {
-  branchId: Scalars['ID']['input'];
-  status: BranchStatus;
+  input: SetBranchStatusInput;
 };
 
 
@@ -401,15 +549,15 @@ export type MutationStartWorkflowArgs = {
 export type NodeType =
   /** An action taken by an agent (a tool call, a step). */
   | 'ACTION'
-  /** A point where one of several options is chosen. */
+  /** A point where one of several options is chosen; addDecision creates it with its options. */
   | 'DECISION'
   /** A message from an LLM, an agent or a user. */
   | 'MESSAGE'
-  /** A node that watches other branches. */
+  /** A node that watches other branches; addMonitor creates it. */
   | 'MONITOR'
-  /** One option offered by a decision. */
+  /** One option offered by a decision; addDecision creates each new one on a branch of its own. */
   | 'OPTION'
-  /** The system prompt: the root of every workflow (seq 0). */
+  /** The system prompt: the root of every workflow (seq 0, depth 0). Only startWorkflow creates it. */
   | 'SYSTEM';
 
 /** NodeType filters */
@@ -418,14 +566,29 @@ export type NodeTypeEnumScalarFilters = {
   in?: InputMaybe<Array<NodeType>>;
 };
 
+/**
+ * One option of a decision: either a new OPTION node (`content`, and optionally `id`, `metadata`,
+ * `agentId`) or an existing node (`existingNodeId` alone); giving both is BAD_USER_INPUT.
+ */
 export type OptionInput = {
+  /** The agent of the new OPTION node; the decision's agentId when omitted. */
   agentId?: InputMaybe<Scalars['String']['input']>;
-  /** The option's text (for a new OPTION node). */
+  /**
+   * The new option's text, required for a new option (BAD_USER_INPUT); at most the server's content
+   * limit, 1 MiB of UTF-8 by default.
+   */
   content?: InputMaybe<Scalars['String']['input']>;
-  /** Offer an existing node of the same workflow instead of a new one (a cross-branch decision). */
+  /**
+   * Offer an existing node of the same workflow instead of a new one (a cross-branch decision):
+   * NOT_FOUND when it does not exist, BAD_USER_INPUT when it is in another workflow.
+   */
   existingNodeId?: InputMaybe<Scalars['ID']['input']>;
-  /** A UUID for a new OPTION node; generated when omitted. */
+  /**
+   * A UUID for a new OPTION node; generated when omitted. An id that already exists is BAD_USER_INPUT
+   * (offer that node with `existingNodeId`).
+   */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Any JSON object, kept on the new OPTION node. */
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
 };
 
@@ -442,13 +605,19 @@ export type Query = {
   __typename?: 'Query';
   branches: Array<Branch>;
   branchesConnection: BranchesConnection;
-  /** Monitors watching a node in a branch other than their own. */
+  /** Monitors watching a node in a branch other than their own, by the monitor's seq, then the target's. */
   crossBranchMonitors: Array<MonitorLink>;
-  /** The decisions of a workflow in seq order; with pending: true, those not chosen yet. */
+  /**
+   * The decisions of a workflow in seq order, each with its options in the order offered and the
+   * choice made.
+   */
   decisionPoints: Array<DecisionPoint>;
-  /** The workflow as it stood right after event `seq`. */
+  /** The workflow as it stood right after event `seq` (time travel). */
   workflowAt: WorkflowSnapshot;
-  /** The stored event log in seq order: `first` events (at most 1000) after `afterSeq` (from the start when omitted). */
+  /**
+   * The stored event log in seq order: the first `first` events after `afterSeq`. To page, pass the
+   * last seq received as `afterSeq`.
+   */
   workflowEvents: Array<WorkflowEvent>;
   workflowNodes: Array<WorkflowNode>;
   workflowNodesConnection: WorkflowNodesConnection;
@@ -528,6 +697,14 @@ export type QueryWorkflowsConnectionArgs = {
   where?: InputMaybe<WorkflowWhere>;
 };
 
+/** A branch and the status to give it. */
+export type SetBranchStatusInput = {
+  /** The branch (NOT_FOUND when it does not exist). */
+  branchId: Scalars['ID']['input'];
+  /** The status to give it. */
+  status: BranchStatus;
+};
+
 /** An enum for sorting in either ascending or descending order. */
 export type SortDirection =
   /** Sort by field values in ascending order. */
@@ -535,13 +712,25 @@ export type SortDirection =
   /** Sort by field values in descending order. */
   | 'DESC';
 
+/** A workflow to create, with its system prompt. */
 export type StartWorkflowInput = {
+  /** Recorded on the root node as the agent that wrote it. */
   agentId?: InputMaybe<Scalars['String']['input']>;
-  /** A UUID; generated when omitted. Retrying with the same id and input returns the workflow. */
+  /**
+   * A UUID (BAD_USER_INPUT otherwise); generated when omitted. Retrying with the same id and input
+   * returns the workflow without writing anything; the same id with other input is a CONFLICT.
+   */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Any JSON object, kept on the Workflow. */
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** The workflow's name; must not be blank (BAD_USER_INPUT). */
   name: Scalars['String']['input'];
+  /**
+   * The content of the root SYSTEM node: at most the server's content limit, 1 MiB of UTF-8 by default
+   * (BAD_USER_INPUT beyond it, with `extensions.limit`).
+   */
   systemPrompt: Scalars['String']['input'];
+  /** Recorded on the root node as the user on whose behalf it was written. */
   userId?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -569,9 +758,15 @@ export type StringScalarFilters = {
 
 export type Subscription = {
   __typename?: 'Subscription';
-  /** Each node appended, after the monitor was created, to a branch the monitor watches. */
+  /**
+   * Each node appended, after the monitor was created, to a branch the monitor watches: exactly once, in
+   * seq order.
+   */
   monitoredActivity: WorkflowNode;
-  /** Each node appended to the workflow (optionally: to one branch of it), as it is committed. */
+  /**
+   * Each node written to the workflow (optionally: to one branch of it), of any type, as it is
+   * committed: exactly once, in seq order, without gaps.
+   */
   nodeAdded: WorkflowNode;
   /**
    * Replays stored events from `fromSeq` to `toSeq` (inclusive; default: the whole log as it is when
@@ -579,7 +774,7 @@ export type Subscription = {
    * possible), each gap at most `maxGapMs` when given; then completes.
    */
   replayWorkflow: WorkflowEvent;
-  /** Every event of the workflow, in seq order, as committed. */
+  /** Every event of the workflow as it is committed: exactly once, in seq order, without gaps. */
   workflowEvents: WorkflowEvent;
 };
 
@@ -614,20 +809,32 @@ export type SubscriptionWorkflowEventsArgs = {
 /** A workflow: a tree of WorkflowNodes rooted at its system prompt. */
 export type Workflow = {
   __typename?: 'Workflow';
-  /** The workflow's branches, oldest first; the main branch holds the root. */
+  /** The workflow's branches in the order they were created; the first, the main branch, holds the root. */
   branches: Array<Branch>;
+  /** When startWorkflow created the workflow (server clock, UTC). */
   createdAt: Scalars['DateTime']['output'];
+  /** The workflow's UUID, in lower case: the id given to startWorkflow, or a generated one. */
   id: Scalars['ID']['output'];
-  /** The sequence number of the workflow's newest event. */
+  /**
+   * The sequence number of the workflow's newest event (0 right after startWorkflow). A workflow's
+   * events are numbered 0, 1, 2, … without gaps.
+   */
   lastSeq: Scalars['Int']['output'];
-  /** The workflow's tree as a Mermaid flowchart (branches as subgraphs, decisions as diamonds). */
+  /**
+   * The workflow's tree as a Mermaid flowchart (branches as subgraphs, decisions as diamonds, chosen
+   * options bold, monitors dotted). At most the first 1,000 nodes in seq order; a `%%` comment line
+   * says when the chart is cut.
+   */
   mermaid: Scalars['String']['output'];
+  /** The JSON object given to startWorkflow (keys sorted); null when none was given. */
   metadata?: Maybe<Scalars['JSONObject']['output']>;
+  /** The name given to startWorkflow. */
   name: Scalars['String']['output'];
   /** How many nodes the workflow holds, root included. */
   nodeCount: Scalars['Int']['output'];
-  /** The workflow's SYSTEM node (the system prompt). */
+  /** The workflow's SYSTEM node (the system prompt, seq 0). */
   root?: Maybe<WorkflowNode>;
+  /** RUNNING from the start; no mutation of this API changes it yet. */
   status: WorkflowStatus;
 };
 
@@ -659,22 +866,46 @@ export type WorkflowEdge = {
  */
 export type WorkflowEvent = {
   __typename?: 'WorkflowEvent';
+  /** When the event was written (server clock, UTC). */
   at: Scalars['DateTime']['output'];
+  /**
+   * The node's branch (node events), or the branch created or changed; null for OPTION_CHOSEN. Its
+   * fields are as they are now, not as they were at the event (`workflowAt` shows that).
+   */
   branch?: Maybe<Branch>;
+  /** OPTION_CHOSEN: the decision; null for other kinds. */
   decision?: Maybe<WorkflowNode>;
+  /** What the event records. */
   kind: WorkflowEventKind;
+  /** The node written (NODE_ADDED, DECISION_ADDED, MONITOR_ADDED); null for other kinds. */
   node?: Maybe<WorkflowNode>;
+  /** OPTION_CHOSEN: the option chosen; null for other kinds. */
   option?: Maybe<WorkflowNode>;
+  /** The event's sequence number in its workflow: 0, 1, 2, … without gaps, one per event. */
   seq: Scalars['Int']['output'];
+  /** The workflow the event belongs to. */
   workflowId: Scalars['ID']['output'];
 };
 
+/** What a workflow event records. */
 export type WorkflowEventKind =
+  /**
+   * forkBranch created an empty branch. A branch started by an append has no event of its own: it
+   * comes with its first node's event.
+   */
   | 'BRANCH_CREATED'
+  /** setBranchStatus changed a branch's status. */
   | 'BRANCH_STATUS_CHANGED'
+  /** addDecision wrote a DECISION node; NODE_ADDED events for its new OPTION nodes follow, in the order given. */
   | 'DECISION_ADDED'
+  /** addMonitor wrote a MONITOR node. */
   | 'MONITOR_ADDED'
+  /**
+   * A node was written: the root by startWorkflow, a node by appendNode or appendNodes, or a new option
+   * by addDecision.
+   */
   | 'NODE_ADDED'
+  /** chooseOption recorded the choice of an option. */
   | 'OPTION_CHOSEN';
 
 /**
@@ -684,41 +915,67 @@ export type WorkflowEventKind =
  */
 export type WorkflowNode = {
   __typename?: 'WorkflowNode';
+  /** The agent that wrote the node, as the client named it; null when none was given. */
   agentId?: Maybe<Scalars['String']['output']>;
-  /** The branch the node belongs to. */
+  /**
+   * The branch the node belongs to. A node appended under a node that already had a child starts a new
+   * branch and belongs to it; each new OPTION node starts a branch of its own.
+   */
   branch?: Maybe<Branch>;
-  /** The branch the node belongs to. */
+  /** The branch the node belongs to (see `branch`). */
   branchId: Scalars['ID']['output'];
-  /** The nodes appended under this one. */
+  /** The nodes appended under this one, in no guaranteed order (pass `sort: [{seq: ASC}]` for seq order). */
   children: Array<WorkflowNode>;
   childrenConnection: WorkflowNodeChildrenConnection;
-  /** On a DECISION: the option chosen; null until one is. */
+  /** On a DECISION: the option chosen; null until one is, and on other nodes. */
   chosenOption?: Maybe<WorkflowNode>;
+  /**
+   * The node's text (a prompt, a message, an action, a question, an option), as written. At most the
+   * server's content limit: 1 MiB of UTF-8 by default.
+   */
   content: Scalars['String']['output'];
-  /** On an option: the decision it belongs to (the first one, for a node offered by several). */
+  /**
+   * On an option: the decision that offers it (the earliest, for a node offered by several); null on a
+   * node no decision offers.
+   */
   decision?: Maybe<WorkflowNode>;
   /** Distance from the root (the root is 0). */
   depth: Scalars['Int']['output'];
+  /** The node's UUID, in lower case: the one the client gave when writing it, or a generated one. */
   id: Scalars['ID']['output'];
+  /**
+   * The client's JSON object, as written (keys sorted); null when none was given. Always null on the
+   * root: the metadata given to startWorkflow belongs to the Workflow.
+   */
   metadata?: Maybe<Scalars['JSONObject']['output']>;
   /** The MONITOR nodes watching this node. */
   monitoredBy: Array<WorkflowNode>;
   monitoredByConnection: WorkflowNodeMonitoredByConnection;
-  /** On a MONITOR: the nodes it watches (it watches each one's branch). */
+  /** On a MONITOR: the nodes it watches (it watches each one's branch). Empty on other nodes. */
   monitors: Array<WorkflowNode>;
   monitorsConnection: WorkflowNodeMonitorsConnection;
-  /** On a DECISION: the options it offers (new OPTION nodes, or existing nodes of other branches). */
+  /**
+   * On a DECISION: the options it offers (new OPTION nodes, or existing nodes of other branches), in no
+   * guaranteed order (`decisionPoints` lists them in the order offered). Empty on other nodes.
+   */
   options: Array<WorkflowNode>;
   optionsConnection: WorkflowNodeOptionsConnection;
   /** The node this one was appended under; null at the root. */
   parent?: Maybe<WorkflowNode>;
   /** The path from the root (the system prompt) to this node: root first, this node last. */
   pathToRoot: Array<WorkflowNode>;
-  /** The workflow's event sequence number at which the node was written (root = 0). */
+  /**
+   * The workflow's event sequence number at which the node was written (root = 0). Unique within the
+   * workflow: the order in which its events happened.
+   */
   seq: Scalars['Int']['output'];
+  /** When the node was written (server clock, UTC); the nodes of one mutation share it. */
   timestamp: Scalars['DateTime']['output'];
+  /** What the node records. */
   type: NodeType;
+  /** The user on whose behalf the node was written, as the client named it; null when none was given. */
   userId?: Maybe<Scalars['String']['output']>;
+  /** The workflow the node belongs to. */
   workflowId: Scalars['ID']['output'];
 };
 
@@ -1220,13 +1477,20 @@ export type WorkflowSnapshot = {
   __typename?: 'WorkflowSnapshot';
   /** When event `seq` happened. */
   at: Scalars['DateTime']['output'];
+  /** The branches created up to `seq`, in the order they were created, with status, length and head as of `seq`. */
   branches: Array<BranchAt>;
-  /** Decisions with the choice made by then (chosen is null if it came later). */
+  /**
+   * The decisions written up to `seq`, in seq order, with their options in the order offered and the
+   * choice made by then (chosen is null if it came later).
+   */
   decisions: Array<DecisionPoint>;
+  /** The monitors written up to `seq` and the nodes they watch, by the monitor's seq, then the target's. */
   monitors: Array<MonitorLink>;
-  /** The nodes written up to `seq`, in seq order (at most 10,000). */
+  /** The nodes written up to `seq`, in seq order (at most the first 10,000). */
   nodes: Array<WorkflowNode>;
+  /** The event right after which the snapshot is taken. */
   seq: Scalars['Int']['output'];
+  /** The workflow. */
   workflowId: Scalars['ID']['output'];
 };
 
@@ -1241,10 +1505,15 @@ export type WorkflowSort = {
   status?: InputMaybe<SortDirection>;
 };
 
+/** The state of a workflow. Every workflow starts RUNNING; no mutation of this API changes it yet. */
 export type WorkflowStatus =
+  /** The workflow was stopped before it finished. */
   | 'CANCELLED'
+  /** The workflow finished its work. */
   | 'COMPLETED'
+  /** The workflow ended with an error. */
   | 'FAILED'
+  /** The workflow is in progress. */
   | 'RUNNING';
 
 /** WorkflowStatus filters */
@@ -1396,6 +1665,7 @@ export type ResolversTypes = {
   OptionInput: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SetBranchStatusInput: ResolverTypeWrapper<unknown>;
   SortDirection: ResolverTypeWrapper<unknown>;
   StartWorkflowInput: ResolverTypeWrapper<unknown>;
   String: ResolverTypeWrapper<unknown>;
@@ -1504,6 +1774,7 @@ export type ResolversParentTypes = {
   OptionInput: unknown;
   PageInfo: unknown;
   Query: Record<PropertyKey, never>;
+  SetBranchStatusInput: unknown;
   StartWorkflowInput: unknown;
   String: unknown;
   StringAggregateSelection: unknown;
@@ -1670,7 +1941,7 @@ export type MutationResolvers<ContextType = AppContext, ParentType extends Resol
   appendNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, RequireFields<MutationAppendNodesArgs, 'input'>>;
   chooseOption?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationChooseOptionArgs, 'input'>>;
   forkBranch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationForkBranchArgs, 'input'>>;
-  setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'branchId' | 'status'>>;
+  setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'input'>>;
   startWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationStartWorkflowArgs, 'input'>>;
 };
 
