@@ -455,6 +455,14 @@ export type MonitorLink = {
   target: WorkflowNode;
 };
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type Mutation = {
   __typename?: 'Mutation';
   /**
@@ -506,41 +514,105 @@ export type Mutation = {
 };
 
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationAddDecisionArgs = {
   input: AddDecisionInput;
 };
 
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationAddMonitorArgs = {
   input: AddMonitorInput;
 };
 
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationAppendNodeArgs = {
   input: AppendNodeInput;
 };
 
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationAppendNodesArgs = {
   input: Array<AppendNodeInput>;
 };
 
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationChooseOptionArgs = {
   input: ChooseOptionInput;
 };
 
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationForkBranchArgs = {
   input: ForkBranchInput;
 };
 
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationSetBranchStatusArgs = {
   input: SetBranchStatusInput;
 };
 
 
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationStartWorkflowArgs = {
   input: StartWorkflowInput;
 };
@@ -601,6 +673,11 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type Query = {
   __typename?: 'Query';
   branches: Array<Branch>;
@@ -626,6 +703,11 @@ export type Query = {
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryBranchesArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   offset?: InputMaybe<Scalars['Int']['input']>;
@@ -634,6 +716,11 @@ export type QueryBranchesArgs = {
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryBranchesConnectionArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -642,23 +729,43 @@ export type QueryBranchesConnectionArgs = {
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryCrossBranchMonitorsArgs = {
   workflowId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryDecisionPointsArgs = {
   pending?: InputMaybe<Scalars['Boolean']['input']>;
   workflowId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryWorkflowAtArgs = {
   seq: Scalars['Int']['input'];
   workflowId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryWorkflowEventsArgs = {
   afterSeq?: InputMaybe<Scalars['Int']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -666,6 +773,11 @@ export type QueryWorkflowEventsArgs = {
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryWorkflowNodesArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   offset?: InputMaybe<Scalars['Int']['input']>;
@@ -674,6 +786,11 @@ export type QueryWorkflowNodesArgs = {
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryWorkflowNodesConnectionArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -682,6 +799,11 @@ export type QueryWorkflowNodesConnectionArgs = {
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryWorkflowsArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   offset?: InputMaybe<Scalars['Int']['input']>;
@@ -690,6 +812,11 @@ export type QueryWorkflowsArgs = {
 };
 
 
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
+ * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
+ * the database cannot be reached (retry).
+ */
 export type QueryWorkflowsConnectionArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -756,6 +883,14 @@ export type StringScalarFilters = {
   startsWith?: InputMaybe<Scalars['String']['input']>;
 };
 
+/**
+ * Live streams over WebSocket (the graphql-ws protocol). Each delivers every event exactly once, in seq
+ * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
+ * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
+ * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * resume with `afterSeq`.
+ */
 export type Subscription = {
   __typename?: 'Subscription';
   /**
@@ -779,12 +914,28 @@ export type Subscription = {
 };
 
 
+/**
+ * Live streams over WebSocket (the graphql-ws protocol). Each delivers every event exactly once, in seq
+ * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
+ * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
+ * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * resume with `afterSeq`.
+ */
 export type SubscriptionMonitoredActivityArgs = {
   afterSeq?: InputMaybe<Scalars['Int']['input']>;
   monitorId: Scalars['ID']['input'];
 };
 
 
+/**
+ * Live streams over WebSocket (the graphql-ws protocol). Each delivers every event exactly once, in seq
+ * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
+ * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
+ * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * resume with `afterSeq`.
+ */
 export type SubscriptionNodeAddedArgs = {
   afterSeq?: InputMaybe<Scalars['Int']['input']>;
   branchId?: InputMaybe<Scalars['ID']['input']>;
@@ -792,6 +943,14 @@ export type SubscriptionNodeAddedArgs = {
 };
 
 
+/**
+ * Live streams over WebSocket (the graphql-ws protocol). Each delivers every event exactly once, in seq
+ * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
+ * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
+ * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * resume with `afterSeq`.
+ */
 export type SubscriptionReplayWorkflowArgs = {
   fromSeq?: InputMaybe<Scalars['Int']['input']>;
   maxGapMs?: InputMaybe<Scalars['Int']['input']>;
@@ -801,6 +960,14 @@ export type SubscriptionReplayWorkflowArgs = {
 };
 
 
+/**
+ * Live streams over WebSocket (the graphql-ws protocol). Each delivers every event exactly once, in seq
+ * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
+ * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
+ * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * resume with `afterSeq`.
+ */
 export type SubscriptionWorkflowEventsArgs = {
   afterSeq?: InputMaybe<Scalars['Int']['input']>;
   workflowId: Scalars['ID']['input'];

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Neo4jGraphQL } from "@neo4j/graphql";
-import type { GraphQLSchema } from "graphql";
+import { Kind, parse, type GraphQLSchema } from "graphql";
 import type { Driver } from "neo4j-driver";
 import { REPO_ROOT } from "../config";
 import { resolvers } from "../../resolvers";
@@ -18,8 +18,9 @@ export function readTypeDefs(): string {
  * queries; the custom mutations and subscriptions come from `resolvers/`.
  */
 export async function createSchema(driver: Driver): Promise<GraphQLSchema> {
+  const typeDefs = readTypeDefs();
   const library = new Neo4jGraphQL({
-    typeDefs: readTypeDefs(),
+    typeDefs,
     driver,
     resolvers,
     features: {
@@ -32,5 +33,24 @@ export async function createSchema(driver: Driver): Promise<GraphQLSchema> {
       },
     },
   });
-  return library.getSchema();
+  const schema = await library.getSchema();
+  keepRootDescriptions(schema, typeDefs);
+  return schema;
+}
+
+/**
+ * The library rebuilds Query, Mutation and Subscription and drops their own descriptions (those of
+ * their fields survive): copy them back from the type definitions, so GraphiQL and codegen show them.
+ */
+function keepRootDescriptions(schema: GraphQLSchema, typeDefs: string): void {
+  const written = new Map<string, string>();
+  for (const definition of parse(typeDefs).definitions) {
+    if (definition.kind === Kind.OBJECT_TYPE_DEFINITION && definition.description) {
+      written.set(definition.name.value, definition.description.value);
+    }
+  }
+  for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    const description = root && written.get(root.name);
+    if (root && description && !root.description) root.description = description;
+  }
 }
