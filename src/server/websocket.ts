@@ -40,12 +40,12 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     {
       schema: options.schema,
       subscribe: createSharedSubscribe(options.eventKey),
-      // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
-      // only its own subscriptions, whose streams buffer at most a bounded amount and then call
-      // closeSlowSubscriber.
       onConnect: (ctx) => options.auth.onConnect(ctx),
       onSubscribe: (ctx, _id, payload) => options.auth.onSubscribe(ctx, payload),
       onClose: (ctx) => options.auth.onClose(ctx),
+      // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
+      // only its own subscriptions, whose streams buffer at most a bounded amount and then call
+      // closeSlowSubscriber.
       context: (ctx) => ({
         ...options.context(options.auth.principal(ctx)),
         closeSlowSubscriber: () => tooSlow(ctx.extra.socket),
