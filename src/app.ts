@@ -6,7 +6,11 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { hasRedis, type Config } from "./config";
+import { createAuthenticator } from "./auth/authenticator";
+import { authenticateHttp, operationGatePlugin } from "./auth/http";
+import type { Principal } from "./auth/principal";
+import { createWebSocketAuth } from "./auth/websocket-auth";
+import { hasRedis, isLoopbackHost, type Config } from "./config";
 import type { Store } from "./domain/store";
 import { createErrorFormatter } from "./errors";
 import { createEventSource } from "./domain/history/event-log";
@@ -67,7 +71,17 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const schema = await createSchema(driver);
   const loader = createSelectionLoader(() => schema);
   const events = createEventSource(store);
-  const context = (): AppContext => ({
+  const authenticator = createAuthenticator(config.auth, { logger });
+  if (!authenticator.enabled) {
+    logger.warn(
+      isLoopbackHost(config.host)
+        ? `AUTH OFF: every caller is an admin named "anonymous"; fine on ${config.host}, set AUTH_JWT_SECRET or AUTH_JWKS_URL before exposing the API.`
+        : `AUTH OFF (AUTH_DISABLED=true) on ${config.host}: anyone who reaches this port is an admin.`,
+    );
+  }
+  const context = (principal: Principal): AppContext => ({
+    principal,
+    jwt: principal.claims,
     store,
     bus,
     events,
@@ -92,6 +106,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       // No HTTP caching hints are used: skip the per-field cache-control bookkeeping.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      operationGatePlugin<AppContext>(),
     ],
   });
   const websocket = attachWebSocket({
@@ -99,6 +114,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     path: GRAPHQL_PATH,
     schema,
     context,
+    auth: createWebSocketAuth(authenticator),
     formatError,
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
   });
@@ -126,7 +142,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       expressApp.use(
         GRAPHQL_PATH,
         express.json({ limit: config.maxBodyBytes }),
-        expressMiddleware(apollo, { context: async () => context() }),
+        expressMiddleware(apollo, {
+          context: async ({ req }) => context(await authenticateHttp(authenticator, req.headers.authorization)),
+        }),
       );
       expressApp.use(jsonErrorHandler(logger));
       await new Promise<void>((resolve, reject) => {

@@ -54,6 +54,28 @@ export interface Config {
    * @default 10000 events, 16777216 bytes (16 MiB)
    */
   subscriberBuffer: { maxEvents: number; maxBytes: number };
+  /** Who may call: JWT verification settings, or off (see {@link AuthConfig}). */
+  auth: AuthConfig;
+}
+
+/**
+ * How callers are identified. `off`: every caller is an admin named `anonymous` (only allowed on a
+ * loopback HOST, or with AUTH_DISABLED=true). `secret`: HS256 tokens signed with AUTH_JWT_SECRET.
+ * `jwks`: RS256/ES256 tokens checked against the keys served at AUTH_JWKS_URL.
+ */
+export type AuthConfig =
+  | { mode: "off" }
+  | ({ mode: "secret"; secret: string } & JwtChecks)
+  | ({ mode: "jwks"; jwksUrl: string; jwksCooldownSeconds: number } & JwtChecks);
+
+/** Claims checked on every token besides its signature, `exp` and `sub`. */
+export interface JwtChecks {
+  /** Required `iss` (AUTH_ISSUER); unchecked when unset. */
+  issuer: string | undefined;
+  /** Required `aud` (AUTH_AUDIENCE); unchecked when unset. */
+  audience: string | undefined;
+  /** Leeway for `exp`/`nbf` against clock skew (AUTH_CLOCK_TOLERANCE_SECONDS). @default 30 */
+  clockToleranceSeconds: number;
 }
 
 export interface HostPort {
@@ -104,7 +126,59 @@ export function loadConfig(env: Env = process.env): Config {
       maxEvents: int(env, "SUBSCRIBER_MAX_EVENTS", 10000, 1, 10000000),
       maxBytes: int(env, "SUBSCRIBER_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     },
+    auth: authConfig(env),
   };
+}
+
+/** Smallest AUTH_JWT_SECRET accepted: HS256 needs a key at least as long as its 256-bit hash. */
+export const MIN_JWT_SECRET_LENGTH = 32;
+
+/** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(h);
+}
+
+function authConfig(env: Env): AuthConfig {
+  // The secret is used as given (not trimmed): other issuers sign with the same bytes.
+  const secret = env.AUTH_JWT_SECRET?.trim() ? env.AUTH_JWT_SECRET : undefined;
+  const jwksUrl = str(env, "AUTH_JWKS_URL");
+  const disabled = oneOf(env, "AUTH_DISABLED", ["true", "false"], "false") === "true";
+  const checks: JwtChecks = {
+    issuer: str(env, "AUTH_ISSUER"),
+    audience: str(env, "AUTH_AUDIENCE"),
+    clockToleranceSeconds: int(env, "AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0, 3600),
+  };
+  const cooldown = int(env, "AUTH_JWKS_COOLDOWN_SECONDS", 30, 0, 3600);
+  if (secret && jwksUrl) throw new ConfigError("Set only one of AUTH_JWT_SECRET and AUTH_JWKS_URL");
+  if (disabled && (secret || jwksUrl)) {
+    throw new ConfigError("AUTH_DISABLED=true contradicts AUTH_JWT_SECRET / AUTH_JWKS_URL: unset one of them");
+  }
+  if (secret) {
+    if (secret.length < MIN_JWT_SECRET_LENGTH) {
+      throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
+    }
+    return { mode: "secret", secret, ...checks };
+  }
+  if (jwksUrl) {
+    const url = uri(env, "AUTH_JWKS_URL", ["https:", "http:"])!;
+    if (new URL(url).protocol === "http:" && !isLoopbackHost(new URL(url).hostname)) {
+      throw new ConfigError(`AUTH_JWKS_URL must use https:// unless it is on a loopback address, got "${url}"`);
+    }
+    return { mode: "jwks", jwksUrl: url, jwksCooldownSeconds: cooldown, ...checks };
+  }
+  // Token checks without a key would silently leave the API open: refuse them.
+  for (const name of ["AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_CLOCK_TOLERANCE_SECONDS", "AUTH_JWKS_COOLDOWN_SECONDS"]) {
+    if (str(env, name) !== undefined) throw new ConfigError(`${name} needs AUTH_JWT_SECRET or AUTH_JWKS_URL`);
+  }
+  const host = str(env, "HOST") ?? "127.0.0.1";
+  if (!disabled && !isLoopbackHost(host)) {
+    throw new ConfigError(
+      `HOST=${host} is reachable from other machines but no authentication is configured: ` +
+        "set AUTH_JWT_SECRET or AUTH_JWKS_URL, or AUTH_DISABLED=true to serve without authentication",
+    );
+  }
+  return { mode: "off" };
 }
 
 function str(env: Env, name: string): string | undefined {

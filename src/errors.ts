@@ -3,7 +3,14 @@ import { Neo4jError } from "neo4j-driver";
 import type { Logger } from "./logger";
 
 /** The error codes clients see in `extensions.code`. */
-export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "SERVICE_UNAVAILABLE" | "INTERNAL_SERVER_ERROR";
+export type ErrorCode =
+  | "BAD_USER_INPUT"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL_SERVER_ERROR"
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN";
 
 /** Creates a client-facing error with `extensions.code` and optional details. */
 export function appError(code: ErrorCode, message: string, details?: Record<string, unknown>): GraphQLError {
@@ -15,6 +22,10 @@ export const badUserInput = (message: string, details?: Record<string, unknown>)
 export const notFound = (message: string, details?: Record<string, unknown>) => appError("NOT_FOUND", message, details);
 export const conflict = (message: string, details?: Record<string, unknown>) => appError("CONFLICT", message, details);
 export const serviceUnavailable = (message: string) => appError("SERVICE_UNAVAILABLE", message);
+/** No credentials, or ones that do not verify. */
+export const unauthenticated = (message: string) => appError("UNAUTHENTICATED", message);
+/** A known caller lacking the right for what it asked. */
+export const forbidden = (message: string) => appError("FORBIDDEN", message);
 
 /** Driver error codes that mean "the database cannot be reached right now". */
 const UNAVAILABLE_CODES = new Set(["ServiceUnavailable", "SessionExpired"]);
@@ -37,6 +48,8 @@ const PUBLIC_CODES = new Set([
   "NOT_FOUND",
   "CONFLICT",
   "SERVICE_UNAVAILABLE",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
   "GRAPHQL_VALIDATION_FAILED",
   "GRAPHQL_PARSE_FAILED",
   "BAD_REQUEST",

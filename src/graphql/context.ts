@@ -1,10 +1,18 @@
+import type { Principal } from "../auth/principal";
 import type { Store } from "../domain/store";
 import type { EventBus } from "../live/event-bus";
 import type { EventSource } from "../domain/history/event-log";
 import type { SelectionLoader } from "./selection-loader";
 
-/** What every resolver receives: the domain store, the event bus and the selection loader. */
+/** What every resolver receives: the caller, the domain store, the event bus and the selection loader. */
 export interface AppContext {
+  /** Who is calling (the anonymous admin when authentication is off). */
+  principal: Principal;
+  /**
+   * The caller's verified token payload (`principal.claims`). @neo4j/graphql reads it as the
+   * trusted JWT of `@authorization` rules; it is set only from a verified token, never from input.
+   */
+  jwt: Record<string, unknown>;
   store: Store;
   bus: EventBus;
   /** The stored event log, for catch-up and gap filling. */

@@ -2,6 +2,8 @@ import type { Server } from "node:http";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
+import type { Principal } from "../auth/principal";
+import type { WebSocketAuth } from "../auth/websocket-auth";
 import type { AppContext } from "../graphql/context";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
 
@@ -15,7 +17,9 @@ export interface WebSocketOptions {
   httpServer: Server;
   path: string;
   schema: GraphQLSchema;
-  context: () => AppContext;
+  context: (principal: Principal) => AppContext;
+  /** Authenticates each connection (connectionParams.authorization) and gates each operation. */
+  auth: WebSocketAuth;
   formatError: (error: GraphQLFormattedError, original: unknown) => GraphQLFormattedError;
   /** Names a subscription event, so that subscribers of the same operation share its result. */
   eventKey: EventKeyOf;
@@ -36,10 +40,16 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     {
       schema: options.schema,
       subscribe: createSharedSubscribe(options.eventKey),
+      onConnect: (ctx) => options.auth.onConnect(ctx),
+      onSubscribe: (ctx, _id, payload) => options.auth.onSubscribe(ctx, payload),
+      onClose: (ctx) => options.auth.onClose(ctx),
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.
-      context: (ctx) => ({ ...options.context(), closeSlowSubscriber: () => tooSlow(ctx.extra.socket) }),
+      context: (ctx) => ({
+        ...options.context(options.auth.principal(ctx)),
+        closeSlowSubscriber: () => tooSlow(ctx.extra.socket),
+      }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) as never } : undefined,
       onError: (ctx, _id, _payload, errors) => {
