@@ -80,6 +80,16 @@ describe("docker-compose.yml", () => {
     expect(env(neo4j).NEO4J_AUTH).toBe(`neo4j/${apiEnv.NEO4J_PASSWORD}`);
   });
 
+  it("passes the authentication settings through to the api, which listens on every interface", () => {
+    const apiEnv = env(api);
+    expect(apiEnv.HOST).toBe("0.0.0.0");
+    for (const name of ["AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_DISABLED"]) {
+      expect(apiEnv).toHaveProperty(name);
+    }
+    // Nothing turns authentication off unless the operator asks for it.
+    expect(apiEnv.AUTH_DISABLED).toBe("${AUTH_DISABLED:-false}");
+  });
+
   it("starts the api only once neo4j and redis are healthy", () => {
     const deps = api?.depends_on as Record<string, { condition?: string }>;
     expect(deps?.neo4j?.condition).toBe("service_healthy");
