@@ -90,22 +90,7 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
       assertSameDecision(stored.node, decision, await readStoredOptions(tx, decision.id), options.map(offered));
       return { nodes: [stored.node], events: [] };
     }
-    for (const option of options) {
-      if (option.kind === "existing")
-        plan.requireNode(option.id, decision.workflowId, `${option.field}.existingNodeId`);
-      else if (plan.storedNode(option.spec.id)) {
-        throw badUserInput(`Node ${option.spec.id} already exists; offer it with existingNodeId`, {
-          field: `${option.field}.id`,
-        });
-      }
-    }
-    const node = plan.addNode(decision);
-    for (const option of options) {
-      const optionId = option.kind === "new" ? plan.addNode(option.spec).id : option.id;
-      // The order offered cannot come from the options' seq (an offered existing node is older
-      // than the decision's new options): it is kept on the edge.
-      plan.addEdge("OPTION_OF", node.id, optionId, options.indexOf(option));
-    }
+    const node = plan.addDecision(decision, options);
     await writer.flush();
     return { nodes: [node], events: plan.events };
   });

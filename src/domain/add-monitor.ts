@@ -60,9 +60,7 @@ export async function addMonitor(store: Store, input: AddMonitorInput): Promise<
       assertSameNode(stored.node, spec, [["targetIds", stored.links.targetIds, [...targetIds].sort()]]);
       return { nodes: [stored.node], events: [] };
     }
-    const targets = targetIds.map((id, i) => plan.requireNode(id, spec.workflowId, `input.targetIds[${i}]`, "Target"));
-    const monitor = plan.addNode({ ...spec, watchBranchIds: [...new Set(targets.map((t) => t.branchId))] });
-    for (const target of targets) plan.addEdge("MONITORS", monitor.id, target.id);
+    const monitor = plan.addMonitor(spec, targetIds);
     await writer.flush();
     return { nodes: [monitor], events: plan.events };
   });

@@ -3,8 +3,6 @@ import { BRANCH_PROJECTION, toBranchState } from "./branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
 import { WritePlan, type WritePlanOptions } from "./write-plan";
 
-export type { NodeSpec } from "./write-plan";
-
 /**
  * Locks the workflows (so concurrent writers draw consecutive seq values and see each other's
  * branch heads one at a time), then reads the workflows, the nodes the write refers to and their

@@ -73,10 +73,16 @@ export interface NodeSpec {
   field: string;
 }
 
+/** A decision's option: a new OPTION node, or an existing node of the workflow offered as one. */
+export type DecisionOption =
+  { kind: "new"; spec: NodeSpec; field: string } | { kind: "existing"; id: string; field: string };
+
 /**
- * Plans one write against what it read, with no I/O: nodes with their seq and branch, new and
- * changed branches, edges, events and event records, and finally the flush parameters. Each plan
- * sees its own earlier plans (a node planned first can be the parent of the next).
+ * Plans one write against what it read, with no I/O: nodes with their seq and branch (and the
+ * decisions and monitors made of them), new and changed branches, edges, events and event records,
+ * and finally the flush parameters. Each plan sees its own earlier plans (a node planned first can
+ * be the parent of the next). The methods throw the client-facing errors of src/errors.ts; a write
+ * that throws is rolled back whole.
  *
  * The branch rules live here, because every write path that adds nodes shares them: appending
  * under the head of a branch continues that branch; appending under a node that already has a
@@ -238,6 +244,47 @@ export class WritePlan {
     this.newBranches.add(branch.id);
     this.workflows.get(workflowId)!.branchCount += 1;
     return branch;
+  }
+
+  /**
+   * Plans a DECISION node and its options: each new option is an OPTION node under the decision
+   * (on a branch of its own, as its spec says), each existing one a node of the same workflow;
+   * every option gets an OPTION_OF edge with its place in the order offered.
+   * @throws BAD_USER_INPUT for a new option whose id exists (offer it with existingNodeId) or an
+   *   existing option of another workflow, NOT_FOUND for an unknown one, and what addNode throws.
+   */
+  addDecision(decision: NodeSpec, options: DecisionOption[]): StoredNode {
+    for (const option of options) {
+      if (option.kind === "existing")
+        this.requireNode(option.id, decision.workflowId, `${option.field}.existingNodeId`);
+      else if (this.stored.has(option.spec.id)) {
+        throw badUserInput(`Node ${option.spec.id} already exists; offer it with existingNodeId`, {
+          field: `${option.field}.id`,
+        });
+      }
+    }
+    const node = this.addNode(decision);
+    options.forEach((option, index) => {
+      const optionId = option.kind === "new" ? this.addNode(option.spec).id : option.id;
+      // The order offered cannot come from the options' seq (an offered existing node is older
+      // than the decision's new options): it is kept on the edge.
+      this.addEdge("OPTION_OF", node.id, optionId, index);
+    });
+    return node;
+  }
+
+  /**
+   * Plans a MONITOR node watching the branches of its targets, with a MONITORS edge to each.
+   * @throws NOT_FOUND for an unknown target, BAD_USER_INPUT for one of another workflow, and what
+   *   addNode throws.
+   */
+  addMonitor(spec: NodeSpec, targetIds: string[]): StoredNode {
+    const targets = targetIds.map((id, i) =>
+      this.requireNode(id, spec.workflowId, `${spec.field}.targetIds[${i}]`, "Target"),
+    );
+    const monitor = this.addNode({ ...spec, watchBranchIds: [...new Set(targets.map((t) => t.branchId))] });
+    for (const target of targets) this.addEdge("MONITORS", monitor.id, target.id);
+    return monitor;
   }
 
   /** Plans an empty branch at a node (forkBranch), with its BRANCH_CREATED event. */

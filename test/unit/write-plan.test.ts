@@ -325,3 +325,81 @@ describe("WritePlan: branches, choices and edges", () => {
     ]);
   });
 });
+
+describe("WritePlan: decisions and monitors", () => {
+  const option = (id: string, index: number) => ({
+    kind: "new" as const,
+    field: `input.options[${index}]`,
+    spec: spec(id, "d", { type: "OPTION", newBranchName: `option: ${id}`, field: `input.options[${index}]` }),
+  });
+  const decision = spec("d", "a", { type: "DECISION", kind: "DECISION_ADDED" });
+
+  it("plans a decision, its new options on branches of their own, and OPTION_OF edges in the order offered", () => {
+    const plan = newPlan();
+    const node = plan.addDecision(decision, [
+      option("o1", 0),
+      { kind: "existing", id: "root", field: "input.options[1]" },
+      option("o2", 2),
+    ]);
+    expect(node).toMatchObject({ id: "d", branchId: "main", seq: 2 });
+    expect(plan.events.map((e) => [e.kind, e.node?.id, e.seq])).toEqual([
+      ["DECISION_ADDED", "d", 2],
+      ["NODE_ADDED", "o1", 3],
+      ["NODE_ADDED", "o2", 4],
+    ]);
+    const flush = plan.flushParameters()!;
+    expect(flush.edges.map((e) => [e.type, e.from, e.to, e.index])).toEqual([
+      ["OPTION_OF", "d", "o1", 0],
+      ["OPTION_OF", "d", "root", 1],
+      ["OPTION_OF", "d", "o2", 2],
+    ]);
+    expect(flush.newBranches.map((b) => [b.name, b.forkedFromId, b.headId])).toEqual([
+      ["option: o1", "d", "o1"],
+      ["option: o2", "d", "o2"],
+    ]);
+  });
+
+  it("answers BAD_USER_INPUT for a new option whose id exists, and for an existing option of another workflow", () => {
+    expect(thrown(() => newPlan().addDecision(decision, [option("a", 0)])).extensions).toEqual({
+      code: "BAD_USER_INPUT",
+      field: "input.options[0].id",
+    });
+    const foreign = { kind: "existing" as const, id: "x", field: "input.options[1]" };
+    expect(thrown(() => newPlan().addDecision(decision, [option("o1", 0), foreign])).extensions).toEqual({
+      code: "BAD_USER_INPUT",
+      field: "input.options[1].existingNodeId",
+    });
+  });
+
+  it("answers NOT_FOUND for an unknown existing option before planning anything", () => {
+    const plan = newPlan();
+    const unknown = { kind: "existing" as const, id: "nope", field: "input.options[0]" };
+    expect(thrown(() => plan.addDecision(decision, [unknown])).extensions).toEqual({
+      code: "NOT_FOUND",
+      field: "input.options[0].existingNodeId",
+    });
+    expect(plan.flushParameters()).toBeNull();
+  });
+
+  it("plans a monitor watching each target's branch once, with a MONITORS edge to each target", () => {
+    const plan = newPlan();
+    const b = plan.addNode(spec("b", "root"));
+    const monitor = plan.addMonitor(spec("m", "a", { type: "MONITOR", kind: "MONITOR_ADDED" }), ["a", "root", "b"]);
+    expect(monitor.watchBranchIds).toEqual(["main", b.branchId]);
+    expect(plan.events.at(-1)).toMatchObject({ kind: "MONITOR_ADDED", seq: 3 });
+    expect(plan.flushParameters()!.edges.map((e) => [e.type, e.from, e.to])).toEqual([
+      ["MONITORS", "m", "a"],
+      ["MONITORS", "m", "root"],
+      ["MONITORS", "m", "b"],
+    ]);
+  });
+
+  it("answers NOT_FOUND or BAD_USER_INPUT for a target that is unknown or in another workflow, naming it", () => {
+    const monitor = spec("m", "a", { type: "MONITOR" });
+    expect(thrown(() => newPlan().addMonitor(monitor, ["a", "nope"])).extensions).toEqual({
+      code: "NOT_FOUND",
+      field: "input.targetIds[1]",
+    });
+    expect(thrown(() => newPlan().addMonitor(monitor, ["x"])).message).toBe("Target x belongs to another workflow");
+  });
+});
