@@ -5,6 +5,8 @@
  */
 module.exports = {
   maxWorkers: 2,
+  // Jest reads the test timeout from the run's top-level config only, not from a project.
+  testTimeout: 60000,
   projects: [
     require("./jest.unit.config.js"),
     {
@@ -15,7 +17,6 @@ module.exports = {
       testMatch: ["**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/unit/"],
       transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }] },
-      testTimeout: 60000,
     },
   ],
 };

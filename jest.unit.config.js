@@ -9,5 +9,6 @@ module.exports = {
   roots: ["<rootDir>/test/unit"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }] },
+  // Applies when this file is the config run (npm run test:unit); jest.config.js sets its own.
   testTimeout: 10000,
 };

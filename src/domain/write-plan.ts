@@ -106,6 +106,7 @@ export class WritePlan {
   private readonly edges: PlannedEdge[] = [];
   private readonly records: Record<string, unknown>[] = [];
 
+  /** Starts from what was read; the snapshot's branch objects are updated in place as nodes are planned. */
   constructor(snapshot: WriteSnapshot, options: WritePlanOptions = {}) {
     this.timestamp = options.timestamp ?? new Date().toISOString();
     this.newId = options.newId ?? randomUUID;
