@@ -1,7 +1,7 @@
 import type { ManagedTransaction } from "neo4j-driver";
 import { BRANCH_PROJECTION, toBranchState } from "./branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
-import { WritePlan, type WritePlanOptions } from "./write-plan";
+import { WritePlan } from "./write-plan";
 
 /**
  * Locks the workflows (so concurrent writers draw consecutive seq values and see each other's
@@ -116,29 +116,26 @@ export class WorkflowWriter {
   ) {}
 
   /** Locks the scope's workflows and reads its nodes and their branches. */
-  static async open(tx: ManagedTransaction, scope: WriteScope, options?: WritePlanOptions): Promise<WorkflowWriter> {
+  static async open(tx: ManagedTransaction, scope: WriteScope): Promise<WorkflowWriter> {
     const result = await tx.run(LOCK_AND_READ, {
       workflowIds: [...new Set(scope.workflowIds)].sort(),
       nodeIds: [...new Set(scope.nodeIds)],
       branchIds: [...new Set(scope.branchIds ?? [])],
     });
     const record = result.records[0];
-    const plan = new WritePlan(
-      {
-        workflows: (record.get("workflows") as Record<string, unknown>[]).map((w) => ({
-          id: String(w.id),
-          lastSeq: Number(w.lastSeq),
-          nodeCount: Number(w.nodeCount),
-          branchCount: Number(w.branchCount),
-        })),
-        nodes: (record.get("nodes") as Record<string, unknown>[]).map((value) => ({
-          node: toStoredNode(value),
-          links: toNodeLinks(value),
-        })),
-        branches: (record.get("branches") as Record<string, unknown>[]).map(toBranchState),
-      },
-      options,
-    );
+    const plan = new WritePlan({
+      workflows: (record.get("workflows") as Record<string, unknown>[]).map((w) => ({
+        id: String(w.id),
+        lastSeq: Number(w.lastSeq),
+        nodeCount: Number(w.nodeCount),
+        branchCount: Number(w.branchCount),
+      })),
+      nodes: (record.get("nodes") as Record<string, unknown>[]).map((value) => ({
+        node: toStoredNode(value),
+        links: toNodeLinks(value),
+      })),
+      branches: (record.get("branches") as Record<string, unknown>[]).map(toBranchState),
+    });
     return new WorkflowWriter(tx, plan);
   }
 
