@@ -1,13 +1,19 @@
 import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { loadConfig, REPO_ROOT } from "../config";
 import { startLocalServices } from "../local-services/start-services";
 import { createLogger } from "../logger";
 
+const UNIT_DIR = path.join(REPO_ROOT, "test", "unit") + path.sep;
+
 /**
- * `npm test`: type check, lint, generated-file freshness, then the jest suite against real Neo4j and Redis (started or
- * reused locally unless NEO4J_URI / REDIS_URL are set). Extra arguments go to jest.
+ * `npm test`: type check, lint, generated-file freshness, then the unit tier (no services), then
+ * the integration tier against real Neo4j and Redis (started or reused locally unless NEO4J_URI /
+ * REDIS_URL are set). Extra arguments go to jest; a tier none of whose files they select is
+ * skipped, so `npm test -- test/unit/x.test.ts` starts no services.
  */
 async function main(): Promise<number> {
+  const jestArgs = process.argv.slice(2);
   const run = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
     process.stdout.write(`\n> ${command} ${args.join(" ")}\n`);
     return spawnSync(command, args, { cwd: REPO_ROOT, stdio: "inherit", env }).status ?? 1;
@@ -22,11 +28,21 @@ async function main(): Promise<number> {
     const status = npx(step);
     if (status !== 0) return status;
   }
+  const selected = listTests(jestArgs);
+  const unit = selected.filter((file) => file.startsWith(UNIT_DIR));
+  const integration = selected.filter((file) => !file.startsWith(UNIT_DIR));
+  // Nothing matched: let jest say so (and fail) rather than pass with no tests.
+  if (selected.length === 0) return npx(["jest", ...jestArgs]);
+  if (unit.length > 0) {
+    const status = npx(["jest", "-c", "jest.unit.config.js", ...jestArgs]);
+    if (status !== 0 || integration.length === 0) return status;
+  }
   const base = loadConfig();
   const logger = createLogger(base.logLevel === "info" ? "warn" : base.logLevel);
   const local = await startLocalServices(base, logger);
   try {
-    return npx(["jest", ...process.argv.slice(2)], {
+    // --selectProjects takes every value after it, so it goes after the caller's arguments.
+    return npx(["jest", ...jestArgs, "--selectProjects", "integration"], {
       ...process.env,
       NEO4J_URI: local.config.neo4j.uri,
       REDIS_URL: local.config.redisUrl,
@@ -34,6 +50,17 @@ async function main(): Promise<number> {
   } finally {
     await local.stop();
   }
+}
+
+/** The test files the caller's jest arguments select, in either tier. */
+function listTests(jestArgs: string[]): string[] {
+  const listed = spawnSync("npx", ["--no-install", "jest", "--listTests", ...jestArgs], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (listed.status !== 0) throw new Error("jest --listTests failed");
+  return listed.stdout.split("\n").filter((line) => line.endsWith(".ts"));
 }
 
 main().then(

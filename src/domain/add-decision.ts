@@ -1,10 +1,12 @@
 import type { ManagedTransaction } from "neo4j-driver";
 import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
-import { assertSameNode, type WriteResult } from "./append-nodes";
+import type { WriteResult } from "./append-nodes";
+import { assertSameDecision, type OfferedOption, type StoredOption } from "./idempotency";
 import type { Store } from "./store";
 import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
-import { WorkflowWriter, type NodeSpec } from "./workflow-writer";
+import { WorkflowWriter } from "./workflow-writer";
+import type { NodeSpec } from "./write-plan";
 
 /** schema.graphql's `OptionInput`: a new OPTION node, or an existing node offered as an option. */
 export interface OptionInput {
@@ -31,11 +33,6 @@ export interface AddDecisionInput {
 /** A validated option; `clientId` tells whether the client named a new option's id (else it was generated). */
 type PreparedOption =
   { kind: "new"; spec: NodeSpec; field: string; clientId: boolean } | { kind: "existing"; id: string; field: string };
-
-/** An option as an idempotent retry compares it: what was offered, not how it was stored. */
-type OptionShape =
-  | { kind: "new"; id: string | null; content: string; metadata: string | null; agentId: string | null }
-  | { kind: "existing"; id: string };
 
 /**
  * Creates a DECISION node under the parent and its options in one transaction: each new option is
@@ -86,31 +83,16 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
       nodeIds: [decision.id, decision.parentId, ...optionIds],
       branchIds: decision.branchId ? [decision.branchId] : [],
     });
-    writer.requireWorkflow(decision.workflowId, "input.workflowId");
-    const stored = writer.storedNode(decision.id);
+    const { plan } = writer;
+    plan.requireWorkflow(decision.workflowId, "input.workflowId");
+    const stored = plan.storedNode(decision.id);
     if (stored) {
-      const [storedOptions, requested] = await compareOptions(tx, decision.id, options);
-      assertSameNode(stored.node, decision, [["options", storedOptions, requested]]);
+      assertSameDecision(stored.node, decision, await readStoredOptions(tx, decision.id), options.map(offered));
       return { nodes: [stored.node], events: [] };
     }
-    for (const option of options) {
-      if (option.kind === "existing")
-        writer.requireNode(option.id, decision.workflowId, `${option.field}.existingNodeId`);
-      else if (writer.storedNode(option.spec.id)) {
-        throw badUserInput(`Node ${option.spec.id} already exists; offer it with existingNodeId`, {
-          field: `${option.field}.id`,
-        });
-      }
-    }
-    const node = writer.addNode(decision);
-    for (const option of options) {
-      const optionId = option.kind === "new" ? writer.addNode(option.spec).id : option.id;
-      // The order offered cannot come from the options' seq (an offered existing node is older
-      // than the decision's new options): it is kept on the edge.
-      writer.addEdge("OPTION_OF", node.id, optionId, options.indexOf(option));
-    }
+    const node = plan.addDecision(decision, options);
     await writer.flush();
-    return { nodes: [node], events: writer.events };
+    return { nodes: [node], events: plan.events };
   });
 }
 
@@ -145,49 +127,26 @@ function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, fi
   };
 }
 
-/**
- * The stored decision's options and the retry's, as comparable lists (sorted the same way): a
- * stored new option whose id the retry does not name is compared without its id, since the first
- * request may have let it be generated.
- */
-async function compareOptions(
-  tx: ManagedTransaction,
-  decisionId: string,
-  options: PreparedOption[],
-): Promise<[OptionShape[], OptionShape[]]> {
+/** Reads a stored decision's options, for comparing a retry with what was offered the first time. */
+async function readStoredOptions(tx: ManagedTransaction, decisionId: string): Promise<StoredOption[]> {
   const result = await tx.run(
     `MATCH (d:WorkflowNode {id: $decisionId})-[:OPTION_OF]->(o:WorkflowNode)
      RETURN o.id AS id, EXISTS { (d)-[:PARENT_OF]->(o) } AS created,
             o.content AS content, o.metadata AS metadata, o.agentId AS agentId`,
     { decisionId },
   );
-  const named = new Set(options.flatMap((o) => (o.kind === "existing" ? [o.id] : o.clientId ? [o.spec.id] : [])));
-  const stored = result.records.map((r): OptionShape => {
-    const id = String(r.get("id"));
-    if (!r.get("created")) return { kind: "existing", id };
-    return {
-      kind: "new",
-      id: named.has(id) ? id : null,
-      content: String(r.get("content")),
-      metadata: (r.get("metadata") as string | null) ?? null,
-      agentId: (r.get("agentId") as string | null) ?? null,
-    };
-  });
-  const requested = options.map((o): OptionShape =>
-    o.kind === "existing"
-      ? { kind: "existing", id: o.id }
-      : {
-          kind: "new",
-          id: o.clientId ? o.spec.id : null,
-          content: o.spec.content,
-          metadata: o.spec.metadata,
-          agentId: o.spec.agentId,
-        },
-  );
-  const canonical = (shapes: OptionShape[]) =>
-    shapes
-      .map((shape) => JSON.stringify(shape))
-      .sort()
-      .map((text) => JSON.parse(text) as OptionShape);
-  return [canonical(stored), canonical(requested)];
+  return result.records.map((r) => ({
+    id: String(r.get("id")),
+    created: Boolean(r.get("created")),
+    content: (r.get("content") as string | null) ?? null,
+    metadata: (r.get("metadata") as string | null) ?? null,
+    agentId: (r.get("agentId") as string | null) ?? null,
+  }));
+}
+
+/** What a prepared option offers, as the retry comparison sees it. */
+function offered(option: PreparedOption): OfferedOption {
+  if (option.kind === "existing") return { kind: "existing", id: option.id };
+  const { id, content, metadata, agentId } = option.spec;
+  return { kind: "new", id, clientId: option.clientId, content, metadata, agentId };
 }

@@ -1,9 +1,11 @@
 import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
-import { assertSameNode, type WriteResult } from "./append-nodes";
+import type { WriteResult } from "./append-nodes";
+import { assertSameNode } from "./idempotency";
 import type { Store } from "./store";
 import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
-import { WorkflowWriter, type NodeSpec } from "./workflow-writer";
+import { WorkflowWriter } from "./workflow-writer";
+import type { NodeSpec } from "./write-plan";
 
 /** schema.graphql's `AddMonitorInput`. */
 export interface AddMonitorInput {
@@ -51,18 +53,15 @@ export async function addMonitor(store: Store, input: AddMonitorInput): Promise<
       nodeIds: [spec.id, spec.parentId, ...targetIds],
       branchIds: spec.branchId ? [spec.branchId] : [],
     });
-    writer.requireWorkflow(spec.workflowId, "input.workflowId");
-    const stored = writer.storedNode(spec.id);
+    const { plan } = writer;
+    plan.requireWorkflow(spec.workflowId, "input.workflowId");
+    const stored = plan.storedNode(spec.id);
     if (stored) {
       assertSameNode(stored.node, spec, [["targetIds", stored.links.targetIds, [...targetIds].sort()]]);
       return { nodes: [stored.node], events: [] };
     }
-    const targets = targetIds.map((id, i) =>
-      writer.requireNode(id, spec.workflowId, `input.targetIds[${i}]`, "Target"),
-    );
-    const monitor = writer.addNode({ ...spec, watchBranchIds: [...new Set(targets.map((t) => t.branchId))] });
-    for (const target of targets) writer.addEdge("MONITORS", monitor.id, target.id);
+    const monitor = plan.addMonitor(spec, targetIds);
     await writer.flush();
-    return { nodes: [monitor], events: writer.events };
+    return { nodes: [monitor], events: plan.events };
   });
 }

@@ -1,10 +1,12 @@
 import type { WorkflowEventMessage } from "./workflow-event";
-import { badUserInput, conflict } from "../errors";
+import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
+import { assertSameNode } from "./idempotency";
 import { NODE_TYPES, type NodeType, type StoredNode } from "./workflow-node";
-import { WorkflowWriter, type NodeSpec } from "./workflow-writer";
+import { WorkflowWriter } from "./workflow-writer";
+import type { NodeSpec } from "./write-plan";
 
 /** One node to append (schema.graphql's `AppendNodeInput`). */
 export interface AppendNodeInput {
@@ -29,7 +31,7 @@ export interface WriteResult {
 /**
  * Appends nodes in one transaction, all or nothing. Each node's parent must be in the same
  * workflow, either stored already or created earlier in the same batch; its branch follows the
- * rules of {@link WorkflowWriter}. A node whose id exists with the same input is returned as it is
+ * rules of the write plan (`WritePlan`). A node whose id exists with the same input is returned as it is
  * (an idempotent retry); with different input it is a CONFLICT.
  * @throws GraphQLError BAD_USER_INPUT, NOT_FOUND or CONFLICT; nothing is written then.
  */
@@ -52,15 +54,16 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[]): Prom
       nodeIds: specs.flatMap((s) => [s.id, s.parentId]),
       branchIds: specs.flatMap((s) => (s.branchId ? [s.branchId] : [])),
     });
+    const { plan } = writer;
     const nodes = specs.map((spec) => {
-      writer.requireWorkflow(spec.workflowId, `${spec.field}.workflowId`);
-      const stored = writer.storedNode(spec.id);
-      if (!stored) return writer.addNode(spec);
+      plan.requireWorkflow(spec.workflowId, `${spec.field}.workflowId`);
+      const stored = plan.storedNode(spec.id);
+      if (!stored) return plan.addNode(spec);
       assertSameNode(stored.node, spec);
       return stored.node;
     });
     await writer.flush();
-    return { nodes, events: writer.events };
+    return { nodes, events: plan.events };
   });
 }
 
@@ -86,39 +89,4 @@ function prepare(store: Store, input: AppendNodeInput, field: string): NodeSpec 
     branchId: input.branchId ? normalizeId(input.branchId) : null,
     field,
   };
-}
-
-/**
- * An idempotent retry must repeat the input: compares a stored node with a node spec.
- * @throws CONFLICT naming the fields that differ.
- */
-export function assertSameNode(
-  stored: StoredNode,
-  spec: Pick<
-    NodeSpec,
-    "workflowId" | "parentId" | "type" | "content" | "metadata" | "agentId" | "userId" | "branchId" | "field"
-  >,
-  extra: [string, unknown, unknown][] = [],
-): void {
-  const differing = (
-    [
-      ["workflowId", stored.workflowId, spec.workflowId],
-      ["parentId", stored.parentId, spec.parentId],
-      ["type", stored.type, spec.type],
-      ["content", stored.content, spec.content],
-      ["metadata", stored.metadata, spec.metadata],
-      ["agentId", stored.agentId, spec.agentId],
-      ["userId", stored.userId, spec.userId],
-      ["branchId", stored.branchId, spec.branchId ?? stored.branchId],
-      ...extra,
-    ] as [string, unknown, unknown][]
-  )
-    .filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b))
-    .map(([field]) => field);
-  if (differing.length > 0) {
-    throw conflict(`Node ${stored.id} already exists with a different ${differing.join(", ")}`, {
-      field: `${spec.field}.id`,
-      differing,
-    });
-  }
 }

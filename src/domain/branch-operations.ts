@@ -27,10 +27,10 @@ export async function forkBranch(
   return writeTransaction(store.driver, store.database, async (tx) => {
     const workflowId = await workflowOfNode(tx, fromNodeId, "input.fromNodeId");
     const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [fromNodeId] });
-    const from = writer.requireNode(fromNodeId, workflowId, "input.fromNodeId");
-    const branch = writer.forkBranch(from, input.name ?? null);
+    const from = writer.plan.requireNode(fromNodeId, workflowId, "input.fromNodeId");
+    const branch = writer.plan.forkBranch(from, input.name ?? null);
     await writer.flush();
-    return { branch, events: writer.events };
+    return { branch, events: writer.plan.events };
   });
 }
 
@@ -53,9 +53,9 @@ export async function setBranchStatus(store: Store, input: SetBranchStatusInput)
   return writeTransaction(store.driver, store.database, async (tx) => {
     const workflowId = await workflowOfBranch(tx, id, "input.branchId");
     const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [], branchIds: [id] });
-    const branch = writer.requireBranch(id, workflowId, "input.branchId");
-    if (branch.status !== status) writer.setBranchStatus(branch, status);
+    const branch = writer.plan.requireBranch(id, workflowId, "input.branchId");
+    if (branch.status !== status) writer.plan.setBranchStatus(branch, status);
     await writer.flush();
-    return { branch, events: writer.events };
+    return { branch, events: writer.plan.events };
   });
 }

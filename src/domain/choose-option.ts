@@ -29,12 +29,13 @@ export async function chooseOption(store: Store, input: ChooseOptionInput): Prom
   return writeTransaction(store.driver, store.database, async (tx) => {
     const workflowId = await workflowOfNode(tx, decisionId, "input.decisionId", "Decision");
     const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [decisionId, optionId] });
-    const decision = writer.requireNode(decisionId, workflowId, "input.decisionId", "Decision");
+    const { plan } = writer;
+    const decision = plan.requireNode(decisionId, workflowId, "input.decisionId", "Decision");
     if (decision.type !== "DECISION") {
       throw badUserInput(`Node ${decisionId} is a ${decision.type}, not a DECISION`, { field: "input.decisionId" });
     }
-    const option = writer.requireNode(optionId, workflowId, "input.optionId", "Option");
-    const links = writer.linksOf(decisionId);
+    const option = plan.requireNode(optionId, workflowId, "input.optionId", "Option");
+    const links = plan.linksOf(decisionId);
     if (!links.optionIds.includes(optionId)) {
       throw badUserInput(`Node ${optionId} is not an option of decision ${decisionId}`, { field: "input.optionId" });
     }
@@ -45,8 +46,8 @@ export async function chooseOption(store: Store, input: ChooseOptionInput): Prom
         chosenId: links.chosenId,
       });
     }
-    writer.chooseOption(decision, option, input.reason ?? null, input.agentId ?? input.userId ?? null);
+    plan.chooseOption(decision, option, input.reason ?? null, input.agentId ?? input.userId ?? null);
     await writer.flush();
-    return { nodes: [decision], events: writer.events };
+    return { nodes: [decision], events: plan.events };
   });
 }

@@ -1,27 +1,10 @@
 import neo4j from "neo4j-driver";
 import { readTransaction } from "../infra/neo4j";
+import { renderMermaid, type ChartData, type ChartNode } from "./mermaid-render";
 import type { Store } from "./store";
 
 /** The most nodes drawn in one chart; larger workflows are drawn up to this many (in seq order). */
 export const MERMAID_MAX_NODES = 1000;
-
-interface ChartNode {
-  id: string;
-  type: string;
-  content: string;
-  branchId: string;
-  seq: number;
-  parentId: string | null;
-}
-
-interface ChartData {
-  nodes: ChartNode[];
-  branches: { id: string; name: string; status: string }[];
-  options: { from: string; to: string }[];
-  chosen: { from: string; to: string }[];
-  monitors: { from: string; to: string }[];
-  truncated: boolean;
-}
 
 const READ_CHART = (select: string) => `
 ${select}
@@ -50,7 +33,12 @@ export async function workflowMermaid(
   workflowId: string,
   nodeIds: string[] | null = null,
 ): Promise<string> {
-  const data = await readTransaction(store.driver, store.database, async (tx) => {
+  return renderMermaid(await readChart(store, workflowId, nodeIds));
+}
+
+/** Reads what a chart shows: the workflow's first {@link MERMAID_MAX_NODES} nodes (or those of `nodeIds`). */
+export async function readChart(store: Store, workflowId: string, nodeIds: string[] | null): Promise<ChartData> {
+  return readTransaction(store.driver, store.database, async (tx) => {
     const result = await tx.run(nodeIds ? SOME_NODES : WHOLE_WORKFLOW, {
       workflowId,
       ids: nodeIds,
@@ -67,7 +55,6 @@ export async function workflowMermaid(
       monitors: (record.get("monitors") as { from: string; to: string }[][]).flat(),
     } satisfies ChartData;
   });
-  return renderMermaid(data);
 }
 
 /** The node ids a branch's chart shows: the path from the root to its head, and its own nodes. */
@@ -89,55 +76,4 @@ export async function branchChartNodeIds(
   if (result.records.length === 0) return null;
   const ids = [...new Set(result.records[0].get("ids") as string[])];
   return { workflowId: String(result.records[0].get("workflowId")), ids };
-}
-
-const SHAPES: Record<string, [string, string]> = {
-  SYSTEM: ['(["', '"])'],
-  DECISION: ['{"', '"}'],
-  OPTION: ['("', '")'],
-  MONITOR: ['[/"', '"/]'],
-};
-
-/** Draws the chart: branches as subgraphs, decisions as diamonds, chosen edges bold, monitors dotted. */
-export function renderMermaid(data: ChartData): string {
-  const id = (nodeId: string) => `n${nodeId.replace(/[^a-zA-Z0-9]/g, "")}`;
-  const shown = new Set(data.nodes.map((n) => n.id));
-  const chosen = new Set(data.chosen.map((e) => `${e.from}>${e.to}`));
-  const lines = ["flowchart TD"];
-  if (data.truncated) lines.push(`  %% showing the first ${data.nodes.length} nodes in seq order`);
-  const byBranch = new Map<string, ChartNode[]>();
-  for (const node of data.nodes) byBranch.set(node.branchId, [...(byBranch.get(node.branchId) ?? []), node]);
-  const branchName = new Map(
-    data.branches.map((b) => [b.id, b.status === "ACTIVE" ? b.name : `${b.name} (${b.status.toLowerCase()})`]),
-  );
-  for (const [branchId, nodes] of byBranch) {
-    lines.push(
-      `  subgraph b${branchId.replace(/[^a-zA-Z0-9]/g, "")}["${label(branchName.get(branchId) ?? "branch")}"]`,
-    );
-    for (const node of nodes) {
-      const [open, close] = SHAPES[node.type] ?? ['["', '"]'];
-      lines.push(`    ${id(node.id)}${open}${node.seq} ${node.type}: ${label(node.content)}${close}`);
-    }
-    lines.push("  end");
-  }
-  for (const node of data.nodes) {
-    if (!node.parentId || !shown.has(node.parentId)) continue;
-    const arrow = chosen.has(`${node.parentId}>${node.id}`) ? "==>|chosen|" : "-->";
-    lines.push(`  ${id(node.parentId)} ${arrow} ${id(node.id)}`);
-  }
-  const parentOf = new Map(data.nodes.map((n) => [n.id, n.parentId]));
-  for (const edge of data.options) {
-    if (parentOf.get(edge.to) === edge.from) continue; // a new option: already drawn as its child
-    const arrow = chosen.has(`${edge.from}>${edge.to}`) ? "==>|chosen option|" : "-.->|option|";
-    lines.push(`  ${id(edge.from)} ${arrow} ${id(edge.to)}`);
-  }
-  for (const edge of data.monitors) lines.push(`  ${id(edge.from)} -.->|monitors| ${id(edge.to)}`);
-  return lines.join("\n") + "\n";
-}
-
-/** A label Mermaid accepts inside double quotes: one line, no quotes, at most 60 characters. */
-function label(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  const cut = flat.length > 60 ? `${flat.slice(0, 57)}...` : flat;
-  return cut.replace(/"/g, "#quot;").replace(/[<>]/g, (c) => (c === "<" ? "#lt;" : "#gt;"));
 }

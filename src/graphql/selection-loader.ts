@@ -15,7 +15,7 @@ import {
 import { STORED_NODE_FIELDS, type StoredNode } from "../domain/workflow-node";
 
 /** Root query fields of the library that read a type by id. */
-type RootField = "workflowNodes" | "workflows" | "branches";
+export type RootField = "workflowNodes" | "workflows" | "branches";
 
 const ID_KEY = "__loadedId";
 const SHARED_TTL_MS = 10000;
@@ -143,7 +143,12 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
   };
 }
 
-function buildDocument(info: GraphQLResolveInfo, root: RootField): DocumentNode {
+/**
+ * The query the loader runs for `info`'s selection: `root(where: {id: {in: $__ids}})` with the
+ * client's selection set plus the id (aliased `__loadedId`), the operation's variables and its
+ * fragments.
+ */
+export function buildDocument(info: GraphQLResolveInfo, root: RootField): DocumentNode {
   const selections: SelectionNode[] = [
     ...info.fieldNodes.flatMap((f) => f.selectionSet?.selections ?? []),
     field("id", undefined, ID_KEY),
@@ -192,8 +197,11 @@ function buildDocument(info: GraphQLResolveInfo, root: RootField): DocumentNode 
   };
 }
 
-/** True when every field selected (through fragments too) is in `allowed` and has no arguments. */
-function selectsOnly(info: GraphQLResolveInfo, allowed: ReadonlySet<string>): boolean {
+/**
+ * True when every field selected (through fragments too) is in `allowed` and has no arguments, and
+ * the field resolved carries no directive: the data in hand then answers the selection with no read.
+ */
+export function selectsOnly(info: GraphQLResolveInfo, allowed: ReadonlySet<string>): boolean {
   const check = (set: SelectionSetNode | undefined): boolean =>
     (set?.selections ?? []).every((s) => {
       if (s.kind === Kind.FIELD) return allowed.has(s.name.value) && !s.arguments?.length && !s.selectionSet;
