@@ -3,7 +3,7 @@ import path from "node:path";
 import ts from "typescript";
 
 /**
- * The layers point one way: transport → graphql → live → domain → infra → base. Every relative
+ * The layers point one way: transport → graphql → live → domain → auth → infra → base. Every relative
  * import in src/ and resolvers/ is checked against that order; `src/app.ts` (the composition root)
  * and `src/cli/` (the npm scripts) may import anything, and only they and the process entry points
  * import them.
@@ -15,6 +15,9 @@ const ROOT = path.resolve(__dirname, "../..");
 const LAYERS: [name: string, prefixes: string[]][] = [
   ["base", ["src/errors.ts", "src/config.ts", "src/logger.ts"]],
   ["infra", ["src/infra/"]],
+  // Who is calling: the principal, token verification and the role gate (its transport hooks
+  // import only the base and each other), below the domain that will apply visibility rules.
+  ["auth", ["src/auth/"]],
   ["domain", ["src/domain/"]],
   ["live", ["src/live/"]],
   ["graphql", ["src/graphql/", "src/generated/"]],
