@@ -210,3 +210,32 @@ describe("Branch.mermaid", () => {
     expect(chart).not.toContain("2 MESSAGE: main");
   });
 });
+
+describe("a DECISION or MONITOR written by appendNode", () => {
+  it("is the same event kind live as in the stored log", async () => {
+    const { workflowId, rootId } = await newWorkflow(api.url);
+    const live = subscribe<{ workflowEvents: { seq: number; kind: string } }>(
+      wsClient(api.wsUrl),
+      `subscription ($w: ID!) { workflowEvents(workflowId: $w, afterSeq: 0) { seq kind } }`,
+      { w: workflowId },
+    );
+    for (const type of ["DECISION", "MONITOR", "MESSAGE"]) {
+      await gqlOk(api.url, APPEND_NODE, { input: { workflowId, parentId: rootId, type, content: type } });
+    }
+    const received = [];
+    for (let i = 0; i < 3; i++) received.push((await live.next()).workflowEvents);
+    const stored = await gqlOk(
+      api.url,
+      `query ($w: ID!) { workflowEvents(workflowId: $w, afterSeq: 0) { seq kind } }`,
+      {
+        w: workflowId,
+      },
+    );
+    expect(received).toEqual([
+      { seq: 1, kind: "DECISION_ADDED" },
+      { seq: 2, kind: "MONITOR_ADDED" },
+      { seq: 3, kind: "NODE_ADDED" },
+    ]);
+    expect(stored.workflowEvents).toEqual(received);
+  });
+});

@@ -64,7 +64,6 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
     agentId: input.agentId ?? null,
     userId: input.userId ?? null,
     branchId: input.branchId ? normalizeId(input.branchId) : null,
-    kind: "DECISION_ADDED",
     field: "input",
   };
   const options = input.options.map((option, index) =>

@@ -44,7 +44,6 @@ export async function addMonitor(store: Store, input: AddMonitorInput): Promise<
     agentId: input.agentId ?? null,
     userId: null,
     branchId: input.branchId ? normalizeId(input.branchId) : null,
-    kind: "MONITOR_ADDED",
     field: "input",
   };
   return writeTransaction(store.driver, store.database, async (tx) => {

@@ -1,4 +1,4 @@
-import type { StoredNode } from "../domain/workflow-node";
+import type { NodeType, StoredNode } from "./workflow-node";
 
 /** schema.graphql's `WorkflowEventKind`. */
 export type WorkflowEventKind =
@@ -10,6 +10,14 @@ export const NODE_EVENT_KINDS: ReadonlySet<WorkflowEventKind> = new Set([
   "DECISION_ADDED",
   "MONITOR_ADDED",
 ]);
+
+/**
+ * The kind of the event that writing a node of `type` is: the same whichever mutation wrote it
+ * (an appendNode of a DECISION is a DECISION_ADDED too), live and when read back from the log.
+ */
+export function nodeEventKind(type: NodeType): WorkflowEventKind {
+  return type === "DECISION" ? "DECISION_ADDED" : type === "MONITOR" ? "MONITOR_ADDED" : "NODE_ADDED";
+}
 
 /**
  * An event as it travels on the bus: one per committed write step, each with its own seq drawn

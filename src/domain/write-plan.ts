@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { badUserInput, conflict, notFound } from "../errors";
 import type { BranchState, BranchStatus } from "./branch";
-import type { WorkflowEventKind, WorkflowEventMessage } from "./workflow-event";
+import { nodeEventKind, type WorkflowEventMessage } from "./workflow-event";
 import type { NodeLinks, NodeType, StoredNode } from "./workflow-node";
 
 /** A workflow's counters as the lock+read found them. */
@@ -67,8 +67,6 @@ export interface NodeSpec {
   /** Always start a new branch at the parent (each OPTION node does). */
   newBranchName?: string;
   watchBranchIds?: string[];
-  /** The event kind the node's write publishes. @default "NODE_ADDED" */
-  kind?: WorkflowEventKind;
   /** Where in the request the node came from, for error messages. */
   field: string;
 }
@@ -201,7 +199,7 @@ export class WritePlan {
     this.newNodes.push(node);
     this.workflows.get(spec.workflowId)!.nodeCount += 1;
     this.events.push({
-      kind: spec.kind ?? "NODE_ADDED",
+      kind: nodeEventKind(spec.type),
       seq,
       workflowId: node.workflowId,
       at: this.timestamp,

@@ -1,3 +1,4 @@
+import { nodeEventKind } from "../../src/domain/workflow-event";
 import type { GraphQLError } from "graphql";
 import type { BranchState } from "../../src/domain/branch";
 import type { NodeLinks, StoredNode } from "../../src/domain/workflow-node";
@@ -99,7 +100,7 @@ describe("WritePlan: seq and events", () => {
     const plan = newPlan();
     const b = plan.addNode(spec("b", "a"));
     const c = plan.addNode(spec("c", "b"));
-    const d = plan.addNode(spec("d", "c", { kind: "DECISION_ADDED" }));
+    const d = plan.addNode(spec("d", "c", { type: "DECISION" }));
     expect([b.seq, c.seq, d.seq]).toEqual([2, 3, 4]);
     expect(plan.events.map((e) => [e.kind, e.seq, e.node?.id])).toEqual([
       ["NODE_ADDED", 2, "b"],
@@ -204,7 +205,7 @@ describe("WritePlan: branch rules", () => {
 
   it("opens a branch of its own for each option node, even under the head of a branch", () => {
     const plan = newPlan();
-    const decision = plan.addNode(spec("d", "a", { type: "DECISION", kind: "DECISION_ADDED" }));
+    const decision = plan.addNode(spec("d", "a", { type: "DECISION" }));
     const one = plan.addNode(spec("o1", "d", { type: "OPTION", newBranchName: "option: one" }));
     const two = plan.addNode(spec("o2", "d", { type: "OPTION", newBranchName: "option: two" }));
     expect(decision.branchId).toBe("main");
@@ -332,7 +333,7 @@ describe("WritePlan: decisions and monitors", () => {
     field: `input.options[${index}]`,
     spec: spec(id, "d", { type: "OPTION", newBranchName: `option: ${id}`, field: `input.options[${index}]` }),
   });
-  const decision = spec("d", "a", { type: "DECISION", kind: "DECISION_ADDED" });
+  const decision = spec("d", "a", { type: "DECISION" });
 
   it("plans a decision, its new options on branches of their own, and OPTION_OF edges in the order offered", () => {
     const plan = newPlan();
@@ -384,7 +385,7 @@ describe("WritePlan: decisions and monitors", () => {
   it("plans a monitor watching each target's branch once, with a MONITORS edge to each target", () => {
     const plan = newPlan();
     const b = plan.addNode(spec("b", "root"));
-    const monitor = plan.addMonitor(spec("m", "a", { type: "MONITOR", kind: "MONITOR_ADDED" }), ["a", "root", "b"]);
+    const monitor = plan.addMonitor(spec("m", "a", { type: "MONITOR" }), ["a", "root", "b"]);
     expect(monitor.watchBranchIds).toEqual(["main", b.branchId]);
     expect(plan.events.at(-1)).toMatchObject({ kind: "MONITOR_ADDED", seq: 3 });
     expect(plan.flushParameters()!.edges.map((e) => [e.type, e.from, e.to])).toEqual([
@@ -401,5 +402,14 @@ describe("WritePlan: decisions and monitors", () => {
       field: "input.targetIds[1]",
     });
     expect(thrown(() => newPlan().addMonitor(monitor, ["x"])).message).toBe("Target x belongs to another workflow");
+  });
+});
+
+describe("nodeEventKind", () => {
+  it("names a node's event by its type, whichever mutation wrote it", () => {
+    expect(nodeEventKind("DECISION")).toBe("DECISION_ADDED");
+    expect(nodeEventKind("MONITOR")).toBe("MONITOR_ADDED");
+    expect(nodeEventKind("MESSAGE")).toBe("NODE_ADDED");
+    expect(nodeEventKind("OPTION")).toBe("NODE_ADDED");
   });
 });

@@ -1,8 +1,8 @@
 import neo4j from "neo4j-driver";
-import type { WorkflowEventKind, WorkflowEventMessage } from "../workflow-event";
+import { nodeEventKind, type WorkflowEventKind, type WorkflowEventMessage } from "../workflow-event";
 import { readTransaction } from "../../infra/neo4j";
 import type { Store } from "../store";
-import { STORED_NODE_PROJECTION, toStoredNode, type NodeType } from "../workflow-node";
+import { STORED_NODE_PROJECTION, toStoredNode } from "../workflow-node";
 
 /** The stored event log as streams read it: what a live stream missed, and replays. */
 export interface EventSource {
@@ -31,11 +31,6 @@ CALL () {
          e {.kind, .seq, .workflowId, .branchId, .decisionId, .optionId, at: toString(e.at)} AS record
 }
 RETURN node, record ORDER BY seq ASC LIMIT $limit`;
-
-const NODE_KINDS: Partial<Record<NodeType, WorkflowEventKind>> = {
-  DECISION: "DECISION_ADDED",
-  MONITOR: "MONITOR_ADDED",
-};
 
 export interface ReadEventsOptions {
   /** Events with a greater seq. @default -1 (from the root's event, seq 0) */
@@ -67,7 +62,7 @@ export async function readEvents(
     if (value) {
       const node = toStoredNode(value);
       return {
-        kind: NODE_KINDS[node.type] ?? "NODE_ADDED",
+        kind: nodeEventKind(node.type),
         seq: node.seq,
         workflowId: node.workflowId,
         at: node.timestamp,
