@@ -13,6 +13,7 @@ import { createEventSource } from "./domain/history/event-log";
 import { eventKey, type WorkflowEventMessage } from "./domain/workflow-event";
 import { createEventBus } from "./live/event-bus";
 import type { AppContext } from "./graphql/context";
+import { createQueryLimits, queryLimitsPlugin, queryTokensMiddleware } from "./server/query-limits";
 import { createSchema } from "./server/schema";
 import { createSelectionLoader } from "./graphql/selection-loader";
 import { migrate } from "./infra/migrations";
@@ -76,6 +77,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     sessionConfig: { database: target.database },
   });
   const formatError = createErrorFormatter(logger);
+  // One set of shape and cost limits for HTTP and WebSocket, checked before anything runs.
+  const queryLimits = createQueryLimits(schema, config.queryLimits);
 
   const expressApp = express();
   const httpServer: Server = createServer(expressApp);
@@ -92,6 +95,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       // No HTTP caching hints are used: skip the per-field cache-control bookkeeping.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      queryLimitsPlugin(queryLimits),
     ],
   });
   const websocket = attachWebSocket({
@@ -100,6 +104,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     schema,
     context,
     formatError,
+    queryLimits,
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
   });
 
@@ -126,6 +131,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       expressApp.use(
         GRAPHQL_PATH,
         express.json({ limit: config.maxBodyBytes }),
+        queryTokensMiddleware(queryLimits, formatError),
         expressMiddleware(apollo, { context: async () => context() }),
       );
       expressApp.use(jsonErrorHandler(logger));

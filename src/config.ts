@@ -54,6 +54,25 @@ export interface Config {
    * @default 10000 events, 16777216 bytes (16 MiB)
    */
   subscriberBuffer: { maxEvents: number; maxBytes: number };
+  /** The shape limits every operation must pass, on HTTP and WebSocket alike (see query-limits.ts). */
+  queryLimits: QueryLimitsConfig;
+}
+
+/** Bounds on an operation's shape and estimated cost, checked before it runs. */
+export interface QueryLimitsConfig {
+  /** Deepest field nesting (QUERY_MAX_DEPTH). @default 15 */
+  maxDepth: number;
+  /** Most aliased fields (QUERY_MAX_ALIASES). @default 30 */
+  maxAliases: number;
+  /** Most lexical tokens in the document (QUERY_MAX_TOKENS). @default 3000 */
+  maxTokens: number;
+  /** Most directives (QUERY_MAX_DIRECTIVES). @default 30 */
+  maxDirectives: number;
+  /**
+   * Largest estimated cost (QUERY_MAX_COMPLEXITY): each field costs 1 plus its children, times the
+   * list size it asks for (`first`/`limit`, or the default page size). @default 100000
+   */
+  maxComplexity: number;
 }
 
 export interface HostPort {
@@ -103,6 +122,13 @@ export function loadConfig(env: Env = process.env): Config {
     subscriberBuffer: {
       maxEvents: int(env, "SUBSCRIBER_MAX_EVENTS", 10000, 1, 10000000),
       maxBytes: int(env, "SUBSCRIBER_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    },
+    queryLimits: {
+      maxDepth: int(env, "QUERY_MAX_DEPTH", 15, 1, 1000),
+      maxAliases: int(env, "QUERY_MAX_ALIASES", 30, 0, 100000),
+      maxTokens: int(env, "QUERY_MAX_TOKENS", 3000, 10, 10000000),
+      maxDirectives: int(env, "QUERY_MAX_DIRECTIVES", 30, 0, 100000),
+      maxComplexity: int(env, "QUERY_MAX_COMPLEXITY", 100000, 1, 1000000000),
     },
   };
 }

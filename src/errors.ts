@@ -3,7 +3,8 @@ import { Neo4jError } from "neo4j-driver";
 import type { Logger } from "./logger";
 
 /** The error codes clients see in `extensions.code`. */
-export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "SERVICE_UNAVAILABLE" | "INTERNAL_SERVER_ERROR";
+export type ErrorCode =
+  "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "SERVICE_UNAVAILABLE" | "QUERY_TOO_COMPLEX" | "INTERNAL_SERVER_ERROR";
 
 /** Creates a client-facing error with `extensions.code` and optional details. */
 export function appError(code: ErrorCode, message: string, details?: Record<string, unknown>): GraphQLError {
@@ -15,6 +16,9 @@ export const badUserInput = (message: string, details?: Record<string, unknown>)
 export const notFound = (message: string, details?: Record<string, unknown>) => appError("NOT_FOUND", message, details);
 export const conflict = (message: string, details?: Record<string, unknown>) => appError("CONFLICT", message, details);
 export const serviceUnavailable = (message: string) => appError("SERVICE_UNAVAILABLE", message);
+/** An operation over one of the query limits (depth, aliases, tokens, directives, cost); refused unrun. */
+export const queryTooComplex = (message: string, details: { limit: number; actual: number; [key: string]: unknown }) =>
+  appError("QUERY_TOO_COMPLEX", message, details);
 
 /** Driver error codes that mean "the database cannot be reached right now". */
 const UNAVAILABLE_CODES = new Set(["ServiceUnavailable", "SessionExpired"]);
@@ -37,6 +41,7 @@ const PUBLIC_CODES = new Set([
   "NOT_FOUND",
   "CONFLICT",
   "SERVICE_UNAVAILABLE",
+  "QUERY_TOO_COMPLEX",
   "GRAPHQL_VALIDATION_FAILED",
   "GRAPHQL_PARSE_FAILED",
   "BAD_REQUEST",

@@ -3,6 +3,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { AppContext } from "../graphql/context";
+import { checkSubscribe, type QueryLimits } from "./query-limits";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
 
 /**
@@ -19,6 +20,8 @@ export interface WebSocketOptions {
   formatError: (error: GraphQLFormattedError, original: unknown) => GraphQLFormattedError;
   /** Names a subscription event, so that subscribers of the same operation share its result. */
   eventKey: EventKeyOf;
+  /** Shape and cost limits; an operation over one gets an `error` message, the socket stays open. */
+  queryLimits: QueryLimits;
 }
 
 type Extra = { socket: WebSocket };
@@ -36,6 +39,7 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     {
       schema: options.schema,
       subscribe: createSharedSubscribe(options.eventKey),
+      onSubscribe: (_ctx, _id, payload) => checkSubscribe(options.schema, options.queryLimits, payload),
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.
