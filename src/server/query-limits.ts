@@ -69,7 +69,8 @@ export interface QueryLimits {
 export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConfig): QueryLimits {
   const shapeRules: ValidationRule[] = [
     armorRule("depth", limits.maxDepth, (options) => maxDepthRule({ ...options, ignoreIntrospection: true })),
-    armorRule("aliases", limits.maxAliases, (options) => maxAliasesRule(options)),
+    // Every alias counts, `__typename` ones too (armor lets those through by default).
+    armorRule("aliases", limits.maxAliases, (options) => maxAliasesRule({ ...options, allowList: [] })),
     armorRule("directives", limits.maxDirectives, (options) => maxDirectivesRule(options)),
   ];
   return {
