@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { parse, validate, type GraphQLSchema } from "graphql";
+import { getIntrospectionQuery, parse, validate, type GraphQLSchema } from "graphql";
 import type { Client } from "graphql-ws";
 import neo4j from "neo4j-driver";
 import { loadConfig, REPO_ROOT } from "../src/config";
@@ -114,6 +114,11 @@ describe("query limits (no services)", () => {
     expect(cost("{ workflowNodes(limit: 10) { id children(limit: 5) { id } } }")).toBe(1 + 10 * (1 + 1 + 5 * 1));
     expect(cost("{ workflowNodes { id } }")).toBe(1 + 100 * 1);
     expect(cost("{ workflowNodes(limit: 10, offset: 1000) { id } }")).toBe(1 + 1000 + 10);
+  });
+
+  it("lets the introspection query through (the API explorer sends it)", () => {
+    const source = getIntrospectionQuery();
+    expect([...limits.checkSource(source), ...limits.checkOperation(parse(source), {})]).toEqual([]);
   });
 });
 
@@ -233,6 +238,8 @@ describe("query limits on the running API", () => {
     const bad: [string, string, Record<string, unknown>][] = [
       ["workflowNodes(limit: -1)", `{ workflowNodes(limit: -1) { id } }`, {}],
       ["workflowNodes(offset: -5)", `{ workflowNodes(limit: 1, offset: -5) { id } }`, {}],
+      ["workflowNodes(limit: 1001)", `{ workflowNodes(limit: 1001) { id } }`, {}],
+      ["Branch.nodes(first: 5000)", `{ branches(limit: 1) { nodes(first: 5000) { id } } }`, {}],
       ["limit: -3 as a variable", `query($l: Int) { workflowNodes(limit: $l) { id } }`, { l: -3 }],
       ["children(limit: -1)", `{ workflowNodes(limit: 1) { children(limit: -1) { id } } }`, {}],
       [

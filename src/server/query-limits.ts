@@ -38,6 +38,9 @@ import { badUserInput, queryTooComplex } from "../errors";
  */
 export const DEFAULT_PAGE_SIZE = 100;
 
+/** The most items one list may ask for with `first`/`limit` (`@limit(max: 1000)` in schema.graphql). */
+export const MAX_PAGE_SIZE = 1000;
+
 /** Which limit an operation went over, as named in the error's `extensions.rule` and in the config. */
 export type QueryLimitRule = "tokens" | "depth" | "aliases" | "directives" | "complexity";
 
@@ -186,20 +189,27 @@ const numeric = (value: unknown): number | undefined => (typeof value === "numbe
 /** Arguments that are counts of items or characters: negative values mean nothing. */
 const NON_NEGATIVE = new Set(["first", "limit", "offset", "maxLength", "maxGapMs"]);
 
+/** Arguments that size a page. */
+const PAGE_SIZES = new Set(["first", "limit"]);
+
 /** The cursors of the library's `…Connection` types: base64 of `arrayconnection:<offset>`. */
 const LIBRARY_CURSOR = /^arrayconnection:\d+$/;
 
 /**
  * Refuses, as BAD_USER_INPUT, argument values that would otherwise reach Neo4j and fail there as an
- * internal error (a negative LIMIT, a date-time Neo4j cannot parse) or be silently ignored (a
- * malformed cursor of a generated connection). `args` are coerced, so literals and variables alike
+ * internal error (a negative LIMIT, a date-time Neo4j cannot parse), be silently ignored (a
+ * malformed cursor of a generated connection) or silently cut (a page over the maximum size). `args` are coerced, so literals and variables alike
  * are checked.
  */
 function checkArguments(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>, bad: GraphQLError[]) {
   for (const arg of field.args) {
     const value = args[arg.name];
     if (value === undefined || value === null) continue;
-    if (NON_NEGATIVE.has(arg.name) && typeof value === "number" && value < 0) {
+    if (PAGE_SIZES.has(arg.name) && typeof value === "number" && (value < 0 || value > MAX_PAGE_SIZE)) {
+      bad.push(
+        badUserInput(`${field.name}: ${arg.name} must be from 0 to ${MAX_PAGE_SIZE}, got ${value}`, argDetails(arg)),
+      );
+    } else if (NON_NEGATIVE.has(arg.name) && typeof value === "number" && value < 0) {
       bad.push(badUserInput(`${field.name}: ${arg.name} must be 0 or more, got ${value}`, argDetails(arg)));
     }
     const connection = getNamedType(field.type).name;

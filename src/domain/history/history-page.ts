@@ -33,14 +33,19 @@ export interface HistoryPage {
  * Keyset pages over the (workflowId, seq) index, or (branchId, seq) when a branch is given: the
  * index is read in seq order from the cursor and stops after `first + 1` rows (the extra row tells
  * whether a next page exists), so a page deep in a large workflow costs what the first one does.
+ * Ordering by both properties of the index is what lets Neo4j read it in order and stop (ordering
+ * by seq alone sorts every node after the cursor).
  */
-const READ_PAGE = (byBranch: boolean) => `
-MATCH (n:WorkflowNode {${byBranch ? "branchId: $branchId" : "workflowId: $workflowId"}})
-WHERE n.seq > $afterSeq ${byBranch ? "AND n.workflowId = $workflowId" : ""}
+export const readHistoryPageStatement = (byBranch: boolean) => {
+  const key = byBranch ? "branchId" : "workflowId";
+  return `
+MATCH (n:WorkflowNode)
+WHERE n.${key} = $${key} AND n.seq > $afterSeq ${byBranch ? "AND n.workflowId = $workflowId" : ""}
   AND ($type IS NULL OR n.type = $type)
   AND ($agentId IS NULL OR n.agentId = $agentId)
-WITH n ORDER BY n.seq ASC LIMIT $limit
+WITH n ORDER BY n.${key} ASC, n.seq ASC LIMIT $limit
 RETURN ${STORED_NODE_PROJECTION} AS node`;
+};
 
 /**
  * Reads one page of a workflow's nodes in seq order. The caller checks that the workflow exists
@@ -56,7 +61,7 @@ export async function readHistoryPage(store: Store, request: HistoryPageRequest)
   if (first === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
   const where = request.where ?? {};
   const result = await readTransaction(store.driver, store.database, (tx) =>
-    tx.run(READ_PAGE(Boolean(where.branchId)), {
+    tx.run(readHistoryPageStatement(Boolean(where.branchId)), {
       workflowId: request.workflowId,
       branchId: where.branchId ?? null,
       type: where.type ?? null,
