@@ -215,6 +215,19 @@ describe("history", () => {
       expect(deep.edges[0].node).toEqual({ seq: 90001, depth: 90001, parent: { seq: 90000 } });
     });
 
+    it("resolves a computed field for every node of a full page of 1,000", async () => {
+      const data = await gqlOk(
+        api.url,
+        `query($w: ID!, $after: String) { history(workflowId: $w, first: 1000, after: $after) {
+          edges { node { seq parent { seq } } } } }`,
+        { w: workflowId, after: encodeHistoryCursor(50000) },
+      );
+      expect(data.history.edges).toHaveLength(1000);
+      data.history.edges.forEach((edge: { node: { seq: number; parent: { seq: number } } }, i: number) =>
+        expect(edge.node).toEqual({ seq: 50001 + i, parent: { seq: 50000 + i } }),
+      );
+    });
+
     it("reads a deep page with no more database hits than the first (the index is read from the cursor)", async () => {
       const driver = testDriver();
       const dbHits = async (afterSeq: number, byBranch: boolean) => {

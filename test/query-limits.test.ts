@@ -234,6 +234,37 @@ describe("query limits on the running API", () => {
     expect(res.errors![0].message).toContain("QUERY_MAX_DEPTH");
   });
 
+  it("gives every unsized generated list the default page size, over HTTP and WebSocket", async () => {
+    const wide = await newWorkflow(api.url, "query-limits-wide");
+    const input = Array.from({ length: 150 }, (_, i) => ({
+      workflowId: wide.workflowId,
+      parentId: wide.rootId,
+      type: "MESSAGE",
+      content: `c${i}`,
+    }));
+    await gqlOk(api.url, `mutation($input: [AppendNodeInput!]!) { appendNodes(input: $input) { id } }`, { input });
+    const query = `query($w: ID!, $l: Int) {
+      all: workflowNodes(where: {workflowId: {eq: $w}}) { id }
+      unset: workflowNodes(where: {workflowId: {eq: $w}}, limit: $l) { id }
+      sized: workflowNodes(where: {workflowId: {eq: $w}}, limit: 151) { id }
+      root: workflowNodes(where: {workflowId: {eq: $w}, seq: {eq: 0}}) {
+        children { id }
+        childrenConnection { edges { node { id } } pageInfo { hasNextPage } }
+      }
+    }`;
+    for (const data of [
+      await gqlOk(api.url, query, { w: wide.workflowId }),
+      (await wsOnce(wsClient(api.wsUrl), query, { w: wide.workflowId })).data,
+    ]) {
+      expect(data.all).toHaveLength(100);
+      expect(data.unset).toHaveLength(100);
+      expect(data.sized).toHaveLength(151);
+      expect(data.root[0].children).toHaveLength(100);
+      expect(data.root[0].childrenConnection.edges).toHaveLength(100);
+      expect(data.root[0].childrenConnection.pageInfo.hasNextPage).toBe(true);
+    }
+  });
+
   describe("negative and malformed arguments are BAD_USER_INPUT", () => {
     const bad: [string, string, Record<string, unknown>][] = [
       ["workflowNodes(limit: -1)", `{ workflowNodes(limit: -1) { id } }`, {}],

@@ -30,15 +30,16 @@ import {
 import { getComplexity, type ComplexityEstimatorArgs } from "graphql-query-complexity";
 import type { QueryLimitsConfig } from "../config";
 import { badUserInput, queryTooComplex } from "../errors";
+import { withDefaultPageSizes } from "./default-page-sizes";
 
 /**
- * The list size assumed for a list or connection asked for without `first`/`limit`: the default
- * page size of the generated reads (`@limit(default: 100)` in schema.graphql) and of the custom
- * paged queries.
+ * The size of a list or connection asked for without `first`/`limit`: given to the generated
+ * reads by {@link withDefaultPageSizes} (and `@limit(default: 100)` on Workflow), and the default of
+ * the custom paged queries.
  */
 export const DEFAULT_PAGE_SIZE = 100;
 
-/** The most items one list may ask for with `first`/`limit` (`@limit(max: 1000)` in schema.graphql). */
+/** The most items one list may ask for with `first`/`limit`. */
 export const MAX_PAGE_SIZE = 1000;
 
 /** Which limit an operation went over, as named in the error's `extensions.rule` and in the config. */
@@ -60,6 +61,11 @@ const VARIABLES: Record<QueryLimitRule, string> = {
 export interface QueryLimits {
   /** Counts the document's tokens without parsing it, so a huge document is refused cheaply. */
   checkSource(source: string): GraphQLError[];
+  /**
+   * The document to execute: lists left unsized get the default page size (see
+   * {@link withDefaultPageSizes}). Call it after {@link QueryLimits.checkOperation} passed.
+   */
+  withDefaultPageSizes(document: DocumentNode, variables: Record<string, unknown> | undefined): DocumentNode;
   /** Depth, aliases, directives, estimated cost and argument ranges of a parsed, valid document. */
   checkOperation(
     document: DocumentNode,
@@ -77,6 +83,7 @@ export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConf
     armorRule("directives", limits.maxDirectives, (options) => maxDirectivesRule(options)),
   ];
   return {
+    withDefaultPageSizes: (document, variables) => withDefaultPageSizes(schema, document, variables, DEFAULT_PAGE_SIZE),
     checkSource(source) {
       const actual = countTokens(source);
       return actual > limits.maxTokens ? [tooComplex("tokens", limits.maxTokens, actual)] : [];
@@ -274,9 +281,15 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request, operationName }) {
+        async didResolveOperation(requestContext) {
+          const { document, request, operationName } = requestContext;
           const [error] = limits.checkOperation(document, request.variables, operationName);
           if (error) throw status400(error);
+          // Apollo executes the request context's document, read after this hook.
+          (requestContext as { document: DocumentNode }).document = limits.withDefaultPageSizes(
+            document,
+            request.variables,
+          );
         },
       };
     },
@@ -311,7 +324,7 @@ export function checkSubscribe(
   if (refused.length) return refused;
   return {
     schema,
-    document,
+    document: limits.withDefaultPageSizes(document, payload.variables ?? undefined),
     ...(payload.variables ? { variableValues: payload.variables } : {}),
     ...(payload.operationName ? { operationName: payload.operationName } : {}),
   };
