@@ -58,6 +58,43 @@ function documentedOperations(): { where: string; source: string }[] {
   return found;
 }
 
+describe("query limits config", () => {
+  it("defaults to depth 15, 30 aliases, 3000 tokens, 30 directives and a cost of 100,000", () => {
+    expect(loadConfig({}).queryLimits).toEqual({
+      maxDepth: 15,
+      maxAliases: 30,
+      maxTokens: 3000,
+      maxDirectives: 30,
+      maxComplexity: 100000,
+    });
+  });
+
+  it("reads each limit from its variable", () => {
+    const config = loadConfig({
+      QUERY_MAX_DEPTH: "8",
+      QUERY_MAX_ALIASES: "0",
+      QUERY_MAX_TOKENS: "500",
+      QUERY_MAX_DIRECTIVES: "2",
+      QUERY_MAX_COMPLEXITY: "5000",
+    });
+    expect(config.queryLimits).toEqual({
+      maxDepth: 8,
+      maxAliases: 0,
+      maxTokens: 500,
+      maxDirectives: 2,
+      maxComplexity: 5000,
+    });
+  });
+
+  it.each(["QUERY_MAX_DEPTH", "QUERY_MAX_ALIASES", "QUERY_MAX_TOKENS", "QUERY_MAX_DIRECTIVES", "QUERY_MAX_COMPLEXITY"])(
+    "refuses a %s that is not a whole number, naming the variable",
+    (name) => {
+      expect(() => loadConfig({ [name]: "-1" })).toThrow(name);
+      expect(() => loadConfig({ [name]: "lots" })).toThrow(name);
+    },
+  );
+});
+
 /** `{ a { b { … } } }` nested `depth` fields deep under a history node. */
 const deepSelection = (depth: number) => "children { ".repeat(depth) + "id" + " }".repeat(depth);
 
