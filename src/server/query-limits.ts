@@ -102,10 +102,11 @@ export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConf
           estimators: [(args) => estimate(args, badArguments)],
           maxQueryNodes: Number.MAX_SAFE_INTEGER,
         });
-      } catch {
+      } catch (error) {
         // Variables that do not coerce: execution refuses them with its own BAD_USER_INPUT before
-        // any resolver runs.
-        return [];
+        // any resolver runs. Anything else is a defect, not a reason to let the operation through.
+        if (error instanceof GraphQLError) return [];
+        throw error;
       }
       if (actual > limits.maxComplexity) return [tooComplex("complexity", limits.maxComplexity, actual)];
       return badArguments.slice(0, 1);
