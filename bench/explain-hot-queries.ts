@@ -1,6 +1,6 @@
 /**
  * Prints the PROFILE plans of the hot queries on a real workflow (2,000 nodes in a chain), to show
- * which indexes they use: the history page (as @neo4j/graphql translates workflowNodesConnection),
+ * which indexes they use: the history page (the `history` query's keyset read),
  * the root path (WorkflowNode.pathToRoot) and appendNode's lock-and-read.
  *   npm run explain   (against NEO4J_URI, or the local Neo4j)
  */
@@ -60,13 +60,11 @@ async function main() {
     await profile(
       driver,
       target.database,
-      "History page (workflowNodesConnection, sort seq ASC, first 100, deep in)",
-      `MATCH (this0:WorkflowNode) WHERE this0.workflowId = $wf
-       WITH collect({node: this0}) AS edges, count(this0) AS totalCount
-       CALL (edges) { UNWIND edges AS edge WITH edge.node AS this0 WITH * ORDER BY this0.seq ASC SKIP $skip LIMIT $limit
-         RETURN collect({node: {id: this0.id, seq: this0.seq}}) AS var1 }
-       RETURN {edges: var1, totalCount: totalCount} AS this`,
-      { wf: workflowId, skip: neo4j.int(1500), limit: neo4j.int(100) },
+      "History page (history, first 100, deep in)",
+      `MATCH (n:WorkflowNode {workflowId: $wf}) WHERE n.seq > $after
+       WITH n ORDER BY n.seq ASC LIMIT $limit
+       RETURN n.id, n.seq`,
+      { wf: workflowId, after: neo4j.int(1500), limit: neo4j.int(101) },
     );
     await profile(
       driver,

@@ -1,5 +1,14 @@
 import { Mutation } from "./mutation";
-import { Branch, BranchAt, DecisionPoint, MonitorLink, Workflow, WorkflowEvent, WorkflowSnapshot } from "./objects";
+import {
+  Branch,
+  BranchAt,
+  DecisionPoint,
+  HistoryEdge,
+  MonitorLink,
+  Workflow,
+  WorkflowEvent,
+  WorkflowSnapshot,
+} from "./objects";
 import { Query } from "./query";
 import { JSONObject } from "./scalars";
 import { Subscription } from "./subscription";
@@ -17,4 +26,5 @@ export const resolvers = {
   Branch,
   WorkflowSnapshot,
   BranchAt,
+  HistoryEdge,
 };

@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import type { DecisionPointIds } from "../src/domain/decision-points";
+import type { HistoryPage } from "../src/domain/history/history-page";
 import type { BranchAtIds, SnapshotIds } from "../src/domain/history/snapshot";
 import { branchChartNodeIds, workflowMermaid } from "../src/domain/mermaid";
 import type { WorkflowEventMessage } from "../src/domain/workflow-event";
@@ -92,6 +93,14 @@ export const BranchAt = {
   async head(at: BranchAtIds, _args: unknown, context: AppContext, info: Info) {
     if (!at.headId) return null;
     const [node] = await context.loader.nodesById(info, context, [at.headId]);
+    return node;
+  },
+};
+
+/** A history page's nodes, read in one batch per page with the selection asked for. */
+export const HistoryEdge = {
+  async node(edge: HistoryPage["edges"][number], _args: unknown, context: AppContext, info: Info) {
+    const [node] = await context.loader.nodes(info, context, [edge.node]);
     return node;
   },
 };

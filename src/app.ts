@@ -17,6 +17,7 @@ import { createEventSource } from "./domain/history/event-log";
 import { eventKey, type WorkflowEventMessage } from "./domain/workflow-event";
 import { createEventBus } from "./live/event-bus";
 import type { AppContext } from "./graphql/context";
+import { createQueryLimits, queryLimitsPlugin, queryTokensMiddleware } from "./server/query-limits";
 import { createSchema } from "./server/schema";
 import { createSelectionLoader } from "./graphql/selection-loader";
 import { migrate } from "./infra/migrations";
@@ -90,6 +91,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     sessionConfig: { database: target.database },
   });
   const formatError = createErrorFormatter(logger);
+  // One set of shape and cost limits for HTTP and WebSocket, checked before anything runs.
+  const queryLimits = createQueryLimits(schema, config.queryLimits);
 
   const expressApp = express();
   const httpServer: Server = createServer(expressApp);
@@ -107,6 +110,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
       operationGatePlugin<AppContext>(),
+      queryLimitsPlugin(queryLimits),
     ],
   });
   const websocket = attachWebSocket({
@@ -116,6 +120,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     context,
     auth: createWebSocketAuth(authenticator),
     formatError,
+    queryLimits,
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
   });
 
@@ -142,6 +147,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       expressApp.use(
         GRAPHQL_PATH,
         express.json({ limit: config.maxBodyBytes }),
+        queryTokensMiddleware(queryLimits, formatError),
         expressMiddleware(apollo, {
           context: async ({ req }) => context(await authenticateHttp(authenticator, req.headers.authorization)),
         }),

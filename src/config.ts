@@ -56,6 +56,8 @@ export interface Config {
   subscriberBuffer: { maxEvents: number; maxBytes: number };
   /** Who may call: JWT verification settings, or off (see {@link AuthConfig}). */
   auth: AuthConfig;
+  /** The shape limits every operation must pass, on HTTP and WebSocket alike (see query-limits.ts). */
+  queryLimits: QueryLimitsConfig;
 }
 
 /**
@@ -76,6 +78,23 @@ export interface JwtChecks {
   audience: string | undefined;
   /** Leeway for `exp`/`nbf` against clock skew (AUTH_CLOCK_TOLERANCE_SECONDS). @default 30 */
   clockToleranceSeconds: number;
+}
+
+/** Bounds on an operation's shape and estimated cost, checked before it runs. */
+export interface QueryLimitsConfig {
+  /** Deepest field nesting (QUERY_MAX_DEPTH). @default 15 */
+  maxDepth: number;
+  /** Most aliased fields (QUERY_MAX_ALIASES). @default 30 */
+  maxAliases: number;
+  /** Most lexical tokens in the document (QUERY_MAX_TOKENS). @default 3000 */
+  maxTokens: number;
+  /** Most directives (QUERY_MAX_DIRECTIVES). @default 30 */
+  maxDirectives: number;
+  /**
+   * Largest estimated cost (QUERY_MAX_COMPLEXITY): each field costs 1 plus its children, times the
+   * list size it asks for (`first`/`limit`, or the default page size). @default 100000
+   */
+  maxComplexity: number;
 }
 
 export interface HostPort {
@@ -127,6 +146,13 @@ export function loadConfig(env: Env = process.env): Config {
       maxBytes: int(env, "SUBSCRIBER_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     },
     auth: authConfig(env),
+    queryLimits: {
+      maxDepth: int(env, "QUERY_MAX_DEPTH", 15, 1, 1000),
+      maxAliases: int(env, "QUERY_MAX_ALIASES", 30, 0, 100000),
+      maxTokens: int(env, "QUERY_MAX_TOKENS", 3000, 10, 10000000),
+      maxDirectives: int(env, "QUERY_MAX_DIRECTIVES", 30, 0, 100000),
+      maxComplexity: int(env, "QUERY_MAX_COMPLEXITY", 100000, 1, 1000000000),
+    },
   };
 }
 

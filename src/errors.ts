@@ -10,7 +10,8 @@ export type ErrorCode =
   | "SERVICE_UNAVAILABLE"
   | "INTERNAL_SERVER_ERROR"
   | "UNAUTHENTICATED"
-  | "FORBIDDEN";
+  | "FORBIDDEN"
+  | "QUERY_TOO_COMPLEX";
 
 /** Creates a client-facing error with `extensions.code` and optional details. */
 export function appError(code: ErrorCode, message: string, details?: Record<string, unknown>): GraphQLError {
@@ -26,6 +27,9 @@ export const serviceUnavailable = (message: string) => appError("SERVICE_UNAVAIL
 export const unauthenticated = (message: string) => appError("UNAUTHENTICATED", message);
 /** A known caller lacking the right for what it asked. */
 export const forbidden = (message: string) => appError("FORBIDDEN", message);
+/** An operation over one of the query limits (depth, aliases, tokens, directives, cost); refused unrun. */
+export const queryTooComplex = (message: string, details: { limit: number; actual: number; [key: string]: unknown }) =>
+  appError("QUERY_TOO_COMPLEX", message, details);
 
 /** Driver error codes that mean "the database cannot be reached right now". */
 const UNAVAILABLE_CODES = new Set(["ServiceUnavailable", "SessionExpired"]);
@@ -50,6 +54,7 @@ const PUBLIC_CODES = new Set([
   "SERVICE_UNAVAILABLE",
   "UNAUTHENTICATED",
   "FORBIDDEN",
+  "QUERY_TOO_COMPLEX",
   "GRAPHQL_VALIDATION_FAILED",
   "GRAPHQL_PARSE_FAILED",
   "BAD_REQUEST",

@@ -31,12 +31,7 @@ export const PATH_TO_ROOT = /* GraphQL */ `
 
 export const HISTORY_PAGE = /* GraphQL */ `
   query BenchHistory($workflowId: ID!, $after: String) {
-    workflowNodesConnection(
-      where: { workflowId: { eq: $workflowId } }
-      sort: [{ seq: ASC }]
-      first: 100
-      after: $after
-    ) {
+    history(workflowId: $workflowId, first: 100, after: $after) {
       edges {
         node {
           id

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import neo4j from "neo4j-driver";
+import { encodeHistoryCursor } from "../../src/domain/history/history-page";
 import { ensureChain } from "../lib/fixtures";
 import { HISTORY_KEYSET, HISTORY_PAGE } from "../lib/operations";
 import { RAW_HISTORY_PAGE, rawRead } from "../lib/raw";
@@ -15,13 +16,13 @@ import {
 import { alternateAmong, runConcurrent } from "../lib/runner";
 import { acrossRounds } from "../lib/stats";
 
-/** @neo4j/graphql's connection cursor for the edge at `offset` (what `endCursor` returns). */
-const cursorAt = (offset: number) => Buffer.from(`arrayconnection:${offset}`).toString("base64");
+/** history's cursor after the node at `seq` (what `endCursor` returns). */
+const cursorAt = (seq: number) => encodeHistoryCursor(seq);
 
 type Variant = "connection" | "keyset" | "raw";
 const SERIES = {
-  first: "history first page, workflowNodesConnection p50 (ms) by size",
-  deep: "history deep page, workflowNodesConnection p50 (ms) by size",
+  first: "history first page, history p50 (ms) by size",
+  deep: "history deep page, history p50 (ms) by size",
   keyset: "history deep page, workflowNodes seq > after p50 (ms) by size",
 };
 
@@ -36,8 +37,7 @@ function lastApiError(ctx: BenchContext): string {
 }
 
 /**
- * 4. History pages of 100 events: `workflowNodesConnection` (where workflowId, sort seq ASC,
- * first 100, after: cursor) vs keyset pagination on the (workflowId, seq) index, at the first page
+ * 4. History pages of 100 events: `history(workflowId, first: 100, after: cursor)` vs keyset pagination on the (workflowId, seq) index, at the first page
  * and a page 90 % of the way in, for workflows of several sizes. Also the library's list query
  * with a seq filter (`workflowNodes(where: {seq: {gt: …}}, limit: 100)`), i.e. keyset paging
  * through the API as it is.
@@ -74,9 +74,7 @@ export const history: Scenario = {
         };
         const request = (variant: Variant) =>
           variant === "connection"
-            ? ctx.gql
-                .request(HISTORY_PAGE, vars.connection)
-                .then((d) => d.workflowNodesConnection.edges.map((e: any) => e.node))
+            ? ctx.gql.request(HISTORY_PAGE, vars.connection).then((d) => d.history.edges.map((e: any) => e.node))
             : variant === "keyset"
               ? ctx.gql.request(HISTORY_KEYSET, vars.keyset).then((d) => d.workflowNodes)
               : rawRead(ctx.driver, ctx.database, RAW_HISTORY_PAGE, vars.raw);
@@ -88,7 +86,7 @@ export const history: Scenario = {
             if (variant === "connection" && page.seq > 0) {
               // The deep cursor, as a client walking the history gets it: the endCursor of the page before.
               const before = await ctx.gql.request(HISTORY_PAGE, { workflowId, after: cursorAt(page.seq - 101) });
-              const cursor = before.workflowNodesConnection.pageInfo.endCursor;
+              const cursor = before.history.pageInfo.endCursor;
               if (cursor !== vars.connection.after) throw new Error(`unexpected cursor ${cursor}`);
             }
             const nodes = (await request(variant)) as { seq: number }[];
@@ -98,9 +96,7 @@ export const history: Scenario = {
             if (variant === "raw" || !String(error).includes("Internal server error")) throw error;
             const seconds = ((performance.now() - t0) / 1000).toFixed(1);
             failures[variant] = `fails: ${lastApiError(ctx)} after ${seconds} s`;
-            notes.push(
-              `${variant === "connection" ? "workflowNodesConnection" : "workflowNodes"}, ${label}: ${failures[variant]}`,
-            );
+            notes.push(`${variant === "connection" ? "history" : "workflowNodes"}, ${label}: ${failures[variant]}`);
           }
         }
         const ops = size >= 100000 ? 15 : ctx.quick ? 15 : 30;
@@ -130,22 +126,8 @@ export const history: Scenario = {
         const keysetRatio =
           keysetP50s.deep != null && keysetP50s.first != null ? keysetP50s.deep / keysetP50s.first : null;
         targets.push(
-          target(
-            `History deep page p50, ${at}, workflowNodesConnection`,
-            "≤ 20 ms",
-            p50s.deep,
-            "ms",
-            (v) => v <= 20,
-            why,
-          ),
-          target(
-            `History deep / first page p50, ${at}, workflowNodesConnection`,
-            "≤ 2×",
-            ratio,
-            "×",
-            (v) => v <= 2,
-            why,
-          ),
+          target(`History deep page p50, ${at}, history`, "≤ 20 ms", p50s.deep, "ms", (v) => v <= 20, why),
+          target(`History deep / first page p50, ${at}, history`, "≤ 2×", ratio, "×", (v) => v <= 2, why),
           target(
             `History deep page p50, ${at}, keyset (seq > after)`,
             "≤ 20 ms",
@@ -163,7 +145,7 @@ export const history: Scenario = {
       targets,
       series,
       notes: [
-        "Ours: workflowNodesConnection(where: {workflowId}, sort: [{seq: ASC}], first: 100, after) selecting id, seq, type, content and pageInfo (no totalCount).",
+        "Ours: history(workflowId, first: 100, after) selecting id, seq, type, content and pageInfo.",
         "The deep page's cursor is the endCursor the API returned for the page before it.",
         "Also ours: workflowNodes(where: {workflowId, seq: {gt: after}}, sort: [{workflowId: ASC}, {seq: ASC}], limit: 100): keyset paging through the API as it is.",
         "Raw: MATCH (n:WorkflowNode) WHERE n.workflowId = $wf AND n.seq > $after RETURN … ORDER BY n.workflowId, n.seq LIMIT 100 " +

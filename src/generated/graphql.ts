@@ -202,20 +202,6 @@ export type BranchSummaryArgs = {
   maxLength?: InputMaybe<Scalars['Int']['input']>;
 };
 
-export type BranchAggregate = {
-  __typename?: 'BranchAggregate';
-  count: Count;
-  node: BranchAggregateNode;
-};
-
-export type BranchAggregateNode = {
-  __typename?: 'BranchAggregateNode';
-  createdAt: DateTimeAggregateSelection;
-  length: IntAggregateSelection;
-  name: StringAggregateSelection;
-  seq: IntAggregateSelection;
-};
-
 /** A branch as it stood at a moment of the workflow. */
 export type BranchAt = {
   __typename?: 'BranchAt';
@@ -227,12 +213,6 @@ export type BranchAt = {
   length: Scalars['Int']['output'];
   /** The branch's status at that moment. */
   status: BranchStatus;
-};
-
-export type BranchEdge = {
-  __typename?: 'BranchEdge';
-  cursor: Scalars['String']['output'];
-  node: Branch;
 };
 
 export type BranchRelationshipFilters = {
@@ -313,14 +293,6 @@ export type BranchWhere = {
   workflowId?: InputMaybe<IdScalarFilters>;
 };
 
-export type BranchesConnection = {
-  __typename?: 'BranchesConnection';
-  aggregate: BranchAggregate;
-  edges: Array<BranchEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
-};
-
 /** The choice of one option of a decision. */
 export type ChooseOptionInput = {
   /** The agent that chose (kept with the choice in preference to userId; no field returns it yet). */
@@ -341,11 +313,6 @@ export type ChooseOptionInput = {
 export type ConnectionAggregationCountFilterInput = {
   edges?: InputMaybe<IntScalarFilters>;
   nodes?: InputMaybe<IntScalarFilters>;
-};
-
-export type Count = {
-  __typename?: 'Count';
-  nodes: Scalars['Int']['output'];
 };
 
 export type CountConnection = {
@@ -403,6 +370,43 @@ export type ForkBranchInput = {
   fromNodeId: Scalars['ID']['input'];
   /** The branch's name; must not be blank (BAD_USER_INPUT). `branch-N` when omitted. */
   name?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** One node of a `history` page and the cursor that resumes the page after it. */
+export type HistoryEdge = {
+  __typename?: 'HistoryEdge';
+  /** Opaque; pass it as `after` to continue after this node. */
+  cursor: Scalars['String']['output'];
+  /** The node, with any selection a WorkflowNode query allows. */
+  node: WorkflowNode;
+};
+
+/** A page of a workflow's nodes in seq order (shaped like a Relay connection). */
+export type HistoryPage = {
+  __typename?: 'HistoryPage';
+  /** The page's nodes in seq order, each with its cursor. */
+  edges: Array<HistoryEdge>;
+  /** Whether more follow, and the cursor to continue from. */
+  pageInfo: HistoryPageInfo;
+};
+
+/** Where a `history` page ends. */
+export type HistoryPageInfo = {
+  __typename?: 'HistoryPageInfo';
+  /** The cursor of the page's last edge; null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether more nodes follow the page. */
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+/** Filters of `history`: a node is listed when it matches every filter given. */
+export type HistoryWhere = {
+  /** Only nodes written by this agent. */
+  agentId?: InputMaybe<Scalars['String']['input']>;
+  /** Only nodes of this branch. */
+  branchId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only nodes of this type. */
+  type?: InputMaybe<NodeType>;
 };
 
 /** ID filters */
@@ -674,14 +678,14 @@ export type PageInfo = {
 };
 
 /**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
 export type Query = {
   __typename?: 'Query';
   branches: Array<Branch>;
-  branchesConnection: BranchesConnection;
   /** Monitors watching a node in a branch other than their own, by the monitor's seq, then the target's. */
   crossBranchMonitors: Array<MonitorLink>;
   /**
@@ -689,6 +693,12 @@ export type Query = {
    * choice made.
    */
   decisionPoints: Array<DecisionPoint>;
+  /**
+   * A workflow's nodes in seq order, a page at a time: `first` nodes after the cursor `after` (from
+   * the root when omitted), optionally filtered. It reads the workflow's (workflowId, seq) index in
+   * order, so a page deep into a workflow of any size costs what the first one does.
+   */
+  history: HistoryPage;
   /** The workflow as it stood right after event `seq` (time travel). */
   workflowAt: WorkflowSnapshot;
   /**
@@ -697,16 +707,15 @@ export type Query = {
    */
   workflowEvents: Array<WorkflowEvent>;
   workflowNodes: Array<WorkflowNode>;
-  workflowNodesConnection: WorkflowNodesConnection;
   workflows: Array<Workflow>;
-  workflowsConnection: WorkflowsConnection;
 };
 
 
 /**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
 export type QueryBranchesArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
@@ -717,22 +726,10 @@ export type QueryBranchesArgs = {
 
 
 /**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
- */
-export type QueryBranchesConnectionArgs = {
-  after?: InputMaybe<Scalars['String']['input']>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-  sort?: InputMaybe<Array<BranchSort>>;
-  where?: InputMaybe<BranchWhere>;
-};
-
-
-/**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
 export type QueryCrossBranchMonitorsArgs = {
   workflowId: Scalars['ID']['input'];
@@ -740,9 +737,10 @@ export type QueryCrossBranchMonitorsArgs = {
 
 
 /**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
 export type QueryDecisionPointsArgs = {
   pending?: InputMaybe<Scalars['Boolean']['input']>;
@@ -751,9 +749,24 @@ export type QueryDecisionPointsArgs = {
 
 
 /**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
+ */
+export type QueryHistoryArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  where?: InputMaybe<HistoryWhere>;
+  workflowId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
 export type QueryWorkflowAtArgs = {
   seq: Scalars['Int']['input'];
@@ -762,9 +775,10 @@ export type QueryWorkflowAtArgs = {
 
 
 /**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
 export type QueryWorkflowEventsArgs = {
   afterSeq?: InputMaybe<Scalars['Int']['input']>;
@@ -774,9 +788,10 @@ export type QueryWorkflowEventsArgs = {
 
 
 /**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
 export type QueryWorkflowNodesArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
@@ -787,39 +802,14 @@ export type QueryWorkflowNodesArgs = {
 
 
 /**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
- */
-export type QueryWorkflowNodesConnectionArgs = {
-  after?: InputMaybe<Scalars['String']['input']>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-  sort?: InputMaybe<Array<WorkflowNodeSort>>;
-  where?: InputMaybe<WorkflowNodeWhere>;
-};
-
-
-/**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
 export type QueryWorkflowsArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   offset?: InputMaybe<Scalars['Int']['input']>;
-  sort?: InputMaybe<Array<WorkflowSort>>;
-  where?: InputMaybe<WorkflowWhere>;
-};
-
-
-/**
- * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches` and their
- * `…Connection` forms, with `where` filters, `sort` and cursor pagination. SERVICE_UNAVAILABLE means
- * the database cannot be reached (retry).
- */
-export type QueryWorkflowsConnectionArgs = {
-  after?: InputMaybe<Scalars['String']['input']>;
-  first?: InputMaybe<Scalars['Int']['input']>;
   sort?: InputMaybe<Array<WorkflowSort>>;
   where?: InputMaybe<WorkflowWhere>;
 };
@@ -1003,26 +993,6 @@ export type Workflow = {
   root?: Maybe<WorkflowNode>;
   /** RUNNING from the start; no mutation of this API changes it yet. */
   status: WorkflowStatus;
-};
-
-export type WorkflowAggregate = {
-  __typename?: 'WorkflowAggregate';
-  count: Count;
-  node: WorkflowAggregateNode;
-};
-
-export type WorkflowAggregateNode = {
-  __typename?: 'WorkflowAggregateNode';
-  createdAt: DateTimeAggregateSelection;
-  lastSeq: IntAggregateSelection;
-  name: StringAggregateSelection;
-  nodeCount: IntAggregateSelection;
-};
-
-export type WorkflowEdge = {
-  __typename?: 'WorkflowEdge';
-  cursor: Scalars['String']['output'];
-  node: Workflow;
 };
 
 /**
@@ -1250,22 +1220,6 @@ export type WorkflowNodeOptionsConnectionArgs = {
   where?: InputMaybe<WorkflowNodeOptionsConnectionWhere>;
 };
 
-export type WorkflowNodeAggregate = {
-  __typename?: 'WorkflowNodeAggregate';
-  count: Count;
-  node: WorkflowNodeAggregateNode;
-};
-
-export type WorkflowNodeAggregateNode = {
-  __typename?: 'WorkflowNodeAggregateNode';
-  agentId: StringAggregateSelection;
-  content: StringAggregateSelection;
-  depth: IntAggregateSelection;
-  seq: IntAggregateSelection;
-  timestamp: DateTimeAggregateSelection;
-  userId: StringAggregateSelection;
-};
-
 export type WorkflowNodeChildrenConnection = {
   __typename?: 'WorkflowNodeChildrenConnection';
   aggregate: WorkflowNodeWorkflowNodeChildrenAggregateSelection;
@@ -1320,12 +1274,6 @@ export type WorkflowNodeChildrenNodeAggregationWhereInput = {
 
 export type WorkflowNodeChildrenRelationship = {
   __typename?: 'WorkflowNodeChildrenRelationship';
-  cursor: Scalars['String']['output'];
-  node: WorkflowNode;
-};
-
-export type WorkflowNodeEdge = {
-  __typename?: 'WorkflowNodeEdge';
   cursor: Scalars['String']['output'];
   node: WorkflowNode;
 };
@@ -1628,14 +1576,6 @@ export type WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection = {
   userId: StringAggregateSelection;
 };
 
-export type WorkflowNodesConnection = {
-  __typename?: 'WorkflowNodesConnection';
-  aggregate: WorkflowNodeAggregate;
-  edges: Array<WorkflowNodeEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
-};
-
 /**
  * A workflow as it stood right after event `seq` (time travel): what a UI needs to draw that moment.
  * The lists are as of `seq`; the nodes' own fields (e.g. `children`) describe the graph as it is now.
@@ -1706,14 +1646,6 @@ export type WorkflowWhere = {
   nodeCount?: InputMaybe<IntScalarFilters>;
   root?: InputMaybe<WorkflowNodeWhere>;
   status?: InputMaybe<WorkflowStatusEnumScalarFilters>;
-};
-
-export type WorkflowsConnection = {
-  __typename?: 'WorkflowsConnection';
-  aggregate: WorkflowAggregate;
-  edges: Array<WorkflowEdge>;
-  pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
 };
 
 
@@ -1794,20 +1726,15 @@ export type ResolversTypes = {
   AppendNodeInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
   Branch: ResolverTypeWrapper<unknown>;
-  BranchAggregate: ResolverTypeWrapper<unknown>;
-  BranchAggregateNode: ResolverTypeWrapper<unknown>;
   BranchAt: ResolverTypeWrapper<unknown>;
-  BranchEdge: ResolverTypeWrapper<unknown>;
   BranchRelationshipFilters: ResolverTypeWrapper<unknown>;
   BranchSort: ResolverTypeWrapper<unknown>;
   BranchStats: ResolverTypeWrapper<unknown>;
   BranchStatus: ResolverTypeWrapper<unknown>;
   BranchStatusEnumScalarFilters: ResolverTypeWrapper<unknown>;
   BranchWhere: ResolverTypeWrapper<unknown>;
-  BranchesConnection: ResolverTypeWrapper<unknown>;
   ChooseOptionInput: ResolverTypeWrapper<unknown>;
   ConnectionAggregationCountFilterInput: ResolverTypeWrapper<unknown>;
-  Count: ResolverTypeWrapper<unknown>;
   CountConnection: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DateTimeAggregateSelection: ResolverTypeWrapper<unknown>;
@@ -1817,6 +1744,10 @@ export type ResolversTypes = {
   Float: ResolverTypeWrapper<unknown>;
   FloatScalarFilters: ResolverTypeWrapper<unknown>;
   ForkBranchInput: ResolverTypeWrapper<unknown>;
+  HistoryEdge: ResolverTypeWrapper<unknown>;
+  HistoryPage: ResolverTypeWrapper<unknown>;
+  HistoryPageInfo: ResolverTypeWrapper<unknown>;
+  HistoryWhere: ResolverTypeWrapper<unknown>;
   ID: ResolverTypeWrapper<unknown>;
   IDScalarFilters: ResolverTypeWrapper<unknown>;
   Int: ResolverTypeWrapper<unknown>;
@@ -1841,14 +1772,9 @@ export type ResolversTypes = {
   StringScalarFilters: ResolverTypeWrapper<unknown>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Workflow: ResolverTypeWrapper<unknown>;
-  WorkflowAggregate: ResolverTypeWrapper<unknown>;
-  WorkflowAggregateNode: ResolverTypeWrapper<unknown>;
-  WorkflowEdge: ResolverTypeWrapper<unknown>;
   WorkflowEvent: ResolverTypeWrapper<unknown>;
   WorkflowEventKind: ResolverTypeWrapper<unknown>;
   WorkflowNode: ResolverTypeWrapper<unknown>;
-  WorkflowNodeAggregate: ResolverTypeWrapper<unknown>;
-  WorkflowNodeAggregateNode: ResolverTypeWrapper<unknown>;
   WorkflowNodeChildrenConnection: ResolverTypeWrapper<unknown>;
   WorkflowNodeChildrenConnectionAggregateInput: ResolverTypeWrapper<unknown>;
   WorkflowNodeChildrenConnectionFilters: ResolverTypeWrapper<unknown>;
@@ -1856,7 +1782,6 @@ export type ResolversTypes = {
   WorkflowNodeChildrenConnectionWhere: ResolverTypeWrapper<unknown>;
   WorkflowNodeChildrenNodeAggregationWhereInput: ResolverTypeWrapper<unknown>;
   WorkflowNodeChildrenRelationship: ResolverTypeWrapper<unknown>;
-  WorkflowNodeEdge: ResolverTypeWrapper<unknown>;
   WorkflowNodeMonitoredByConnection: ResolverTypeWrapper<unknown>;
   WorkflowNodeMonitoredByConnectionAggregateInput: ResolverTypeWrapper<unknown>;
   WorkflowNodeMonitoredByConnectionFilters: ResolverTypeWrapper<unknown>;
@@ -1889,13 +1814,11 @@ export type ResolversTypes = {
   WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection: ResolverTypeWrapper<unknown>;
   WorkflowNodeWorkflowNodeOptionsAggregateSelection: ResolverTypeWrapper<unknown>;
   WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection: ResolverTypeWrapper<unknown>;
-  WorkflowNodesConnection: ResolverTypeWrapper<unknown>;
   WorkflowSnapshot: ResolverTypeWrapper<unknown>;
   WorkflowSort: ResolverTypeWrapper<unknown>;
   WorkflowStatus: ResolverTypeWrapper<unknown>;
   WorkflowStatusEnumScalarFilters: ResolverTypeWrapper<unknown>;
   WorkflowWhere: ResolverTypeWrapper<unknown>;
-  WorkflowsConnection: ResolverTypeWrapper<unknown>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -1905,19 +1828,14 @@ export type ResolversParentTypes = {
   AppendNodeInput: unknown;
   Boolean: unknown;
   Branch: unknown;
-  BranchAggregate: unknown;
-  BranchAggregateNode: unknown;
   BranchAt: unknown;
-  BranchEdge: unknown;
   BranchRelationshipFilters: unknown;
   BranchSort: unknown;
   BranchStats: unknown;
   BranchStatusEnumScalarFilters: unknown;
   BranchWhere: unknown;
-  BranchesConnection: unknown;
   ChooseOptionInput: unknown;
   ConnectionAggregationCountFilterInput: unknown;
-  Count: unknown;
   CountConnection: unknown;
   DateTime: unknown;
   DateTimeAggregateSelection: unknown;
@@ -1927,6 +1845,10 @@ export type ResolversParentTypes = {
   Float: unknown;
   FloatScalarFilters: unknown;
   ForkBranchInput: unknown;
+  HistoryEdge: unknown;
+  HistoryPage: unknown;
+  HistoryPageInfo: unknown;
+  HistoryWhere: unknown;
   ID: unknown;
   IDScalarFilters: unknown;
   Int: unknown;
@@ -1949,13 +1871,8 @@ export type ResolversParentTypes = {
   StringScalarFilters: unknown;
   Subscription: Record<PropertyKey, never>;
   Workflow: unknown;
-  WorkflowAggregate: unknown;
-  WorkflowAggregateNode: unknown;
-  WorkflowEdge: unknown;
   WorkflowEvent: unknown;
   WorkflowNode: unknown;
-  WorkflowNodeAggregate: unknown;
-  WorkflowNodeAggregateNode: unknown;
   WorkflowNodeChildrenConnection: unknown;
   WorkflowNodeChildrenConnectionAggregateInput: unknown;
   WorkflowNodeChildrenConnectionFilters: unknown;
@@ -1963,7 +1880,6 @@ export type ResolversParentTypes = {
   WorkflowNodeChildrenConnectionWhere: unknown;
   WorkflowNodeChildrenNodeAggregationWhereInput: unknown;
   WorkflowNodeChildrenRelationship: unknown;
-  WorkflowNodeEdge: unknown;
   WorkflowNodeMonitoredByConnection: unknown;
   WorkflowNodeMonitoredByConnectionAggregateInput: unknown;
   WorkflowNodeMonitoredByConnectionFilters: unknown;
@@ -1996,12 +1912,10 @@ export type ResolversParentTypes = {
   WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection: unknown;
   WorkflowNodeWorkflowNodeOptionsAggregateSelection: unknown;
   WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection: unknown;
-  WorkflowNodesConnection: unknown;
   WorkflowSnapshot: unknown;
   WorkflowSort: unknown;
   WorkflowStatusEnumScalarFilters: unknown;
   WorkflowWhere: unknown;
-  WorkflowsConnection: unknown;
 };
 
 export type BranchResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Branch'] = ResolversParentTypes['Branch']> = {
@@ -2021,28 +1935,11 @@ export type BranchResolvers<ContextType = AppContext, ParentType extends Resolve
   workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
-export type BranchAggregateResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchAggregate'] = ResolversParentTypes['BranchAggregate']> = {
-  count?: Resolver<ResolversTypes['Count'], ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['BranchAggregateNode'], ParentType, ContextType>;
-};
-
-export type BranchAggregateNodeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchAggregateNode'] = ResolversParentTypes['BranchAggregateNode']> = {
-  createdAt?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
-  length?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-  seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
-};
-
 export type BranchAtResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchAt'] = ResolversParentTypes['BranchAt']> = {
   branch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType>;
   head?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   length?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['BranchStatus'], ParentType, ContextType>;
-};
-
-export type BranchEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchEdge'] = ResolversParentTypes['BranchEdge']> = {
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['Branch'], ParentType, ContextType>;
 };
 
 export type BranchStatsResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchStats'] = ResolversParentTypes['BranchStats']> = {
@@ -2052,17 +1949,6 @@ export type BranchStatsResolvers<ContextType = AppContext, ParentType extends Re
   lastAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   pendingDecisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
-export type BranchesConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchesConnection'] = ResolversParentTypes['BranchesConnection']> = {
-  aggregate?: Resolver<ResolversTypes['BranchAggregate'], ParentType, ContextType>;
-  edges?: Resolver<Array<ResolversTypes['BranchEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
-export type CountResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Count'] = ResolversParentTypes['Count']> = {
-  nodes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type CountConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['CountConnection'] = ResolversParentTypes['CountConnection']> = {
@@ -2083,6 +1969,21 @@ export type DecisionPointResolvers<ContextType = AppContext, ParentType extends 
   chosen?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   decision?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
   options?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+};
+
+export type HistoryEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['HistoryEdge'] = ResolversParentTypes['HistoryEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
+};
+
+export type HistoryPageResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['HistoryPage'] = ResolversParentTypes['HistoryPage']> = {
+  edges?: Resolver<Array<ResolversTypes['HistoryEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['HistoryPageInfo'], ParentType, ContextType>;
+};
+
+export type HistoryPageInfoResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['HistoryPageInfo'] = ResolversParentTypes['HistoryPageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type IntAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['IntAggregateSelection'] = ResolversParentTypes['IntAggregateSelection']> = {
@@ -2121,15 +2022,13 @@ export type PageInfoResolvers<ContextType = AppContext, ParentType extends Resol
 
 export type QueryResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType, Partial<QueryBranchesArgs>>;
-  branchesConnection?: Resolver<ResolversTypes['BranchesConnection'], ParentType, ContextType, Partial<QueryBranchesConnectionArgs>>;
   crossBranchMonitors?: Resolver<Array<ResolversTypes['MonitorLink']>, ParentType, ContextType, RequireFields<QueryCrossBranchMonitorsArgs, 'workflowId'>>;
   decisionPoints?: Resolver<Array<ResolversTypes['DecisionPoint']>, ParentType, ContextType, RequireFields<QueryDecisionPointsArgs, 'workflowId'>>;
+  history?: Resolver<ResolversTypes['HistoryPage'], ParentType, ContextType, RequireFields<QueryHistoryArgs, 'first' | 'workflowId'>>;
   workflowAt?: Resolver<ResolversTypes['WorkflowSnapshot'], ParentType, ContextType, RequireFields<QueryWorkflowAtArgs, 'seq' | 'workflowId'>>;
   workflowEvents?: Resolver<Array<ResolversTypes['WorkflowEvent']>, ParentType, ContextType, RequireFields<QueryWorkflowEventsArgs, 'first' | 'workflowId'>>;
   workflowNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<QueryWorkflowNodesArgs>>;
-  workflowNodesConnection?: Resolver<ResolversTypes['WorkflowNodesConnection'], ParentType, ContextType, Partial<QueryWorkflowNodesConnectionArgs>>;
   workflows?: Resolver<Array<ResolversTypes['Workflow']>, ParentType, ContextType, Partial<QueryWorkflowsArgs>>;
-  workflowsConnection?: Resolver<ResolversTypes['WorkflowsConnection'], ParentType, ContextType, Partial<QueryWorkflowsConnectionArgs>>;
 };
 
 export type StringAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['StringAggregateSelection'] = ResolversParentTypes['StringAggregateSelection']> = {
@@ -2155,23 +2054,6 @@ export type WorkflowResolvers<ContextType = AppContext, ParentType extends Resol
   nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   root?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['WorkflowStatus'], ParentType, ContextType>;
-};
-
-export type WorkflowAggregateResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowAggregate'] = ResolversParentTypes['WorkflowAggregate']> = {
-  count?: Resolver<ResolversTypes['Count'], ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['WorkflowAggregateNode'], ParentType, ContextType>;
-};
-
-export type WorkflowAggregateNodeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowAggregateNode'] = ResolversParentTypes['WorkflowAggregateNode']> = {
-  createdAt?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
-  lastSeq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
-  name?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-  nodeCount?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
-};
-
-export type WorkflowEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowEdge'] = ResolversParentTypes['WorkflowEdge']> = {
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType>;
 };
 
 export type WorkflowEventResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowEvent'] = ResolversParentTypes['WorkflowEvent']> = {
@@ -2212,20 +2094,6 @@ export type WorkflowNodeResolvers<ContextType = AppContext, ParentType extends R
   workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
-export type WorkflowNodeAggregateResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeAggregate'] = ResolversParentTypes['WorkflowNodeAggregate']> = {
-  count?: Resolver<ResolversTypes['Count'], ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['WorkflowNodeAggregateNode'], ParentType, ContextType>;
-};
-
-export type WorkflowNodeAggregateNodeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeAggregateNode'] = ResolversParentTypes['WorkflowNodeAggregateNode']> = {
-  agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-  content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-  depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
-  seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
-  timestamp?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
-  userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-};
-
 export type WorkflowNodeChildrenConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeChildrenConnection'] = ResolversParentTypes['WorkflowNodeChildrenConnection']> = {
   aggregate?: Resolver<ResolversTypes['WorkflowNodeWorkflowNodeChildrenAggregateSelection'], ParentType, ContextType>;
   edges?: Resolver<Array<ResolversTypes['WorkflowNodeChildrenRelationship']>, ParentType, ContextType>;
@@ -2234,11 +2102,6 @@ export type WorkflowNodeChildrenConnectionResolvers<ContextType = AppContext, Pa
 };
 
 export type WorkflowNodeChildrenRelationshipResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeChildrenRelationship'] = ResolversParentTypes['WorkflowNodeChildrenRelationship']> = {
-  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
-};
-
-export type WorkflowNodeEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeEdge'] = ResolversParentTypes['WorkflowNodeEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
 };
@@ -2335,13 +2198,6 @@ export type WorkflowNodeWorkflowNodeOptionsNodeAggregateSelectionResolvers<Conte
   userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
 };
 
-export type WorkflowNodesConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodesConnection'] = ResolversParentTypes['WorkflowNodesConnection']> = {
-  aggregate?: Resolver<ResolversTypes['WorkflowNodeAggregate'], ParentType, ContextType>;
-  edges?: Resolver<Array<ResolversTypes['WorkflowNodeEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
 export type WorkflowSnapshotResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowSnapshot'] = ResolversParentTypes['WorkflowSnapshot']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   branches?: Resolver<Array<ResolversTypes['BranchAt']>, ParentType, ContextType>;
@@ -2352,26 +2208,17 @@ export type WorkflowSnapshotResolvers<ContextType = AppContext, ParentType exten
   workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
-export type WorkflowsConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowsConnection'] = ResolversParentTypes['WorkflowsConnection']> = {
-  aggregate?: Resolver<ResolversTypes['WorkflowAggregate'], ParentType, ContextType>;
-  edges?: Resolver<Array<ResolversTypes['WorkflowEdge']>, ParentType, ContextType>;
-  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
 export type Resolvers<ContextType = AppContext> = {
   Branch?: BranchResolvers<ContextType>;
-  BranchAggregate?: BranchAggregateResolvers<ContextType>;
-  BranchAggregateNode?: BranchAggregateNodeResolvers<ContextType>;
   BranchAt?: BranchAtResolvers<ContextType>;
-  BranchEdge?: BranchEdgeResolvers<ContextType>;
   BranchStats?: BranchStatsResolvers<ContextType>;
-  BranchesConnection?: BranchesConnectionResolvers<ContextType>;
-  Count?: CountResolvers<ContextType>;
   CountConnection?: CountConnectionResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DateTimeAggregateSelection?: DateTimeAggregateSelectionResolvers<ContextType>;
   DecisionPoint?: DecisionPointResolvers<ContextType>;
+  HistoryEdge?: HistoryEdgeResolvers<ContextType>;
+  HistoryPage?: HistoryPageResolvers<ContextType>;
+  HistoryPageInfo?: HistoryPageInfoResolvers<ContextType>;
   IntAggregateSelection?: IntAggregateSelectionResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
   MonitorLink?: MonitorLinkResolvers<ContextType>;
@@ -2381,16 +2228,10 @@ export type Resolvers<ContextType = AppContext> = {
   StringAggregateSelection?: StringAggregateSelectionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   Workflow?: WorkflowResolvers<ContextType>;
-  WorkflowAggregate?: WorkflowAggregateResolvers<ContextType>;
-  WorkflowAggregateNode?: WorkflowAggregateNodeResolvers<ContextType>;
-  WorkflowEdge?: WorkflowEdgeResolvers<ContextType>;
   WorkflowEvent?: WorkflowEventResolvers<ContextType>;
   WorkflowNode?: WorkflowNodeResolvers<ContextType>;
-  WorkflowNodeAggregate?: WorkflowNodeAggregateResolvers<ContextType>;
-  WorkflowNodeAggregateNode?: WorkflowNodeAggregateNodeResolvers<ContextType>;
   WorkflowNodeChildrenConnection?: WorkflowNodeChildrenConnectionResolvers<ContextType>;
   WorkflowNodeChildrenRelationship?: WorkflowNodeChildrenRelationshipResolvers<ContextType>;
-  WorkflowNodeEdge?: WorkflowNodeEdgeResolvers<ContextType>;
   WorkflowNodeMonitoredByConnection?: WorkflowNodeMonitoredByConnectionResolvers<ContextType>;
   WorkflowNodeMonitoredByRelationship?: WorkflowNodeMonitoredByRelationshipResolvers<ContextType>;
   WorkflowNodeMonitorsConnection?: WorkflowNodeMonitorsConnectionResolvers<ContextType>;
@@ -2405,8 +2246,6 @@ export type Resolvers<ContextType = AppContext> = {
   WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection?: WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelectionResolvers<ContextType>;
   WorkflowNodeWorkflowNodeOptionsAggregateSelection?: WorkflowNodeWorkflowNodeOptionsAggregateSelectionResolvers<ContextType>;
   WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection?: WorkflowNodeWorkflowNodeOptionsNodeAggregateSelectionResolvers<ContextType>;
-  WorkflowNodesConnection?: WorkflowNodesConnectionResolvers<ContextType>;
   WorkflowSnapshot?: WorkflowSnapshotResolvers<ContextType>;
-  WorkflowsConnection?: WorkflowsConnectionResolvers<ContextType>;
 };
 

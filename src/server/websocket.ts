@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Principal } from "../auth/principal";
 import type { WebSocketAuth } from "../auth/websocket-auth";
 import type { AppContext } from "../graphql/context";
+import { checkSubscribe, type QueryLimits } from "./query-limits";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
 
 /**
@@ -23,6 +24,8 @@ export interface WebSocketOptions {
   formatError: (error: GraphQLFormattedError, original: unknown) => GraphQLFormattedError;
   /** Names a subscription event, so that subscribers of the same operation share its result. */
   eventKey: EventKeyOf;
+  /** Shape and cost limits; an operation over one gets an `error` message, the socket stays open. */
+  queryLimits: QueryLimits;
 }
 
 type Extra = { socket: WebSocket };
@@ -41,7 +44,9 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       schema: options.schema,
       subscribe: createSharedSubscribe(options.eventKey),
       onConnect: (ctx) => options.auth.onConnect(ctx),
-      onSubscribe: (ctx, _id, payload) => options.auth.onSubscribe(ctx, payload),
+      // Who may run it first, then its shape and cost; either refusal answers this id only.
+      onSubscribe: (ctx, _id, payload) =>
+        options.auth.onSubscribe(ctx, payload) ?? checkSubscribe(options.schema, options.queryLimits, payload),
       onClose: (ctx) => options.auth.onClose(ctx),
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call

@@ -1,0 +1,259 @@
+import type { ApolloServerPlugin } from "@apollo/server";
+import type { NextFunction, Request, Response } from "express";
+import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
+import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
+import {
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isListType,
+  isObjectType,
+  Lexer,
+  parse,
+  Source,
+  TokenKind,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type ValidationContext,
+  type ValidationRule,
+} from "graphql";
+import { getComplexity, type ComplexityEstimatorArgs } from "graphql-query-complexity";
+import type { QueryLimitsConfig } from "../config";
+import { queryTooComplex } from "../errors";
+import { checkArguments } from "./argument-checks";
+import { withDefaultPageSizes } from "./default-page-sizes";
+
+/**
+ * The size of a list or connection asked for without `first`/`limit`: given to the generated
+ * reads by {@link withDefaultPageSizes} (and `@limit(default: 100)` on Workflow), and the default of
+ * the custom paged queries.
+ */
+export const DEFAULT_PAGE_SIZE = 100;
+
+/** Which limit an operation went over, as named in the error's `extensions.rule` and in the config. */
+export type QueryLimitRule = "tokens" | "depth" | "aliases" | "directives" | "complexity";
+
+const VARIABLES: Record<QueryLimitRule, string> = {
+  tokens: "QUERY_MAX_TOKENS",
+  depth: "QUERY_MAX_DEPTH",
+  aliases: "QUERY_MAX_ALIASES",
+  directives: "QUERY_MAX_DIRECTIVES",
+  complexity: "QUERY_MAX_COMPLEXITY",
+};
+
+/**
+ * Checks an operation's shape and estimated cost before it runs, with the same rules on every
+ * transport. Neither method throws; each returns the errors to send instead of running the
+ * operation (QUERY_TOO_COMPLEX, or BAD_USER_INPUT for an argument no read could accept).
+ */
+export interface QueryLimits {
+  /** Counts the document's tokens without parsing it, so a huge document is refused cheaply. */
+  checkSource(source: string): GraphQLError[];
+  /**
+   * The document to execute: lists left unsized get the default page size (see
+   * {@link withDefaultPageSizes}). Call it after {@link QueryLimits.checkOperation} passed.
+   */
+  withDefaultPageSizes(document: DocumentNode, variables: Record<string, unknown> | undefined): DocumentNode;
+  /** Depth, aliases, directives, estimated cost and argument ranges of a parsed, valid document. */
+  checkOperation(
+    document: DocumentNode,
+    variables: Record<string, unknown> | undefined,
+    operationName?: string | null,
+  ): GraphQLError[];
+}
+
+/** Builds the checks for `schema` from the configured limits. */
+export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConfig): QueryLimits {
+  const shapeRules: ValidationRule[] = [
+    armorRule("depth", limits.maxDepth, (options) => maxDepthRule({ ...options, ignoreIntrospection: true })),
+    // Every alias counts, `__typename` ones too (armor lets those through by default).
+    armorRule("aliases", limits.maxAliases, (options) => maxAliasesRule({ ...options, allowList: [] })),
+    armorRule("directives", limits.maxDirectives, (options) => maxDirectivesRule(options)),
+  ];
+  return {
+    withDefaultPageSizes: (document, variables) => withDefaultPageSizes(schema, document, variables, DEFAULT_PAGE_SIZE),
+    checkSource(source) {
+      const actual = countTokens(source);
+      return actual > limits.maxTokens ? [tooComplex("tokens", limits.maxTokens, actual)] : [];
+    },
+    checkOperation(document, variables, operationName) {
+      const shape = validate(schema, document, shapeRules);
+      if (shape.length) return [...shape];
+      const badArguments: GraphQLError[] = [];
+      let actual: number;
+      try {
+        actual = getComplexity({
+          schema,
+          query: document,
+          variables: variables ?? {},
+          ...(operationName ? { operationName } : {}),
+          estimators: [(args) => estimate(args, badArguments)],
+          maxQueryNodes: Number.MAX_SAFE_INTEGER,
+        });
+      } catch (error) {
+        // Variables that do not coerce: execution refuses them with its own BAD_USER_INPUT before
+        // any resolver runs. Anything else is a defect, not a reason to let the operation through.
+        if (error instanceof GraphQLError) return [];
+        throw error;
+      }
+      if (actual > limits.maxComplexity) return [tooComplex("complexity", limits.maxComplexity, actual)];
+      return badArguments.slice(0, 1);
+    },
+  };
+}
+
+function tooComplex(rule: QueryLimitRule, limit: number, actual: number): GraphQLError {
+  const what = { tokens: "tokens", depth: "depth", aliases: "aliases", directives: "directives", complexity: "cost" }[
+    rule
+  ];
+  return queryTooComplex(`Operation refused: ${what} ${actual} is over the limit of ${limit} (${VARIABLES[rule]})`, {
+    rule,
+    limit,
+    actual,
+  });
+}
+
+/**
+ * A graphql-armor rule that reports our error instead of its own: armor names the count it found
+ * in its message ("… exceeded, found 31."), which is where `actual` comes from.
+ */
+function armorRule(
+  rule: QueryLimitRule,
+  n: number,
+  make: (options: {
+    n: number;
+    exposeLimits: boolean;
+    propagateOnRejection: boolean;
+    onReject: ((context: ValidationContext | null, error: GraphQLError) => void)[];
+  }) => ValidationRule,
+): ValidationRule {
+  return make({
+    n,
+    exposeLimits: true,
+    propagateOnRejection: false,
+    onReject: [
+      (context, error) => {
+        const found = /found (\d+)/.exec(error.message);
+        context?.reportError(tooComplex(rule, n, found ? Number(found[1]) : n + 1));
+      },
+    ],
+  });
+}
+
+/** Tokens of a GraphQL document, comments excluded; a lexing error stops the count (the parser reports it). */
+export function countTokens(source: string): number {
+  const lexer = new Lexer(new Source(source));
+  let count = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF) count++;
+  } catch {
+    // A syntax error: the parser will report it.
+  }
+  return count;
+}
+
+/**
+ * The cost of one field: 1, plus the rows it skips (`offset`), plus its children's cost times the
+ * number of items it asks for. A list asks for `first`/`limit` items (or its default page size); a
+ * mutation's list result has one item per input; the lists inside a connection are already counted
+ * by the connection. Introspection costs nothing.
+ */
+function estimate({ type, field, args, childComplexity }: ComplexityEstimatorArgs, bad: GraphQLError[]): number {
+  if (field.name.startsWith("__")) return 0;
+  checkArguments(field, args, bad);
+  const returns = getNullableType(field.type);
+  const isConnection = isConnectionType(getNamedType(returns));
+  const insideConnection = isConnectionType(type);
+  let items = 1;
+  const asked = numeric(args.first) ?? numeric(args.limit);
+  if (asked !== undefined) items = Math.max(0, asked);
+  else if (Array.isArray(args.input)) items = args.input.length;
+  else if ((isListType(returns) && !insideConnection) || isConnection) items = DEFAULT_PAGE_SIZE;
+  const skipped = Math.max(0, numeric(args.offset) ?? 0);
+  return 1 + skipped + items * childComplexity;
+}
+
+/** A Relay-style page (the library's `…Connection` types, our `HistoryPage`): it has edges and pageInfo. */
+function isConnectionType(type: GraphQLNamedType): boolean {
+  if (!isObjectType(type)) return false;
+  const fields = type.getFields();
+  return "edges" in fields && "pageInfo" in fields;
+}
+
+const numeric = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined);
+
+/**
+ * Express, in front of Apollo Server: refuses a document with too many tokens before Apollo parses
+ * it (Apollo's hooks before parsing cannot answer with an error of our own).
+ */
+export function queryTokensMiddleware(
+  limits: QueryLimits,
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
+) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const body = req.body as { query?: unknown } | undefined;
+    const query = typeof body?.query === "string" ? body.query : req.query.query;
+    const [error] = typeof query === "string" ? limits.checkSource(query) : [];
+    if (!error) return next();
+    res.status(400).json({ errors: [formatError(error.toJSON(), error)] });
+  };
+}
+
+/** Apollo Server: the checks that need the parsed operation; refusals are HTTP 400. */
+export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation(requestContext) {
+          const { document, request, operationName } = requestContext;
+          const [error] = limits.checkOperation(document, request.variables, operationName);
+          if (error) throw status400(error);
+          // Apollo executes the request context's document, read after this hook.
+          (requestContext as { document: DocumentNode }).document = limits.withDefaultPageSizes(
+            document,
+            request.variables,
+          );
+        },
+      };
+    },
+  };
+}
+
+/** Apollo reads the response status from `extensions.http` and leaves it out of the response. */
+const status400 = (error: GraphQLError) =>
+  new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+
+/**
+ * graphql-ws `onSubscribe`: parses, validates and checks the operation; on a refusal returns the
+ * errors, which graphql-ws sends as an `error` message for that subscription id (the socket stays
+ * open). Otherwise returns the execution arguments, so the document is parsed once.
+ */
+export function checkSubscribe(
+  schema: GraphQLSchema,
+  limits: QueryLimits,
+  payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
+): Omit<ExecutionArgs, "contextValue"> | GraphQLError[] {
+  const tokens = limits.checkSource(payload.query);
+  if (tokens.length) return tokens;
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query);
+  } catch (error) {
+    return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+  }
+  const invalid = validate(schema, document);
+  if (invalid.length) return [...invalid];
+  const refused = limits.checkOperation(document, payload.variables ?? undefined, payload.operationName);
+  if (refused.length) return refused;
+  return {
+    schema,
+    document: limits.withDefaultPageSizes(document, payload.variables ?? undefined),
+    ...(payload.variables ? { variableValues: payload.variables } : {}),
+    ...(payload.operationName ? { operationName: payload.operationName } : {}),
+  };
+}
