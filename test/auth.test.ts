@@ -207,7 +207,7 @@ describe("role gates over HTTP", () => {
     const caller = bearer(await rawToken({ roles: undefined, ...claims }));
     for (const query of [
       WORKFLOWS,
-      `query ($id: ID!) { workflowNodesConnection(where: { workflowId: { eq: $id } }) { totalCount } }`,
+      `query ($id: ID!) { history(workflowId: $id) { edges { cursor } } }`,
       `query ($id: ID!) { decisionPoints(workflowId: $id) { decision { id } } }`,
       `{ __schema { queryType { name } } }`,
     ]) {
