@@ -8,7 +8,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { hasRedis, type Config } from "./config";
 import type { Store } from "./domain/store";
-import { createErrorFormatter } from "./errors";
+import { badRequest, createErrorFormatter, internalServerError } from "./errors";
 import { createEventSource } from "./domain/history/event-log";
 import { eventKey, type WorkflowEventMessage } from "./domain/workflow-event";
 import { createEventBus } from "./live/event-bus";
@@ -160,7 +160,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   };
 }
 
-/** Body errors (malformed JSON, too large) as GraphQL-shaped JSON with the right HTTP status. */
+/**
+ * Body errors (malformed JSON, too large, aborted) as GraphQL-shaped JSON with the right HTTP
+ * status: BAD_REQUEST for what the client sent, INTERNAL_SERVER_ERROR (logged) for anything else.
+ */
 function jsonErrorHandler(logger: Logger) {
   return (
     error: { status?: number; type?: string; message?: string },
@@ -170,17 +173,17 @@ function jsonErrorHandler(logger: Logger) {
   ) => {
     if (res.headersSent) return next(error);
     const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status >= 500) {
+      logger.error("request failed", { error: error as Error });
+      res.status(status).json({ errors: [internalServerError().toJSON()] });
+      return;
+    }
     const message =
       error.type === "entity.parse.failed"
         ? "Malformed JSON in request body"
         : error.type === "entity.too.large"
           ? "Request body too large"
-          : status < 500
-            ? (error.message ?? "Bad request")
-            : "Internal server error";
-    if (status >= 500) logger.error("request failed", { error: error as Error });
-    res
-      .status(status)
-      .json({ errors: [{ message, extensions: { code: status < 500 ? "BAD_REQUEST" : "INTERNAL_SERVER_ERROR" } }] });
+          : (error.message ?? "Bad request");
+    res.status(status).json({ errors: [badRequest(message).toJSON()] });
   };
 }

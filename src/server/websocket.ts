@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
+import { isSlowSubscriber, type ErrorFormatter } from "../errors";
 import type { AppContext } from "../graphql/context";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
 
@@ -16,7 +17,8 @@ export interface WebSocketOptions {
   path: string;
   schema: GraphQLSchema;
   context: () => AppContext;
-  formatError: (error: GraphQLFormattedError, original: unknown) => GraphQLFormattedError;
+  /** The same formatter as HTTP's (createErrorFormatter), so both transports show the same errors. */
+  formatError: ErrorFormatter;
   /** Names a subscription event, so that subscribers of the same operation share its result. */
   eventKey: EventKeyOf;
 }
@@ -43,12 +45,7 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) as never } : undefined,
       onError: (ctx, _id, _payload, errors) => {
-        const slow = errors.some(
-          (e) =>
-            (e.originalError as { extensions?: { code?: unknown } } | undefined)?.extensions?.code ===
-            "SLOW_SUBSCRIBER",
-        );
-        if (slow) tooSlow(ctx.extra.socket);
+        if (errors.some(isSlowSubscriber)) tooSlow(ctx.extra.socket);
         return format(errors) as never;
       },
     },
