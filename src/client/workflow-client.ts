@@ -138,7 +138,10 @@ export interface GraphQLErrorLike {
   extensions?: { code?: unknown; [key: string]: unknown };
 }
 
-/** Thrown by `emit`: the server's GraphQL errors, or, when no URL answered, why each failed. */
+/**
+ * Thrown by `emit`: the server's GraphQL errors, or, when no URL answered, why each failed (with
+ * the last server-side GraphQL errors, such as SERVICE_UNAVAILABLE, in `errors`).
+ */
 export class WorkflowClientError extends Error {
   override name = "WorkflowClientError";
   /** The `extensions.code` of the first GraphQL error, if any. */
@@ -150,9 +153,9 @@ export class WorkflowClientError extends Error {
     readonly failures: unknown[] = [],
   ) {
     super(
-      errors.length > 0
-        ? `${message}: ${JSON.stringify(errors)}`
-        : `${message}: ${failures.map(describeFailure).join("; ")}`,
+      failures.length > 0
+        ? `${message}: ${failures.map(describeFailure).join("; ")}`
+        : `${message}: ${JSON.stringify(errors)}`,
     );
     this.code = errors[0]?.extensions?.code;
   }
@@ -242,7 +245,8 @@ export function createWorkflowClient(options: WorkflowClientOptions): WorkflowCl
         if (errors.length > 0 || !body.data) throw new WorkflowClientError("emit failed", errors);
         return body.data.appendNode;
       }
-      throw new WorkflowClientError("emit failed on every URL", [], failures);
+      const serverErrors = failures.filter((f): f is GraphQLErrorLike[] => Array.isArray(f)).at(-1) ?? [];
+      throw new WorkflowClientError("emit failed on every URL", serverErrors, failures);
     },
 
     subscribe(workflowId, subscription) {
