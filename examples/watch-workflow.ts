@@ -28,4 +28,5 @@ client.subscribe(
     complete: () => process.exit(0),
   },
 );
-process.on("SIGINT", () => void client.dispose().then(() => process.exit(0)));
+// dispose() returns a promise only while a connection is open.
+process.on("SIGINT", () => void Promise.resolve(client.dispose()).then(() => process.exit(0)));

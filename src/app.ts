@@ -12,7 +12,7 @@ import type { Principal } from "./auth/principal";
 import { createWebSocketAuth } from "./auth/websocket-auth";
 import { hasRedis, isLoopbackHost, type Config } from "./config";
 import type { Store } from "./domain/store";
-import { createErrorFormatter } from "./errors";
+import { badRequest, createErrorFormatter, internalServerError } from "./errors";
 import { createEventSource } from "./domain/history/event-log";
 import { eventKey, type WorkflowEventMessage } from "./domain/workflow-event";
 import { createEventBus } from "./live/event-bus";
@@ -184,7 +184,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   };
 }
 
-/** Body errors (malformed JSON, too large) as GraphQL-shaped JSON with the right HTTP status. */
+/**
+ * Body errors (malformed JSON, too large, aborted) as GraphQL-shaped JSON with the right HTTP
+ * status: BAD_REQUEST for what the client sent, INTERNAL_SERVER_ERROR (logged) for anything else.
+ */
 function jsonErrorHandler(logger: Logger) {
   return (
     error: { status?: number; type?: string; message?: string },
@@ -194,17 +197,17 @@ function jsonErrorHandler(logger: Logger) {
   ) => {
     if (res.headersSent) return next(error);
     const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status >= 500) {
+      logger.error("request failed", { error: error as Error });
+      res.status(status).json({ errors: [internalServerError().toJSON()] });
+      return;
+    }
     const message =
       error.type === "entity.parse.failed"
         ? "Malformed JSON in request body"
         : error.type === "entity.too.large"
           ? "Request body too large"
-          : status < 500
-            ? (error.message ?? "Bad request")
-            : "Internal server error";
-    if (status >= 500) logger.error("request failed", { error: error as Error });
-    res
-      .status(status)
-      .json({ errors: [{ message, extensions: { code: status < 500 ? "BAD_REQUEST" : "INTERNAL_SERVER_ERROR" } }] });
+          : (error.message ?? "Bad request");
+    res.status(status).json({ errors: [badRequest(message).toJSON()] });
   };
 }

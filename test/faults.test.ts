@@ -306,7 +306,7 @@ describe("Neo4j stopped during writes", () => {
     await eventually(() => api.app.liveSubscribers(workflowId) === 2).catch(() => {
       throw new Error(`${api.app.liveSubscribers(workflowId)} live subscriptions for 2 clients`);
     });
-  }, 120000);
+  }, 420000);
 });
 
 describe("three instances under concurrent writes from all three", () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -35,6 +36,8 @@ export interface WorkflowClientOptions {
   maxBackoffMs?: number;
   /** Give up after this many failed reconnects in a row. @default Infinity */
   maxRetries?: number;
+  /** How long one HTTP request (emit, and the lastSeq read) may take. @default 10000 */
+  requestTimeoutMs?: number;
 }
 
 export interface SubscribeOptions {
@@ -47,7 +50,14 @@ export interface SubscribeOptions {
 
 /** A typed client for agents and frontends. */
 export interface WorkflowClient {
-  /** Appends a node (the seed's `WorkflowEventEmitter.emit`); idempotent when `id` is given. */
+  /**
+   * Appends a node (the seed's `WorkflowEventEmitter.emit`). Sent to the URL that last answered;
+   * on a connection error, a timeout or a server-side failure (HTTP 5xx, SERVICE_UNAVAILABLE,
+   * INTERNAL_SERVER_ERROR) it is sent to the next URL, each at most once. It carries an id
+   * (generated when `event.id` is omitted), so a resend never writes the node twice.
+   * @throws WorkflowClientError with the server's GraphQL errors (e.g. NOT_FOUND, BAD_USER_INPUT:
+   *   not retried), or with each URL's failure when none answered.
+   */
   emit(event: EmitInput): Promise<{ id: string; seq: number; branchId: string }>;
   /**
    * Streams a workflow's events exactly once and in order: after any disconnect it reconnects with
@@ -100,12 +110,12 @@ const LAST_SEQ = /* GraphQL */ `
 `;
 
 /** The workflow's newest seq, or null when there is no such workflow. */
-async function lastSeqOf(url: string, workflowId: string): Promise<number | null> {
+async function lastSeqOf(url: string, workflowId: string, timeoutMs: number): Promise<number | null> {
   const res = await fetch(url.replace(/^ws/, "http"), {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ query: LAST_SEQ, variables: { id: workflowId } }),
-    signal: AbortSignal.timeout(10000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const body = (await res.json()) as { data?: { workflows: { lastSeq: number }[] }; errors?: unknown[] };
   if (body.errors?.length || !body.data) throw body.errors ?? new Error(`HTTP ${res.status}`);
@@ -122,6 +132,45 @@ const EMIT = /* GraphQL */ `
   }
 `;
 
+/** A GraphQL error as it arrives in a response. */
+export interface GraphQLErrorLike {
+  message: string;
+  extensions?: { code?: unknown; [key: string]: unknown };
+}
+
+/**
+ * Thrown by `emit`: the server's GraphQL errors, or, when no URL answered, why each failed (with
+ * the last server-side GraphQL errors, such as SERVICE_UNAVAILABLE, in `errors`).
+ */
+export class WorkflowClientError extends Error {
+  override name = "WorkflowClientError";
+  /** The `extensions.code` of the first GraphQL error, if any. */
+  readonly code: unknown;
+  constructor(
+    message: string,
+    readonly errors: GraphQLErrorLike[],
+    /** Per URL tried, what made the client move on to the next one. */
+    readonly failures: unknown[] = [],
+  ) {
+    super(
+      failures.length > 0
+        ? `${message}: ${failures.map(describeFailure).join("; ")}`
+        : `${message}: ${JSON.stringify(errors)}`,
+    );
+    this.code = errors[0]?.extensions?.code;
+  }
+}
+
+/** One line for why a URL was passed over: fetch's own message hides the socket error in `cause`. */
+function describeFailure(failure: unknown): string {
+  const messageOf = (e: unknown) => (e as { message?: unknown } | undefined)?.message;
+  const message = messageOf((failure as { cause?: unknown } | undefined)?.cause) ?? messageOf(failure);
+  return typeof message === "string" ? message : JSON.stringify(failure);
+}
+
+/** Codes of a server-side failure that another instance may not have. */
+const RETRY_ELSEWHERE = new Set(["SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"]);
+
 /** Errors that resubscribing cannot fix. */
 const FINAL_CODES = new Set(["NOT_FOUND", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"]);
 
@@ -133,24 +182,71 @@ export function createWorkflowClient(options: WorkflowClientOptions): WorkflowCl
   const last = new Map<string, number>();
   const stops = new Set<() => void>();
   let next = 0;
+  /** Where emit starts: the last URL that answered. */
+  let emitFrom = 0;
+  const timeoutMs = options.requestTimeoutMs ?? 10000;
+
+  /**
+   * POSTs one operation. A connection error, a timeout, an HTTP 5xx or a server-side GraphQL error
+   * (SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR) is `failover`: another instance may answer. Any
+   * other answer, including a GraphQL error about the request itself, is final.
+   */
+  const post = async (
+    url: string,
+    query: string,
+    variables: Record<string, unknown>,
+  ): Promise<{ failover: unknown } | { body: Record<string, unknown>; errors: GraphQLErrorLike[] }> => {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      return { failover: error };
+    }
+    if (res.status >= 500) {
+      await res.body?.cancel().catch(() => undefined);
+      return { failover: new Error(`${url} answered HTTP ${res.status}`) };
+    }
+    let body: { errors?: GraphQLErrorLike[] };
+    try {
+      body = (await res.json()) as typeof body;
+    } catch (error) {
+      // The answer was cut off (the instance went away mid-response), or is not GraphQL at all.
+      return { failover: error };
+    }
+    const errors = body.errors ?? [];
+    if (errors.some((e) => RETRY_ELSEWHERE.has(e.extensions?.code as string))) return { failover: errors };
+    return { body: body as Record<string, unknown>, errors };
+  };
 
   /** Closes a graphql-ws client; disposing one whose connection attempt failed rejects. */
   const dispose = (client: Client) => void Promise.resolve(client.dispose()).catch(() => undefined);
 
   return {
     async emit(event) {
-      const url = urls[0].replace(/^ws/, "http");
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: EMIT, variables: { input: event } }),
-      });
-      const body = (await res.json()) as {
-        data?: { appendNode: { id: string; seq: number; branchId: string } };
-        errors?: unknown[];
-      };
-      if (body.errors?.length || !body.data) throw new Error(`emit failed: ${JSON.stringify(body.errors)}`);
-      return body.data.appendNode;
+      // With an id the append is idempotent: sending it again to another instance after an answer
+      // that was lost cannot write it twice.
+      const input = { ...event, id: event.id ?? randomUUID() };
+      const failures: unknown[] = [];
+      for (let tried = 0; tried < urls.length; tried++) {
+        const index = (emitFrom + tried) % urls.length;
+        const outcome = await post(urls[index].replace(/^ws/, "http"), EMIT, { input });
+        if ("failover" in outcome) {
+          failures.push(outcome.failover);
+          continue;
+        }
+        emitFrom = index; // stay with an instance that answers
+        const body = outcome.body as { data?: { appendNode: { id: string; seq: number; branchId: string } } | null };
+        const errors = outcome.errors;
+        if (errors.length > 0 || !body.data) throw new WorkflowClientError("emit failed", errors);
+        return body.data.appendNode;
+      }
+      const serverErrors = failures.filter((f): f is GraphQLErrorLike[] => Array.isArray(f)).at(-1) ?? [];
+      throw new WorkflowClientError("emit failed on every URL", serverErrors, failures);
     },
 
     subscribe(workflowId, subscription) {
@@ -168,7 +264,7 @@ export function createWorkflowClient(options: WorkflowClientOptions): WorkflowCl
           // "From now on" must survive a reconnect before the first event: fix "now" as the
           // workflow's lastSeq first, then every later attempt resumes after a known seq.
           try {
-            const seq = await lastSeqOf(url, workflowId);
+            const seq = await lastSeqOf(url, workflowId, timeoutMs);
             if (stopped) return;
             if (seq === null) return attempt(url, null); // unknown workflow: the server says NOT_FOUND
             position = seq;

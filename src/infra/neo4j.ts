@@ -1,6 +1,6 @@
 import neo4j, { type Driver, type ManagedTransaction } from "neo4j-driver";
 import type { Config } from "../config";
-import { conflict, isDatabaseUnavailable, serviceUnavailable } from "../errors";
+import { conflict, databaseUnavailable, isDatabaseUnavailable } from "../errors";
 import { enableTcpNoDelay } from "./tcp-nodelay";
 
 /** Connection settings for Neo4j, resolved from config or from the local launcher. */
@@ -67,12 +67,14 @@ export async function readTransaction<T>(
 }
 
 /**
- * The one place driver errors become client errors: an unreachable database is
- * SERVICE_UNAVAILABLE, a unique-id constraint violation (the same new id written concurrently) is
- * CONFLICT; everything else passes through unchanged (and is masked at the error formatter).
+ * The one place driver errors become client errors: a database that is not there right now
+ * (refused or reset connections, an expired session, a database stopping or starting, a driver
+ * whose pool is closed; see isDatabaseUnavailable) is SERVICE_UNAVAILABLE, a unique-id constraint
+ * violation (the same new id written concurrently) is CONFLICT; everything else passes through
+ * unchanged (and is masked at the error formatter).
  */
 export function translateDriverError(error: unknown): unknown {
-  if (isDatabaseUnavailable(error)) return serviceUnavailable("The database is unavailable; try again shortly");
+  if (isDatabaseUnavailable(error)) return databaseUnavailable();
   if ((error as { code?: unknown }).code === "Neo.ClientError.Schema.ConstraintValidationFailed") {
     return conflict("An id in the request is already used by another node or workflow");
   }

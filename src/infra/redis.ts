@@ -1,4 +1,3 @@
-import { RedisPubSub } from "graphql-redis-subscriptions";
 import { PubSub } from "graphql-subscriptions";
 import Redis, { Cluster, type RedisOptions } from "ioredis";
 import type { Config } from "../config";
@@ -72,33 +71,8 @@ export function createRedisPubSub(target: RedisTarget | string, logger: Logger):
   ] as const) {
     connection.on("error", (error: Error) => logger.warn("redis connection error", { connection: name, error }));
   }
-  const pubsub = new RedisPubSub({ publisher, subscriber });
+  const engine = createRedisEngine(publisher, subscriber, logger);
   let wasReady = false;
-  // While Redis is unreachable, RedisPubSub (2.7) leaves rejected promises nobody handles: its
-  // UNSUBSCRIBE/PUNSUBSCRIBE calls (it ignores their results) and, when a SUBSCRIBE fails, the
-  // deferred it keeps for later subscribers of the channel (private `subsPendingRefsMap`). Node
-  // ends the process on an unhandled rejection, so a client subscribing to a new channel or
-  // leaving the last subscription of one during an outage would kill the instance.
-  for (const command of ["unsubscribe", "punsubscribe"] as const) {
-    const send = subscriber[command].bind(subscriber) as (...args: unknown[]) => Promise<unknown>;
-    (subscriber as unknown as Record<string, unknown>)[command] = (...args: unknown[]) => {
-      const sent = send(...args);
-      sent.catch((error: unknown) => logger.debug(`redis ${command} failed`, { error }));
-      return sent;
-    };
-  }
-  type Pending = { pending?: { catch?: (onRejected: () => void) => void } };
-  const pending = (pubsub as unknown as { subsPendingRefsMap?: Map<string, Pending> }).subsPendingRefsMap;
-  const engine: PubSubEngineLike = {
-    publish: (channel, payload) => pubsub.publish(channel, payload),
-    subscribe(channel, onMessage) {
-      const subscribed = pubsub.subscribe(channel, onMessage);
-      // A SUBSCRIBE that fails also rejects this deferred; our caller handles `subscribed`.
-      pending?.get(channel)?.pending?.catch?.(() => undefined);
-      return subscribed;
-    },
-    unsubscribe: (subId) => pubsub.unsubscribe(subId),
-  };
   const reconnectListeners: (() => void)[] = [];
   subscriber.on("ready", () => {
     if (wasReady) {
@@ -124,9 +98,95 @@ export function createRedisPubSub(target: RedisTarget | string, logger: Logger):
       }
     },
     async close() {
-      await pubsub.close().catch(() => undefined);
+      await Promise.all([publisher.quit(), subscriber.quit()]).catch(() => undefined);
       publisher.disconnect();
       subscriber.disconnect();
+    },
+  };
+}
+
+/**
+ * Channels shared by local subscribers over one subscriber connection: the first subscriber of a
+ * channel sends SUBSCRIBE, the last one leaving sends UNSUBSCRIBE, messages are JSON. Every
+ * command's promise is handled here or handed to the caller, so a Redis outage cannot leave an
+ * unhandled rejection behind (Node ends the process on one). ioredis sends SUBSCRIBE again for
+ * every subscribed channel when it reconnects.
+ */
+function createRedisEngine(publisher: Redis, subscriber: Redis, logger: Logger): PubSubEngineLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- messages are untyped JSON
+  type OnMessage = (message: any) => void;
+  /** A channel's local subscribers, and its SUBSCRIBE (settled once Redis answered). */
+  interface Channel {
+    ids: Set<number>;
+    subscribed: Promise<void>;
+  }
+  const channels = new Map<string, Channel>();
+  const handlers = new Map<number, { channel: string; onMessage: OnMessage }>();
+  /** Channels whose UNSUBSCRIBE failed: ioredis would subscribe them again on reconnect. */
+  const abandoned = new Set<string>();
+  let nextId = 0;
+
+  subscriber.on("message", (channel: string, raw: string) => {
+    const entry = channels.get(channel);
+    if (!entry) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      message = raw;
+    }
+    for (const id of entry.ids) handlers.get(id)?.onMessage(message);
+  });
+  subscriber.on("ready", () => {
+    for (const channel of abandoned) if (!channels.has(channel)) unsubscribeChannel(channel);
+    abandoned.clear();
+  });
+
+  const unsubscribeChannel = (channel: string) => {
+    subscriber.unsubscribe(channel).catch((error: unknown) => {
+      abandoned.add(channel);
+      logger.debug("redis unsubscribe failed; retried on reconnect", { channel, error });
+    });
+  };
+
+  return {
+    async publish(channel, payload) {
+      await publisher.publish(channel, JSON.stringify(payload));
+    },
+    subscribe(channel, onMessage) {
+      const id = nextId++;
+      let entry = channels.get(channel);
+      if (!entry) {
+        const created: Channel = { ids: new Set(), subscribed: subscriber.subscribe(channel).then(() => undefined) };
+        // A failed SUBSCRIBE drops the channel, so the next subscriber sends it again.
+        created.subscribed.catch(() => {
+          if (channels.get(channel) === created) channels.delete(channel);
+        });
+        channels.set(channel, (entry = created));
+      }
+      const joined = entry;
+      joined.ids.add(id);
+      handlers.set(id, { channel, onMessage });
+      abandoned.delete(channel);
+      return joined.subscribed.then(
+        () => id,
+        (error: unknown) => {
+          joined.ids.delete(id);
+          handlers.delete(id);
+          throw error;
+        },
+      );
+    },
+    unsubscribe(subId) {
+      const handler = handlers.get(subId);
+      if (!handler) return;
+      handlers.delete(subId);
+      const entry = channels.get(handler.channel);
+      if (!entry) return;
+      entry.ids.delete(subId);
+      if (entry.ids.size > 0) return;
+      channels.delete(handler.channel);
+      unsubscribeChannel(handler.channel);
     },
   };
 }

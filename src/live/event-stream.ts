@@ -1,4 +1,4 @@
-import { GraphQLError } from "graphql";
+import { isSlowSubscriber, slowSubscriber } from "../errors";
 import type { WorkflowEventMessage } from "../domain/workflow-event";
 import type { EventSource } from "../domain/history/event-log";
 import type { EventBus } from "./event-bus";
@@ -79,13 +79,8 @@ export async function openEventStream(
     if (waiter) return waiter.resolve({ value: event, done: false });
     output.push(event);
     bufferedBytes += sizeOf(event);
-    if (live && (output.length > maxBuffer || bufferedBytes > maxBufferBytes)) {
-      fail(
-        new GraphQLError(`Subscriber fell more than ${maxBuffer} events behind; resubscribe with afterSeq`, {
-          extensions: { code: "SLOW_SUBSCRIBER", lastSeq: last },
-        }),
-      );
-    }
+    if (live && output.length > maxBuffer) fail(slowSubscriber({ events: maxBuffer }, last));
+    else if (live && bufferedBytes > maxBufferBytes) fail(slowSubscriber({ bytes: maxBufferBytes }, last));
   };
 
   /**
@@ -153,7 +148,7 @@ export async function openEventStream(
     failure = error;
     output.length = 0;
     bufferedBytes = 0;
-    if ((error as { extensions?: { code?: unknown } }).extensions?.code === "SLOW_SUBSCRIBER") options.onOverflow?.();
+    if (isSlowSubscriber(error)) options.onOverflow?.();
     const waiter = waiting.shift();
     close();
     waiter?.reject(error);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import neo4j from "neo4j-driver";
 import { REPO_ROOT } from "../config";
@@ -60,23 +60,51 @@ export async function startLocalNeo4j(options: LocalNeo4jOptions): Promise<Local
   return { name: "neo4j", url, reused: false, stop: () => stopChild(child, 30000) };
 }
 
-/** Runs `mvn package` in local-services/neo4j unless its output is newer than its sources. */
+/**
+ * Written after each successful `mvn package`. Maven's own outputs are no freshness mark: when
+ * nothing in them changed it leaves them as they are (copied jars, compiled classes, the jar), so
+ * a pom.xml touched by a checkout would look newer than them on every start.
+ */
+const BUILT_STAMP = path.join(TARGET, ".launcher-built");
+
+/** pom.xml and every file under src/: what `mvn package` builds from. */
+function launcherSources(): string[] {
+  const sources = [path.join(LAUNCHER_DIR, "pom.xml")];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else sources.push(full);
+    }
+  };
+  walk(path.join(LAUNCHER_DIR, "src"));
+  return sources;
+}
+
+/** True when the launcher was built, completely, after its sources last changed. */
+export function launcherIsFresh(): boolean {
+  if (!existsSync(BUILT_STAMP)) return false;
+  if (!["classes", "lib", "plugins"].every((dir) => existsSync(path.join(TARGET, dir)))) return false;
+  const built = statSync(BUILT_STAMP).mtimeMs;
+  return launcherSources().every((source) => statSync(source).mtimeMs <= built);
+}
+
+/** Runs `mvn package` in local-services/neo4j unless it was built after its sources last changed. */
 export function buildLauncher(logger: Logger): void {
-  const marker = path.join(TARGET, "plugins");
-  const sources = [
-    path.join(LAUNCHER_DIR, "pom.xml"),
-    path.join(LAUNCHER_DIR, "src/main/java/workflowgraph/neo4j/Neo4jLauncher.java"),
-  ];
-  const fresh = existsSync(marker) && sources.every((s) => statSync(s).mtimeMs <= statSync(marker).mtimeMs);
-  if (fresh && existsSync(path.join(TARGET, "lib"))) return;
+  if (launcherIsFresh()) return;
   if (!hasCommand("mvn") || !hasCommand("java")) {
     throw new Error(
       "Building the local Neo4j needs Java 17+ and Maven on the PATH (or set NEO4J_URI to an existing Neo4j)",
     );
   }
   logger.info("building the local Neo4j launcher with Maven (first run downloads Neo4j from Maven Central)");
+  // Stamped with the time the build started: a source saved during the build makes the next start
+  // build again.
+  const started = new Date();
   const result = spawnSync("mvn", ["-B", "-q", "package", "-DskipTests"], { cwd: LAUNCHER_DIR, stdio: "inherit" });
   if (result.status !== 0) throw new Error(`mvn package in ${LAUNCHER_DIR} failed (exit ${result.status})`);
+  writeFileSync(BUILT_STAMP, `built by mvn package at ${started.toISOString()}\n`);
+  utimesSync(BUILT_STAMP, started, started);
 }
 
 async function answersBolt(url: string): Promise<boolean> {

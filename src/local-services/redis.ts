@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { waitForRedis } from "../infra/redis";
 import type { Logger } from "../logger";
-import { hasCommand, isPortOpen, spawnReady, stopChild, type LocalService } from "./process";
+import { ensureDebianPackage, PackageUnavailableError } from "./apt";
+import { isPortOpen, spawnReady, stopChild, type LocalService } from "./process";
 
 export interface LocalRedisOptions {
   dataDir: string;
@@ -18,7 +18,7 @@ export class RedisUnavailableError extends Error {
 
 /**
  * Starts Debian's redis-server on loopback, or reuses a Redis already answering on the port.
- * Installs redis-server with apt-get when it is missing and the user is root.
+ * Installs redis-server with apt-get when it is missing and the user is root (see ensureDebianPackage).
  */
 export async function startLocalRedis(options: LocalRedisOptions): Promise<LocalService> {
   const url = `redis://127.0.0.1:${options.port}`;
@@ -55,19 +55,12 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
 }
 
 function ensureRedisInstalled(logger: Logger): void {
-  if (hasCommand("redis-server")) return;
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  if (!isRoot || !hasCommand("apt-get")) {
+  try {
+    ensureDebianPackage("redis-server", "redis-server", logger);
+  } catch (error) {
+    if (!(error instanceof PackageUnavailableError)) throw error;
     throw new RedisUnavailableError(
-      "redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL to an existing Redis.",
+      `${error.message}. Install it (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL to an existing Redis.`,
     );
-  }
-  logger.info("installing redis-server with apt-get");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () => spawnSync("apt-get", ["install", "-y", "-q", "redis-server"], { stdio: "inherit", env }).status;
-  if (install() !== 0) {
-    spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
-    if (install() !== 0)
-      throw new RedisUnavailableError("apt-get install redis-server failed; install it or set REDIS_URL");
   }
 }

@@ -4,6 +4,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Principal } from "../auth/principal";
 import type { WebSocketAuth } from "../auth/websocket-auth";
+import { isSlowSubscriber, type ErrorFormatter } from "../errors";
 import type { AppContext } from "../graphql/context";
 import { checkSubscribe, type QueryLimits } from "./query-limits";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
@@ -21,7 +22,8 @@ export interface WebSocketOptions {
   context: (principal: Principal) => AppContext;
   /** Authenticates each connection (connectionParams.authorization) and gates each operation. */
   auth: WebSocketAuth;
-  formatError: (error: GraphQLFormattedError, original: unknown) => GraphQLFormattedError;
+  /** The same formatter as HTTP's (createErrorFormatter), so both transports show the same errors. */
+  formatError: ErrorFormatter;
   /** Names a subscription event, so that subscribers of the same operation share its result. */
   eventKey: EventKeyOf;
   /** Shape and cost limits; an operation over one gets an `error` message, the socket stays open. */
@@ -58,12 +60,7 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) as never } : undefined,
       onError: (ctx, _id, _payload, errors) => {
-        const slow = errors.some(
-          (e) =>
-            (e.originalError as { extensions?: { code?: unknown } } | undefined)?.extensions?.code ===
-            "SLOW_SUBSCRIBER",
-        );
-        if (slow) tooSlow(ctx.extra.socket);
+        if (errors.some(isSlowSubscriber)) tooSlow(ctx.extra.socket);
         return format(errors) as never;
       },
     },

@@ -196,7 +196,7 @@ describe("openEventStream: bounds", () => {
     await commit(log, range(1, 6));
     await slow.overflowed;
     const error = await rejection(slow.stream.next());
-    expect(error.extensions).toEqual({ code: "SLOW_SUBSCRIBER", lastSeq: 4 });
+    expect(error.extensions).toEqual({ code: "SLOW_SUBSCRIBER", lastSeq: 4, limit: "events", max: 3 });
     expect(await slow.stream.next()).toEqual({ value: undefined, done: true });
     expect(slow.overflows()).toBe(1);
     expect(bus.liveSubscribers(W)).toBe(0);
@@ -208,7 +208,12 @@ describe("openEventStream: bounds", () => {
     // Each event is estimated at 256 bytes plus its content: the second passes 1000 bytes.
     await commit(log, [event(1, "x".repeat(600)), event(2, "y".repeat(600))]);
     await slow.overflowed;
-    expect((await rejection(slow.stream.next())).extensions).toEqual({ code: "SLOW_SUBSCRIBER", lastSeq: 2 });
+    expect((await rejection(slow.stream.next())).extensions).toEqual({
+      code: "SLOW_SUBSCRIBER",
+      lastSeq: 2,
+      limit: "bytes",
+      max: 1000,
+    });
   });
 
   it("holds no more than it delivers for a consumer that keeps up", async () => {
