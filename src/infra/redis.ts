@@ -1,3 +1,4 @@
+import { RedisPubSub } from "graphql-redis-subscriptions";
 import { PubSub } from "graphql-subscriptions";
 import Redis, { Cluster, type RedisOptions } from "ioredis";
 import type { Config } from "../config";
@@ -106,88 +107,36 @@ export function createRedisPubSub(target: RedisTarget | string, logger: Logger):
 }
 
 /**
- * Channels shared by local subscribers over one subscriber connection: the first subscriber of a
- * channel sends SUBSCRIBE, the last one leaving sends UNSUBSCRIBE, messages are JSON. Every
- * command's promise is handled here or handed to the caller, so a Redis outage cannot leave an
- * unhandled rejection behind (Node ends the process on one). ioredis sends SUBSCRIBE again for
- * every subscribed channel when it reconnects.
+ * graphql-redis-subscriptions' RedisPubSub on our two connections, with every promise it leaves
+ * behind handled: Node ends the process on an unhandled rejection, and during a Redis outage
+ * RedisPubSub (2.7) leaves two kinds — the results of the UNSUBSCRIBE/PUNSUBSCRIBE it sends when a
+ * channel's last subscriber leaves (it ignores them), and, when the first SUBSCRIBE of a channel
+ * fails, the deferred it keeps for later subscribers of that channel.
  */
 function createRedisEngine(publisher: Redis, subscriber: Redis, logger: Logger): PubSubEngineLike {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- messages are untyped JSON
-  type OnMessage = (message: any) => void;
-  /** A channel's local subscribers, and its SUBSCRIBE (settled once Redis answered). */
-  interface Channel {
-    ids: Set<number>;
-    subscribed: Promise<void>;
+  for (const command of ["unsubscribe", "punsubscribe"] as const) {
+    const send = subscriber[command].bind(subscriber) as (...args: unknown[]) => Promise<unknown>;
+    (subscriber as unknown as Record<string, unknown>)[command] = (...args: unknown[]) => {
+      const sent = send(...args);
+      sent.catch((error: unknown) => logger.debug(`redis ${command} failed`, { error }));
+      return sent;
+    };
   }
-  const channels = new Map<string, Channel>();
-  const handlers = new Map<number, { channel: string; onMessage: OnMessage }>();
-  /** Channels whose UNSUBSCRIBE failed: ioredis would subscribe them again on reconnect. */
-  const abandoned = new Set<string>();
-  let nextId = 0;
-
-  subscriber.on("message", (channel: string, raw: string) => {
-    const entry = channels.get(channel);
-    if (!entry) return;
-    let message: unknown;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      message = raw;
-    }
-    for (const id of entry.ids) handlers.get(id)?.onMessage(message);
-  });
-  subscriber.on("ready", () => {
-    for (const channel of abandoned) if (!channels.has(channel)) unsubscribeChannel(channel);
-    abandoned.clear();
-  });
-
-  const unsubscribeChannel = (channel: string) => {
-    subscriber.unsubscribe(channel).catch((error: unknown) => {
-      abandoned.add(channel);
-      logger.debug("redis unsubscribe failed; retried on reconnect", { channel, error });
-    });
-  };
-
+  const pubsub = new RedisPubSub({ publisher, subscriber });
+  const ignore = () => undefined;
   return {
-    async publish(channel, payload) {
-      await publisher.publish(channel, JSON.stringify(payload));
-    },
+    publish: (channel, payload) => pubsub.publish(channel, payload),
     subscribe(channel, onMessage) {
-      const id = nextId++;
-      let entry = channels.get(channel);
-      if (!entry) {
-        const created: Channel = { ids: new Set(), subscribed: subscriber.subscribe(channel).then(() => undefined) };
-        // A failed SUBSCRIBE drops the channel, so the next subscriber sends it again.
-        created.subscribed.catch(() => {
-          if (channels.get(channel) === created) channels.delete(channel);
-        });
-        channels.set(channel, (entry = created));
-      }
-      const joined = entry;
-      joined.ids.add(id);
-      handlers.set(id, { channel, onMessage });
-      abandoned.delete(channel);
-      return joined.subscribed.then(
-        () => id,
-        (error: unknown) => {
-          joined.ids.delete(id);
-          handlers.delete(id);
-          throw error;
-        },
-      );
+      const subscribed = pubsub.subscribe(channel, onMessage);
+      // While a channel's first SUBSCRIBE is in flight, a later subscriber of the channel waits on
+      // the deferred RedisPubSub keeps for it: this silent one does, so the deferred's rejection
+      // (a failed SUBSCRIBE) is always handled. It leaves as soon as it is settled. (After a failed
+      // SUBSCRIBE, RedisPubSub keeps both entries in its id map: a few bytes per attempt during an
+      // outage.)
+      pubsub.subscribe(channel, ignore).then((id) => pubsub.unsubscribe(id), ignore);
+      return subscribed;
     },
-    unsubscribe(subId) {
-      const handler = handlers.get(subId);
-      if (!handler) return;
-      handlers.delete(subId);
-      const entry = channels.get(handler.channel);
-      if (!entry) return;
-      entry.ids.delete(subId);
-      if (entry.ids.size > 0) return;
-      channels.delete(handler.channel);
-      unsubscribeChannel(handler.channel);
-    },
+    unsubscribe: (subId) => pubsub.unsubscribe(subId),
   };
 }
 
