@@ -1,14 +1,6 @@
 import { randomUUID } from "node:crypto";
-import {
-  APPEND_NODE,
-  disposeAll,
-  gql,
-  gqlOk,
-  newWorkflow,
-  startApp,
-  testDriver,
-  type RunningApp,
-} from "./support/harness";
+import { disposeAll, gql, gqlOk, newWorkflow, startApp, testDriver, type RunningApp } from "./support/harness";
+import { APPEND_NODE } from "./support/documents";
 
 let api: RunningApp;
 beforeAll(async () => {

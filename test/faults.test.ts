@@ -9,7 +9,6 @@ import type { LocalService } from "../src/local-services/process";
 import { createLogger } from "../src/logger";
 import { spawnApi, type ApiProcess } from "./support/api-process";
 import {
-  APPEND_NODE,
   disposeAll,
   eventually,
   gql,
@@ -19,9 +18,12 @@ import {
   startApp,
   subscribe,
   testConfig,
+  testServicesEnv,
   wsClient,
 } from "./support/harness";
-import { freePort, startRedisServer } from "./support/redis-process";
+import { APPEND_NODE } from "./support/documents";
+import { freePort } from "./support/ports";
+import { startRedisServer } from "./support/redis-process";
 
 /**
  * Faults on real processes, no mocks: Redis stopped and restarted, an API instance killed with
@@ -79,9 +81,9 @@ async function append(url: string, workflowId: string, parentId: string, content
   return data.appendNode as { id: string; seq: number };
 }
 
-function apiEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const config = testConfig();
-  return { NEO4J_URI: config.neo4j.uri!, REDIS_URL: config.redisUrl!, EVENT_RESYNC_INTERVAL_MS: "500", ...extra };
+/** An API process on the test services (resyncing every 500 ms unless `extra` says otherwise). */
+function spawnTestApi(extra: Record<string, string> = {}): Promise<ApiProcess> {
+  return spawnApi({ env: testServicesEnv({ EVENT_RESYNC_INTERVAL_MS: "500", ...extra }), onDispose });
 }
 
 describe("Redis stopped and restarted mid-stream", () => {
@@ -90,7 +92,7 @@ describe("Redis stopped and restarted mid-stream", () => {
     const api = await startApp({ redisUrl: redis.url, eventResyncIntervalMs: 500 });
     // A real process that never resyncs on a timer: only Redis coming back (the reconnect resync
     // and live delivery) can complete its subscribers' streams.
-    const quiet = await spawnApi(apiEnv({ REDIS_URL: redis.url, EVENT_RESYNC_INTERVAL_MS: "3600000" }));
+    const quiet = await spawnTestApi({ REDIS_URL: redis.url, EVENT_RESYNC_INTERVAL_MS: "3600000" });
     const { workflowId, rootId } = await newWorkflow(api.url);
     // Two more workflows: one whose only subscriber on `quiet` leaves during the outage, one that
     // gets its first subscriber there during the outage.
@@ -156,7 +158,7 @@ describe("Redis stopped and restarted mid-stream", () => {
 
 describe("kill -9 of the instance a client streams through", () => {
   it("the client reconnects to the other instance and resumes with every event once, in order", async () => {
-    const [one, two] = await Promise.all([spawnApi(apiEnv()), spawnApi(apiEnv())]);
+    const [one, two] = await Promise.all([spawnTestApi(), spawnTestApi()]);
     const { workflowId, rootId } = await newWorkflow(two.url);
     // The client connects to the first URL first, and rotates on reconnect.
     const watcher = watch([one.url, two.url], workflowId, 0);
@@ -311,7 +313,7 @@ describe("Neo4j stopped during writes", () => {
 
 describe("three instances under concurrent writes from all three", () => {
   it("every client, whichever instance it streams from, sees the same sequence 1..N", async () => {
-    const apis: ApiProcess[] = await Promise.all([spawnApi(apiEnv()), spawnApi(apiEnv()), spawnApi(apiEnv())]);
+    const apis: ApiProcess[] = await Promise.all([spawnTestApi(), spawnTestApi(), spawnTestApi()]);
     const { workflowId, rootId } = await newWorkflow(apis[0].url);
     const watchers = Array.from({ length: 6 }, (_, i) => watch(apis[i % 3].url, workflowId, 0));
 

@@ -1,13 +1,5 @@
-import {
-  APPEND_NODE,
-  disposeAll,
-  gql,
-  gqlOk,
-  newWorkflow,
-  startApp,
-  wsClient,
-  type RunningApp,
-} from "./support/harness";
+import { disposeAll, gql, gqlOk, newWorkflow, startApp, wsClient, type RunningApp } from "./support/harness";
+import { APPEND_NODE } from "./support/documents";
 
 let api: RunningApp;
 beforeAll(async () => {

@@ -1,7 +1,6 @@
 import { appendNodes } from "../src/domain/append-nodes";
 import type { Store } from "../src/domain/store";
 import {
-  APPEND_NODE,
   disposeAll,
   eventually,
   gql,
@@ -14,6 +13,7 @@ import {
   wsClient,
   type RunningApp,
 } from "./support/harness";
+import { APPEND_NODE } from "./support/documents";
 
 const EVENTS = /* GraphQL */ `
   subscription ($workflowId: ID!, $afterSeq: Int) {

@@ -1,5 +1,6 @@
 import WebSocket from "ws";
 import { SLOW_SUBSCRIBER_CLOSE_CODE } from "../src/server/websocket";
+import { APPEND_NODES } from "./support/documents";
 import { disposeAll, eventually, gqlOk, newWorkflow, onDispose, startApp } from "./support/harness";
 
 afterAll(disposeAll);
@@ -33,7 +34,7 @@ describe("a subscriber that does not read", () => {
     const content = "x".repeat(250 * 1024);
     for (let round = 0; round < 10 && api.app.liveSubscribers(workflowId) > 0; round++) {
       const input = Array.from({ length: 10 }, () => ({ workflowId, parentId: rootId, type: "MESSAGE", content }));
-      await gqlOk(api.url, `mutation($input: [AppendNodeInput!]!) { appendNodes(input: $input) { id } }`, { input });
+      await gqlOk(api.url, APPEND_NODES, { input });
     }
     socket.resume();
     expect(await closed).toBe(SLOW_SUBSCRIBER_CLOSE_CODE);
