@@ -38,8 +38,9 @@ export interface RedisProcessOptions {
 
 /**
  * Starts a dedicated `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` (or a
- * Sentinel, with `sentinelOf`) and waits until it answers PING. A small shell runs it and kills it when this process's end of its stdin
- * closes, so the server cannot outlive the process that started it, however that one ends.
+ * Sentinel, with `sentinelOf`) and waits until it answers PING. A small shell runs it and kills
+ * it when this process's end of its stdin closes, so the server cannot outlive the process that
+ * started it, however that one ends.
  */
 export async function startRedisServer(options: RedisProcessOptions = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
