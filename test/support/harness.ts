@@ -16,6 +16,19 @@ export function onDispose(dispose: () => Promise<void> | void): void {
 }
 export async function disposeAll(): Promise<void> {
   while (disposables.length) await disposables.pop()!();
+  await socketsClosed();
+}
+
+/**
+ * Waits (at most `timeoutMs`) until no TCP socket or server of this process is open. Some closes
+ * finish after the call that started them resolved (ioredis's `disconnect()` ends its sockets and
+ * returns; an HTTP keep-alive socket closes once the server ended it), so without this a suite
+ * could end with its sockets still closing, while its jest worker has only 500 ms to exit.
+ */
+async function socketsClosed(timeoutMs = 5000): Promise<void> {
+  const open = () => process.getActiveResourcesInfo().some((r) => r === "TCPSocketWrap" || r === "TCPServerWrap");
+  const deadline = Date.now() + timeoutMs;
+  while (open() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** The config of the real services `npm test` provides. */
