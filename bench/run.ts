@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { loadConfig } from "../src/config";
 import { startLocalServices } from "../src/local-services/start-services";
 import { createLogger } from "../src/logger";
-import { spawnApi, type ApiProcess } from "./lib/api-process";
+import { spawnApi, type ApiProcess } from "../test/support/api-process";
 import { startCpuProfile, summarizeProfile } from "./lib/cpu-profile";
 import { machine, rawDriver, versions } from "./lib/environment";
 import { removeScratch, type Fixtures } from "./lib/fixtures";
@@ -65,10 +65,10 @@ async function main() {
   const apis: ApiProcess[] = [];
   const startApi = async () => {
     const nodeOptions = process.env.BENCH_API_NODE_OPTIONS;
-    const api = await spawnApi(
-      { NEO4J_URI: neo4jUri, REDIS_URL: redisUrl, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
-      { inspect: profiling },
-    );
+    const api = await spawnApi({
+      env: { NEO4J_URI: neo4jUri, REDIS_URL: redisUrl, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+      inspect: profiling,
+    });
     apis.push(api);
     return api;
   };

@@ -12,7 +12,6 @@
  * and writes bench/results/soak-latest.json; exits 1 on any lost, duplicated or out-of-order event,
  * on a gap in the stored log, or when an API process dies unexpectedly.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -21,6 +20,8 @@ import { createWorkflowClient, type WorkflowClient } from "../src/client/workflo
 import { loadConfig } from "../src/config";
 import { startLocalServices, type LocalServices } from "../src/local-services/start-services";
 import { createLogger } from "../src/logger";
+import { spawnApi, type ApiProcess, type SpawnApiOptions } from "../test/support/api-process";
+import { APPEND_NODE_BRIEF, START_WORKFLOW } from "../test/support/documents";
 import { startRedisServer, type RedisProcess } from "../test/support/redis-process";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -55,69 +56,43 @@ const log = (message: string) => console.log(`[${elapsed().toFixed(1).padStart(6
 
 interface Instance {
   name: string;
-  port: number;
-  url: string;
-  child: ChildProcess;
+  api: ApiProcess;
   /** Set before a deliberate kill or stop, so that exit is not reported as a crash. */
   expectedExit: boolean;
-  output: string;
 }
 
 const unexpectedExits: string[] = [];
-const children = new Set<ChildProcess>();
+const children = new Set<ApiProcess>();
 process.on("exit", () => {
-  for (const child of children) child.kill("SIGKILL");
+  for (const api of children) api.child.kill("SIGKILL");
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 
-function spawnInstance(name: string, env: Record<string, string>, port = 0): Promise<Instance> {
-  const { REDIS_SENTINELS: _s, REDIS_CLUSTER_NODES: _c, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], {
-    cwd: REPO_ROOT,
-    env: { ...inherited, ...env, PORT: String(port), LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    const instance = { name, child, expectedExit: false, output: "" } as Instance;
-    child.stderr!.on("data", (chunk) => (instance.output = (instance.output + chunk).slice(-20000)));
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdout += chunk;
-      const line = stdout.split("\n").find((l) => l.includes('"listening"'));
-      if (!line || instance.url) return;
-      const listening = JSON.parse(line) as { url: string; port: number };
-      Object.assign(instance, { url: listening.url, port: listening.port });
-      resolve(instance);
-    });
-    child.once("exit", (code, signal) => {
-      children.delete(child);
-      if (!instance.url)
-        return reject(new Error(`${name} exited (${signal ?? code}) before listening:\n${instance.output}`));
+async function spawnInstance(name: string, env: SpawnApiOptions["env"], port = 0): Promise<Instance> {
+  const instance = { name, expectedExit: false } as Instance;
+  instance.api = await spawnApi({
+    env,
+    port,
+    onExit(code, signal) {
+      children.delete(instance.api);
       if (!instance.expectedExit) {
         unexpectedExits.push(`${name} exited (${signal ?? code}) at ${elapsed()} s`);
-        log(`UNEXPECTED: ${name} exited (${signal ?? code})\n${instance.output.slice(-3000)}`);
+        log(`UNEXPECTED: ${name} exited (${signal ?? code})\n${instance.api.output().slice(-3000)}`);
       }
-    });
+    },
   });
+  children.add(instance.api);
+  return instance;
 }
 
-function killInstance(instance: Instance): Promise<void> {
+async function killInstance(instance: Instance): Promise<void> {
   instance.expectedExit = true;
-  if (instance.child.exitCode !== null || instance.child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => instance.child.once("exit", () => resolve()));
-  instance.child.kill("SIGKILL");
-  return exited;
+  await instance.api.signal("SIGKILL");
 }
 
 async function stopInstance(instance: Instance): Promise<void> {
   instance.expectedExit = true;
-  if (instance.child.exitCode !== null || instance.child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => instance.child.once("exit", () => resolve()));
-  instance.child.kill("SIGTERM");
-  const timer = setTimeout(() => instance.child.kill("SIGKILL"), 15000);
-  await exited;
-  clearTimeout(timer);
+  await instance.api.stop(15000);
 }
 
 async function readyz(url: string): Promise<number | string> {
@@ -147,10 +122,8 @@ async function gql(url: string, query: string, variables: Record<string, unknown
   return (await res.json()) as GraphQLResult;
 }
 
-const APPEND = `mutation($input: AppendNodeInput!) { appendNode(input: $input) { id seq } }`;
 const DECIDE = `mutation($input: AddDecisionInput!) { addDecision(input: $input) { id seq options { id seq } } }`;
 const CHOOSE = `mutation($input: ChooseOptionInput!) { chooseOption(input: $input) { id } }`;
-const START = `mutation($input: StartWorkflowInput!) { startWorkflow(input: $input) { id root { id } } }`;
 
 interface WorkflowState {
   id: string;
@@ -187,7 +160,7 @@ async function send(
     const instance = instances[via.instance];
     let reason: string;
     try {
-      const result = await gql(instance.url, query, { input });
+      const result = await gql(instance.api.url, query, { input });
       if (!result.errors?.length && result.data) return result.data;
       reason = result.errors?.[0]?.extensions?.code ?? "NO_DATA";
       if (["BAD_USER_INPUT", "NOT_FOUND", "CONFLICT", "GRAPHQL_VALIDATION_FAILED"].includes(reason)) {
@@ -256,7 +229,7 @@ async function writer(index: number, wf: WorkflowState, instances: Instance[]): 
         agentId: `writer-${index}`,
         metadata: { writer: index, n },
       };
-      if (await send(instances, via, APPEND, input)) {
+      if (await send(instances, via, APPEND_NODE_BRIEF, input)) {
         writes.ok += 1;
         writes.byKind.appendNode += 1;
         wf.nodes.push(input.id);
@@ -285,7 +258,7 @@ function subscribeAll(instances: Instance[], workflows: WorkflowState[]): Subscr
     const firstInstance = index % instances.length;
     const workflowId = workflows[Math.floor(index / instances.length) % workflows.length].id;
     // Each client starts on its own instance and rotates through the others on reconnect.
-    const urls = instances.map((_, k) => instances[(firstInstance + k) % instances.length].url);
+    const urls = instances.map((_, k) => instances[(firstInstance + k) % instances.length].api.url);
     const client = createWorkflowClient({ url: urls });
     const subscriber: Subscriber = {
       index,
@@ -343,7 +316,7 @@ async function restartRedis(
   const writesAtStop = writes.ok;
   notes.push(`redis stopped at ${elapsed()} s`);
   await sleep(REDIS_OUTAGE_MS / 2);
-  notes.push(`readyz while Redis is down: ${(await Promise.all(instances.map((i) => readyz(i.url)))).join(", ")}`);
+  notes.push(`readyz while Redis is down: ${(await Promise.all(instances.map((i) => readyz(i.api.url)))).join(", ")}`);
   await sleep(REDIS_OUTAGE_MS / 2);
   const advanced = subscribers.filter((s, i) => s.seqs.length > deliveredAtStop[i]).length;
   notes.push(
@@ -355,7 +328,7 @@ async function restartRedis(
   const deadline = Date.now() + 20000;
   let statuses: (number | string)[] = [];
   while (Date.now() < deadline) {
-    statuses = await Promise.all(instances.map((i) => readyz(i.url)));
+    statuses = await Promise.all(instances.map((i) => readyz(i.api.url)));
     if (statuses.every((s) => s === 200)) break;
     await sleep(200);
   }
@@ -423,11 +396,11 @@ async function main(): Promise<number> {
   const env = { NEO4J_URI: neo4jUri, REDIS_URL: redis.url, EVENT_RESYNC_INTERVAL_MS: String(RESYNC_MS) };
 
   const instances = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => spawnInstance(`api-${i + 1}`, env)));
-  log(`instances: ${instances.map((i) => i.url).join(", ")}`);
+  log(`instances: ${instances.map((i) => i.api.url).join(", ")}`);
 
   const workflows: WorkflowState[] = [];
   for (let w = 0; w < WORKFLOWS; w++) {
-    const data = await send(instances, { instance: w % INSTANCES }, START, {
+    const data = await send(instances, { instance: w % INSTANCES }, START_WORKFLOW, {
       name: `soak ${w}`,
       systemPrompt: "You are a soak test.",
     });
@@ -452,13 +425,13 @@ async function main(): Promise<number> {
     const before = streaming.map((s) => s.seqs.length);
     await killInstance(killed);
     notes.push(
-      `${killed.name} (${killed.url}) killed at ${elapsed()} s; ${streaming.length} subscribers started on it`,
+      `${killed.name} (${killed.api.url}) killed at ${elapsed()} s; ${streaming.length} subscribers started on it`,
     );
     await at(0.5);
     const moved = streaming.filter((s, i) => s.seqs.length > before[i]).length;
     notes.push(`while it was down: ${moved}/${streaming.length} of its subscribers kept receiving from the others`);
-    instances[victim] = await spawnInstance(`${killed.name}'`, env, killed.port);
-    notes.push(`${instances[victim].name} listening again at ${instances[victim].url} at ${elapsed()} s`);
+    instances[victim] = await spawnInstance(`${killed.name}'`, env, killed.api.port);
+    notes.push(`${instances[victim].name} listening again at ${instances[victim].api.url} at ${elapsed()} s`);
   });
   await at(0.7);
   await phase("redis restart #2", (notes) => restartRedis(redis, instances, subscribers, notes));

@@ -1,14 +1,6 @@
 import { randomUUID } from "node:crypto";
-import {
-  APPEND_NODE,
-  disposeAll,
-  gql,
-  gqlOk,
-  newWorkflow,
-  startApp,
-  testDriver,
-  type RunningApp,
-} from "./support/harness";
+import { disposeAll, gql, gqlOk, newWorkflow, startApp, testDriver, type RunningApp } from "./support/harness";
+import { APPEND_NODE, APPEND_NODES, START_WORKFLOW } from "./support/documents";
 
 let api: RunningApp;
 beforeAll(async () => {
@@ -37,7 +29,7 @@ describe("startWorkflow", () => {
   it("returns the same workflow on an identical retry and CONFLICT on a different one", async () => {
     const id = randomUUID();
     const input = { id, name: "retry", systemPrompt: "p" };
-    const q = `mutation($input: StartWorkflowInput!) { startWorkflow(input: $input) { id root { id } } }`;
+    const q = START_WORKFLOW;
     const first = await gqlOk(api.url, q, { input });
     const again = await gqlOk(api.url, q, { input });
     expect(again.startWorkflow).toEqual(first.startWorkflow);
@@ -100,7 +92,7 @@ describe("appendNode", () => {
 
   it("treats ids case-insensitively (UUIDs are stored in lower case)", async () => {
     const id = randomUUID().toUpperCase();
-    const q = `mutation($input: StartWorkflowInput!) { startWorkflow(input: $input) { id root { id } } }`;
+    const q = START_WORKFLOW;
     const started = await gqlOk(api.url, q, { input: { id, name: "upper", systemPrompt: "p" } });
     expect(started.startWorkflow.id).toBe(id.toLowerCase());
     const appended = await gqlOk(api.url, APPEND_NODE, {
@@ -187,7 +179,7 @@ describe("appendNodes", () => {
 
   it("writes nothing when any node of the batch is invalid", async () => {
     const { workflowId, rootId } = await newWorkflow(api.url);
-    const res = await gql(api.url, `mutation($input: [AppendNodeInput!]!) { appendNodes(input: $input) { id } }`, {
+    const res = await gql(api.url, APPEND_NODES, {
       input: [
         { workflowId, parentId: rootId, type: "MESSAGE", content: "fine" },
         { workflowId, parentId: randomUUID(), type: "MESSAGE", content: "orphan" },
@@ -218,7 +210,7 @@ describe("a chain of 1,000 nodes", () => {
       type: i % 2 ? "ACTION" : "MESSAGE",
       content: `step ${i + 1}`,
     }));
-    await gqlOk(api.url, `mutation($input: [AppendNodeInput!]!) { appendNodes(input: $input) { id } }`, { input });
+    await gqlOk(api.url, APPEND_NODES, { input });
   });
 
   it("has pathToRoot from the system prompt to the node, and depth 1,000 at the end", async () => {

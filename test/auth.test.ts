@@ -4,18 +4,11 @@ import { SignJWT, type JWTPayload } from "jose";
 import type { Driver } from "neo4j-driver";
 import WebSocket from "ws";
 import { signToken, type TokenClaims } from "../src/auth/sign-token";
-import {
-  APPEND_NODE,
-  disposeAll,
-  eventually,
-  onDispose,
-  START_WORKFLOW,
-  startApp,
-  subscribe,
-  testDriver,
-} from "./support/harness";
+import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
+import { disposeAll, eventually, onDispose, startApp, subscribe, testDriver } from "./support/harness";
 import type { RunningApp } from "./support/harness";
-import { expectNoLeak, idExists, workflowState } from "./support/raw";
+import { expectNoLeak } from "./support/raw";
+import { idExists, workflowState } from "./support/workflow-state";
 
 /**
  * Authentication and role gates end to end with HS256 tokens: who may call over HTTP and

@@ -1,14 +1,6 @@
 import { randomUUID } from "node:crypto";
-import {
-  APPEND_NODE,
-  disposeAll,
-  gql,
-  gqlOk,
-  newWorkflow,
-  startApp,
-  testDriver,
-  type RunningApp,
-} from "./support/harness";
+import { disposeAll, gql, gqlOk, newWorkflow, startApp, testDriver, type RunningApp } from "./support/harness";
+import { APPEND_NODE } from "./support/documents";
 
 let api: RunningApp;
 beforeAll(async () => {
@@ -213,7 +205,7 @@ describe("a branch's fields", () => {
     expect(cut).toBe(`${full.slice(0, 20)} … [${full.length - 20} more characters]`);
   });
 
-  it("reports structured stats", async () => {
+  it("reports its node count, decisions, pending decisions, agents and first and last times", async () => {
     const { stats } = await branchQuery("stats { nodeCount decisions pendingDecisions agents firstAt lastAt }");
     expect(stats).toMatchObject({ nodeCount: 5, decisions: 0, pendingDecisions: 0, agents: ["coder", "tester"] });
     expect(new Date(stats.lastAt).getTime()).toBeGreaterThanOrEqual(new Date(stats.firstAt).getTime());

@@ -20,7 +20,7 @@ describe("loadConfig defaults", () => {
     expect(config.logLevel).toBe("info");
   });
 
-  it("leaves the Neo4j and Redis URLs unset so that the CLI starts local services", () => {
+  it("leaves the Neo4j and Redis URLs unset when NEO4J_URI and REDIS_URL are absent", () => {
     const config = loadConfig({});
     expect(config.neo4j.uri).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Driver } from "neo4j-driver";
-import { APPEND_NODE, disposeAll, gqlOk, newWorkflow, startApp, testDriver, type RunningApp } from "./support/harness";
-import { checkedGql, codeOf, expectNothingWritten, lastSeqOf, workflowState } from "./support/raw";
+import { APPEND_NODE } from "./support/documents";
+import { disposeAll, gqlOk, newWorkflow, startApp, testDriver, type RunningApp } from "./support/harness";
+import { checkedGql, codeOf, expectNothingWritten } from "./support/raw";
+import { lastSeqOf, workflowState } from "./support/workflow-state";
 
 /**
  * Decisions end to end: addDecision (new OPTION nodes on branches of their own, existing nodes of

@@ -3,13 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import neo4j from "neo4j-driver";
-import { createWorkflowClient, type ClientEvent } from "../src/client/workflow-client";
 import { startLocalNeo4j } from "../src/local-services/neo4j";
 import type { LocalService } from "../src/local-services/process";
 import { createLogger } from "../src/logger";
 import { spawnApi, type ApiProcess } from "./support/api-process";
 import {
-  APPEND_NODE,
   disposeAll,
   eventually,
   gql,
@@ -19,52 +17,28 @@ import {
   startApp,
   subscribe,
   testConfig,
+  testServicesEnv,
   wsClient,
+  type RunningApp,
 } from "./support/harness";
-import { freePort, startRedisServer } from "./support/redis-process";
+import { APPEND_NODE } from "./support/documents";
+import { freePort } from "./support/ports";
+import { startRedisServer, type RedisProcess } from "./support/redis-process";
+import { delivered, range, watch } from "./support/watcher";
 
 /**
  * Faults on real processes, no mocks: Redis stopped and restarted, an API instance killed with
- * SIGKILL, Neo4j stopped during writes, three instances under concurrent writes, a subscriber that
- * does not read. Each scenario ends with clients that hold every event exactly once, in seq order.
+ * SIGKILL, Neo4j stopped during writes, three instances under concurrent writes. Each scenario ends
+ * with clients that hold every event exactly once, in seq order.
+ *
+ * The services and API processes a scenario needs start in its `beforeAll`, with a timeout of their
+ * own: each `it` times only the scenario (starting Neo4j alone can take a minute on a busy machine).
  */
 
+/** For starting a scenario's own services and API processes. */
+const STARTUP_TIMEOUT_MS = 180000;
+
 afterAll(disposeAll);
-
-/** [from, from + 1, …, to]. */
-const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-
-/** A typed client subscribed to one workflow, recording what it delivers. */
-interface Watcher {
-  seqs: number[];
-  events: ClientEvent[];
-  errors: unknown[];
-  stop(): void;
-}
-
-function watch(url: string | string[], workflowId: string, afterSeq?: number, minBackoffMs = 50): Watcher {
-  const client = createWorkflowClient({ url, minBackoffMs, maxBackoffMs: Math.max(1000, minBackoffMs) });
-  onDispose(() => client.close());
-  const watcher: Watcher = { seqs: [], events: [], errors: [], stop: () => undefined };
-  watcher.stop = client.subscribe(workflowId, {
-    afterSeq,
-    onEvent(event) {
-      watcher.seqs.push(event.seq);
-      watcher.events.push(event);
-    },
-    onError: (error) => watcher.errors.push(error),
-  });
-  return watcher;
-}
-
-/** Waits until the watcher delivered `count` events, with a message saying what it has. */
-async function delivered(watcher: Watcher, count: number, timeoutMs = 20000): Promise<void> {
-  await eventually(() => watcher.seqs.length >= count, timeoutMs).catch(() => {
-    throw new Error(
-      `expected ${count} events, got ${watcher.seqs.length}: ${JSON.stringify(watcher.seqs)}; errors: ${JSON.stringify(watcher.errors)}`,
-    );
-  });
-}
 
 async function readyz(origin: string): Promise<{ status: number; body: any }> {
   const res = await fetch(origin + "/readyz");
@@ -79,18 +53,24 @@ async function append(url: string, workflowId: string, parentId: string, content
   return data.appendNode as { id: string; seq: number };
 }
 
-function apiEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const config = testConfig();
-  return { NEO4J_URI: config.neo4j.uri!, REDIS_URL: config.redisUrl!, EVENT_RESYNC_INTERVAL_MS: "500", ...extra };
+/** An API process on the test services (resyncing every 500 ms unless `extra` says otherwise). */
+function spawnTestApi(extra: Record<string, string> = {}): Promise<ApiProcess> {
+  return spawnApi({ env: testServicesEnv({ EVENT_RESYNC_INTERVAL_MS: "500", ...extra }), onDispose });
 }
 
 describe("Redis stopped and restarted mid-stream", () => {
-  it("keeps mutations working, reports Redis down, and every subscriber ends with every event once, in order", async () => {
-    const redis = await startRedisServer({ onDispose });
-    const api = await startApp({ redisUrl: redis.url, eventResyncIntervalMs: 500 });
+  let redis: RedisProcess;
+  let api: RunningApp;
+  let quiet: ApiProcess;
+  beforeAll(async () => {
+    redis = await startRedisServer({ onDispose });
+    api = await startApp({ redisUrl: redis.url, eventResyncIntervalMs: 500 });
     // A real process that never resyncs on a timer: only Redis coming back (the reconnect resync
     // and live delivery) can complete its subscribers' streams.
-    const quiet = await spawnApi(apiEnv({ REDIS_URL: redis.url, EVENT_RESYNC_INTERVAL_MS: "3600000" }));
+    quiet = await spawnTestApi({ REDIS_URL: redis.url, EVENT_RESYNC_INTERVAL_MS: "3600000" });
+  }, STARTUP_TIMEOUT_MS);
+
+  it("keeps mutations working, reports Redis down, and every subscriber ends with every event once, in order", async () => {
     const { workflowId, rootId } = await newWorkflow(api.url);
     // Two more workflows: one whose only subscriber on `quiet` leaves during the outage, one that
     // gets its first subscriber there during the outage.
@@ -155,8 +135,13 @@ describe("Redis stopped and restarted mid-stream", () => {
 });
 
 describe("kill -9 of the instance a client streams through", () => {
+  let one: ApiProcess;
+  let two: ApiProcess;
+  beforeAll(async () => {
+    [one, two] = await Promise.all([spawnTestApi(), spawnTestApi()]);
+  }, STARTUP_TIMEOUT_MS);
+
   it("the client reconnects to the other instance and resumes with every event once, in order", async () => {
-    const [one, two] = await Promise.all([spawnApi(apiEnv()), spawnApi(apiEnv())]);
     const { workflowId, rootId } = await newWorkflow(two.url);
     // The client connects to the first URL first, and rotates on reconnect.
     const watcher = watch([one.url, two.url], workflowId, 0);
@@ -207,111 +192,125 @@ describe("a client subscribed from now, cut off before its first event", () => {
 
 describe("Neo4j stopped during writes", () => {
   let neo: LocalService | undefined;
-
-  it("fails writes with SERVICE_UNAVAILABLE, writes nothing half-way, and the same app recovers by itself", async () => {
+  let uri: string;
+  let startNeo4j: () => Promise<void>;
+  beforeAll(async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "workflow-graph-neo4j-"));
     onDispose(() => rmSync(dataDir, { recursive: true, force: true }));
     const port = await freePort();
     const logger = createLogger("silent");
-    const startNeo4j = async () => {
+    startNeo4j = async () => {
       neo = await startLocalNeo4j({ dataDir, port, logger, heap: "512m" });
       expect(neo.reused).toBe(false);
     };
     onDispose(() => neo?.stop());
     await startNeo4j();
-    const uri = `bolt://127.0.0.1:${port}`;
-    const api = await startApp({ neo4j: { ...testConfig().neo4j, uri } });
-    const { workflowId, rootId } = await newWorkflow(api.url);
-    const live = watch(api.url, workflowId, 0);
+    uri = `bolt://127.0.0.1:${port}`;
+  }, STARTUP_TIMEOUT_MS);
 
-    const succeeded: { id: string; seq: number }[] = [];
-    const failed: { id: string; code: unknown }[] = [];
-    let parent = rootId;
-    /** Appends under the newest node that was written, with a client-supplied id. */
-    const attempt = async (content: string): Promise<boolean> => {
-      const id = randomUUID();
-      const res = await gql(api.url, APPEND_NODE, {
-        input: { id, workflowId, parentId: parent, type: "MESSAGE", content },
-      });
-      if (res.errors?.length) {
-        failed.push({ id, code: res.errors[0].extensions?.code });
-        return false;
+  // The scenario restarts Neo4j itself (the recovery it proves), hence its longer timeout.
+  it(
+    "fails writes with SERVICE_UNAVAILABLE, writes nothing half-way, and the same app recovers by itself",
+    async () => {
+      const api = await startApp({ neo4j: { ...testConfig().neo4j, uri } });
+      const { workflowId, rootId } = await newWorkflow(api.url);
+      const live = watch(api.url, workflowId, 0);
+
+      const succeeded: { id: string; seq: number }[] = [];
+      const failed: { id: string; code: unknown }[] = [];
+      let parent = rootId;
+      /** Appends under the newest node that was written, with a client-supplied id. */
+      const attempt = async (content: string): Promise<boolean> => {
+        const id = randomUUID();
+        const res = await gql(api.url, APPEND_NODE, {
+          input: { id, workflowId, parentId: parent, type: "MESSAGE", content },
+        });
+        if (res.errors?.length) {
+          failed.push({ id, code: res.errors[0].extensions?.code });
+          return false;
+        }
+        expect(res.data!.appendNode.id).toBe(id);
+        succeeded.push({ id, seq: res.data!.appendNode.seq });
+        parent = id;
+        return true;
+      };
+
+      for (let i = 1; i <= 5; i++) expect(await attempt(`before ${i}`)).toBe(true);
+      await delivered(live, 5);
+
+      // Keep writing while Neo4j shuts down, until two writes failed after it was gone.
+      let gone = false;
+      const stopping = neo!.stop().then(() => (gone = true));
+      let failedWhileGone = 0;
+      for (let i = 1; failedWhileGone < 2; i++) {
+        const wasGone = gone;
+        const started = Date.now();
+        const ok = await attempt(`during ${i}`);
+        if (wasGone) {
+          expect(ok).toBe(false);
+          expect(Date.now() - started).toBeLessThan(15000);
+          failedWhileGone += 1;
+        }
       }
-      expect(res.data!.appendNode.id).toBe(id);
-      succeeded.push({ id, seq: res.data!.appendNode.seq });
-      parent = id;
-      return true;
-    };
+      await stopping;
+      const down = await readyz(api.origin);
+      expect(down.status).toBe(503);
+      expect(down.body.dependencies).toMatchObject({ neo4j: "down" });
 
-    for (let i = 1; i <= 5; i++) expect(await attempt(`before ${i}`)).toBe(true);
-    await delivered(live, 5);
+      await startNeo4j();
+      // The same app, not restarted: its driver reconnects by itself.
+      await eventually(() => attempt("after 1"), 60000);
+      for (let i = 2; i <= 3; i++) expect(await attempt(`after ${i}`)).toBe(true);
 
-    // Keep writing while Neo4j shuts down, until two writes failed after it was gone.
-    let gone = false;
-    const stopping = neo!.stop().then(() => (gone = true));
-    let failedWhileGone = 0;
-    for (let i = 1; failedWhileGone < 2; i++) {
-      const wasGone = gone;
-      const started = Date.now();
-      const ok = await attempt(`during ${i}`);
-      if (wasGone) {
-        expect(ok).toBe(false);
-        expect(Date.now() - started).toBeLessThan(15000);
-        failedWhileGone += 1;
-      }
-    }
-    await stopping;
-    const down = await readyz(api.origin);
-    expect(down.status).toBe(503);
-    expect(down.body.dependencies).toMatchObject({ neo4j: "down" });
+      expect(failed.length).toBeGreaterThanOrEqual(2);
+      for (const failure of failed) expect(failure).toEqual({ id: failure.id, code: "SERVICE_UNAVAILABLE" });
 
-    await startNeo4j();
-    // The same app, not restarted: its driver reconnects by itself.
-    await eventually(() => attempt("after 1"), 60000);
-    for (let i = 2; i <= 3; i++) expect(await attempt(`after ${i}`)).toBe(true);
-
-    expect(failed.length).toBeGreaterThanOrEqual(2);
-    for (const failure of failed) expect(failure).toEqual({ id: failure.id, code: "SERVICE_UNAVAILABLE" });
-
-    // What is stored: exactly the appends that succeeded, seq contiguous, lastSeq the newest.
-    const driver = neo4j.driver(uri, neo4j.auth.basic("neo4j", ""), { disableLosslessIntegers: true });
-    onDispose(() => driver.close());
-    const { records } = await driver.executeQuery(
-      `MATCH (w:Workflow {id: $workflowId})
+      // What is stored: exactly the appends that succeeded, seq contiguous, lastSeq the newest.
+      const driver = neo4j.driver(uri, neo4j.auth.basic("neo4j", ""), { disableLosslessIntegers: true });
+      onDispose(() => driver.close());
+      const { records } = await driver.executeQuery(
+        `MATCH (w:Workflow {id: $workflowId})
        MATCH (n:WorkflowNode {workflowId: $workflowId})
        WITH w, n ORDER BY n.seq
        RETURN w.lastSeq AS lastSeq, w.nodeCount AS nodeCount, collect(n.seq) AS seqs, collect(n.id) AS ids`,
-      { workflowId },
-    );
-    const stored = records[0].toObject();
-    const count = succeeded.length;
-    expect(succeeded.map((s) => s.seq)).toEqual(range(1, count));
-    expect(stored.seqs).toEqual(range(0, count));
-    expect(stored.lastSeq).toBe(count);
-    expect(stored.nodeCount).toBe(count + 1);
-    expect(stored.ids).toEqual([rootId, ...succeeded.map((s) => s.id)]);
-    const { records: leftovers } = await driver.executeQuery(
-      "MATCH (n:WorkflowNode) WHERE n.id IN $ids RETURN count(n) AS c",
-      { ids: failed.map((f) => f.id) },
-    );
-    expect(leftovers[0].get("c")).toBe(0);
+        { workflowId },
+      );
+      const stored = records[0].toObject();
+      const count = succeeded.length;
+      expect(succeeded.map((s) => s.seq)).toEqual(range(1, count));
+      expect(stored.seqs).toEqual(range(0, count));
+      expect(stored.lastSeq).toBe(count);
+      expect(stored.nodeCount).toBe(count + 1);
+      expect(stored.ids).toEqual([rootId, ...succeeded.map((s) => s.id)]);
+      const { records: leftovers } = await driver.executeQuery(
+        "MATCH (n:WorkflowNode) WHERE n.id IN $ids RETURN count(n) AS c",
+        { ids: failed.map((f) => f.id) },
+      );
+      expect(leftovers[0].get("c")).toBe(0);
 
-    // A subscriber resuming with afterSeq gets them all, in order; so does the one that was live.
-    const resumed = watch(api.url, workflowId, 2);
-    await Promise.all([delivered(resumed, count - 2, 30000), delivered(live, count, 30000)]);
-    expect(resumed.seqs).toEqual(range(3, count));
-    expect(live.seqs).toEqual(range(1, count));
-    expect(resumed.events.map((e) => e.node?.id)).toEqual(succeeded.slice(2).map((s) => s.id));
-    // The live client retried through the outage and holds one subscription again, not several.
-    await eventually(() => api.app.liveSubscribers(workflowId) === 2).catch(() => {
-      throw new Error(`${api.app.liveSubscribers(workflowId)} live subscriptions for 2 clients`);
-    });
-  }, 420000);
+      // A subscriber resuming with afterSeq gets them all, in order; so does the one that was live.
+      const resumed = watch(api.url, workflowId, 2);
+      await Promise.all([delivered(resumed, count - 2, 30000), delivered(live, count, 30000)]);
+      expect(resumed.seqs).toEqual(range(3, count));
+      expect(live.seqs).toEqual(range(1, count));
+      expect(resumed.events.map((e) => e.node?.id)).toEqual(succeeded.slice(2).map((s) => s.id));
+      // The live client retried through the outage and holds one subscription again, not several.
+      await eventually(() => api.app.liveSubscribers(workflowId) === 2).catch(() => {
+        throw new Error(`${api.app.liveSubscribers(workflowId)} live subscriptions for 2 clients`);
+      });
+    },
+    // It stops and starts Neo4j within the test: each start took up to 85 s on a loaded machine.
+    420000,
+  );
 });
 
 describe("three instances under concurrent writes from all three", () => {
+  let apis: ApiProcess[];
+  beforeAll(async () => {
+    apis = await Promise.all([spawnTestApi(), spawnTestApi(), spawnTestApi()]);
+  }, STARTUP_TIMEOUT_MS);
+
   it("every client, whichever instance it streams from, sees the same sequence 1..N", async () => {
-    const apis: ApiProcess[] = await Promise.all([spawnApi(apiEnv()), spawnApi(apiEnv()), spawnApi(apiEnv())]);
     const { workflowId, rootId } = await newWorkflow(apis[0].url);
     const watchers = Array.from({ length: 6 }, (_, i) => watch(apis[i % 3].url, workflowId, 0));
 

@@ -5,8 +5,8 @@ import { decodeHistoryCursor, encodeHistoryCursor, readHistoryPageStatement } fr
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { Store } from "../src/domain/store";
 import { createDriver, neo4jTarget } from "../src/infra/neo4j";
+import { APPEND_NODE } from "./support/documents";
 import {
-  APPEND_NODE,
   disposeAll,
   gql,
   gqlOk,

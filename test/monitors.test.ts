@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Driver } from "neo4j-driver";
 import {
-  APPEND_NODE,
   disposeAll,
   eventually,
   gqlOk,
@@ -12,7 +11,9 @@ import {
   wsClient,
   type RunningApp,
 } from "./support/harness";
-import { checkedGql, codeOf, expectNothingWritten, workflowState } from "./support/raw";
+import { APPEND_NODE } from "./support/documents";
+import { checkedGql, codeOf, expectNothingWritten } from "./support/raw";
+import { workflowState } from "./support/workflow-state";
 
 /**
  * Monitors end to end: addMonitor and its MONITORS edges, crossBranchMonitors, the

@@ -1,13 +1,5 @@
-import {
-  APPEND_NODE,
-  disposeAll,
-  gql,
-  gqlOk,
-  newWorkflow,
-  startApp,
-  wsClient,
-  type RunningApp,
-} from "./support/harness";
+import { disposeAll, gql, gqlOk, newWorkflow, startApp, wsClient, type RunningApp } from "./support/harness";
+import { APPEND_NODE } from "./support/documents";
 
 let api: RunningApp;
 beforeAll(async () => {
@@ -41,6 +33,7 @@ const REPLAY = /* GraphQL */ `
     replayWorkflow(workflowId: $w, fromSeq: $from, toSeq: $to, speed: $speed) {
       seq
       kind
+      at
       node {
         content
       }
@@ -67,13 +60,17 @@ describe("replayWorkflow", () => {
   it("spaces events by their original time gaps divided by speed", async () => {
     const { workflowId, rootId } = await newWorkflow(api.url);
     const a = await append(workflowId, rootId, "a");
-    await new Promise((r) => setTimeout(r, 400)); // the recorded gap between the two events
+    await new Promise((r) => setTimeout(r, 800)); // the recorded gap between the two events
     await append(workflowId, a.id, "b");
-    const events = await collect(REPLAY, { w: workflowId, from: 1, speed: 2 });
+    const events = await collect(REPLAY, { w: workflowId, from: 1, speed: 4 });
     expect(events).toHaveLength(2);
+    const recorded = Date.parse(events[1].data.replayWorkflow.at) - Date.parse(events[0].data.replayWorkflow.at);
+    expect(recorded).toBeGreaterThanOrEqual(800);
+    // A quarter of the recorded gap: more than 3/4 of it (timer slack), less than half of it (so
+    // the speed was applied, not ignored).
     const gap = events[1].t - events[0].t;
-    expect(gap).toBeGreaterThanOrEqual(150); // ~200 ms (400 ms / 2), with room for timer slack
-    expect(gap).toBeLessThan(2000);
+    expect(gap).toBeGreaterThanOrEqual((recorded / 4) * 0.75);
+    expect(gap).toBeLessThan(recorded / 2);
   });
 
   it("rejects a negative speed", async () => {

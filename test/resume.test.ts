@@ -1,7 +1,6 @@
 import { appendNodes } from "../src/domain/append-nodes";
 import type { Store } from "../src/domain/store";
 import {
-  APPEND_NODE,
   disposeAll,
   eventually,
   gql,
@@ -14,6 +13,7 @@ import {
   wsClient,
   type RunningApp,
 } from "./support/harness";
+import { APPEND_NODE } from "./support/documents";
 
 const EVENTS = /* GraphQL */ `
   subscription ($workflowId: ID!, $afterSeq: Int) {
@@ -87,7 +87,7 @@ describe("resumable streams", () => {
     expect((await sub.next(5000)).workflowEvents).toMatchObject({ seq: 1, node: { content: "lost and alone" } });
   });
 
-  it("apply to nodeAdded too", async () => {
+  it("with afterSeq on nodeAdded too, deliver the stored nodes after it", async () => {
     const { workflowId, rootId } = await newWorkflow(api.url);
     const a = await append(workflowId, rootId, "a");
     await append(workflowId, a.id, "b");

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import {
-  APPEND_NODE,
   disposeAll,
   eventually,
   gql,
@@ -9,8 +8,11 @@ import {
   startApp,
   subscribe,
   wsClient,
+  onDispose,
+  testServicesEnv,
   type RunningApp,
 } from "./support/harness";
+import { APPEND_NODE, APPEND_NODES } from "./support/documents";
 import { spawnApi } from "./support/api-process";
 
 const NODE_ADDED = /* GraphQL */ `
@@ -74,7 +76,7 @@ describe("nodeAdded", () => {
       type: "ACTION",
       content: `a${i}`,
     }));
-    await gqlOk(api.url, `mutation($input: [AppendNodeInput!]!) { appendNodes(input: $input) { id } }`, { input });
+    await gqlOk(api.url, APPEND_NODES, { input });
     const seqs = [];
     for (let i = 0; i < 20; i++) seqs.push((await sub.next()).nodeAdded.seq);
     expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -120,7 +122,7 @@ describe("nodeAdded", () => {
   });
 
   it("reaches a subscriber on one API process from a write through another process", async () => {
-    const other = await spawnApi({ NEO4J_URI: process.env.NEO4J_URI!, REDIS_URL: process.env.REDIS_URL! });
+    const other = await spawnApi({ env: testServicesEnv(), onDispose });
     const { workflowId, rootId } = await newWorkflow(other.url);
     const sub = liveSubscription(api.wsUrl, workflowId);
     await waitUntilSubscribed(api, workflowId);

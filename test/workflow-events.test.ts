@@ -1,5 +1,4 @@
 import {
-  APPEND_NODE,
   disposeAll,
   eventually,
   gqlOk,
@@ -9,6 +8,7 @@ import {
   wsClient,
   type RunningApp,
 } from "./support/harness";
+import { APPEND_NODE } from "./support/documents";
 
 let api: RunningApp;
 beforeAll(async () => {

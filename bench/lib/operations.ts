@@ -1,22 +1,7 @@
-/** The GraphQL operations the scenarios send: each selects what a client would need, no more. */
-
-export const APPEND_NODE = /* GraphQL */ `
-  mutation BenchAppend($input: AppendNodeInput!) {
-    appendNode(input: $input) {
-      id
-      seq
-    }
-  }
-`;
-
-export const APPEND_NODES = /* GraphQL */ `
-  mutation BenchAppendMany($input: [AppendNodeInput!]!) {
-    appendNodes(input: $input) {
-      id
-      seq
-    }
-  }
-`;
+/**
+ * The GraphQL operations only the scenarios send: each selects what a client would need, no more.
+ * The writes (APPEND_NODE_BRIEF, APPEND_NODES) are shared with the tests in test/support/documents.
+ */
 
 export const PATH_TO_ROOT = /* GraphQL */ `
   query BenchPath($id: ID!) {

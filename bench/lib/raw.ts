@@ -122,17 +122,3 @@ export async function rawRead<T = any>(
     await session.close();
   }
 }
-
-/** Checks a workflow's seq values are unique and gap-free (both sides must draw them safely). */
-export async function checkSequence(driver: Driver, database: string, workflowId: string): Promise<void> {
-  const [row] = await rawRead<{ n: number; distinct: number; max: number }>(
-    driver,
-    database,
-    `MATCH (n:WorkflowNode {workflowId: $workflowId})
-     RETURN {n: count(n), distinct: count(DISTINCT n.seq), max: max(n.seq)} AS r`,
-    { workflowId },
-  );
-  if (row.n !== row.distinct || row.max !== row.n - 1) {
-    throw new Error(`workflow ${workflowId}: ${row.n} nodes, ${row.distinct} distinct seq, max ${row.max}`);
-  }
-}

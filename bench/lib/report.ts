@@ -1,5 +1,5 @@
 import type { Driver } from "neo4j-driver";
-import type { ApiProcess } from "./api-process";
+import type { ApiProcess } from "../../test/support/api-process";
 import type { Fixtures } from "./fixtures";
 import type { GraphQLClient } from "./graphql-client";
 

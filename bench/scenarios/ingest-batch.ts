@@ -1,7 +1,8 @@
 import { scratchWorkflow } from "../lib/fixtures";
-import { APPEND_NODES } from "../lib/operations";
+import { APPEND_NODES } from "../../test/support/documents";
+import { checkSequence } from "../../test/support/workflow-state";
 import { appendInput } from "../lib/payload";
-import { checkSequence, rawAppendBatch } from "../lib/raw";
+import { rawAppendBatch } from "../lib/raw";
 import { row, target, type Scenario } from "../lib/report";
 import { alternate, runConcurrent, type Side } from "../lib/runner";
 import { acrossRounds } from "../lib/stats";

@@ -1,7 +1,8 @@
 import { scratchWorkflow } from "../lib/fixtures";
-import { APPEND_NODE } from "../lib/operations";
+import { APPEND_NODE_BRIEF } from "../../test/support/documents";
+import { checkSequence } from "../../test/support/workflow-state";
 import { appendInput } from "../lib/payload";
-import { checkSequence, rawAppend } from "../lib/raw";
+import { rawAppend } from "../lib/raw";
 import { row, target, type Row, type Scenario, type Target } from "../lib/report";
 import { alternate, runConcurrent, type Side } from "../lib/runner";
 import { acrossRounds } from "../lib/stats";
@@ -34,7 +35,7 @@ export const ingestSingle: Scenario = {
         (side, round) =>
           runConcurrent(round < 0 ? Math.ceil(ops / 4) : ops, concurrency, async (_i, worker) => {
             const input = appendInput(workflows[side].workflowId, tips[side][worker], counter++);
-            if (side === "ours") await ctx.gql.request(APPEND_NODE, { input });
+            if (side === "ours") await ctx.gql.request(APPEND_NODE_BRIEF, { input });
             else await rawAppend(ctx.driver, ctx.database, input);
             tips[side][worker] = input.id;
           }),

@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import Redis from "ioredis";
 import { scratchWorkflow } from "../lib/fixtures";
 import { graphqlClient } from "../lib/graphql-client";
-import { APPEND_NODE } from "../lib/operations";
+import { APPEND_NODE_BRIEF } from "../../test/support/documents";
 import { appendInput } from "../lib/payload";
 import { rawAppend } from "../lib/raw";
 import { row, target, type Row, type Scenario, type Target } from "../lib/report";
@@ -40,8 +40,9 @@ export const propagation: Scenario = {
         const { workflowId, rootId } = await scratchWorkflow(ctx.fx, "propagation-warmup");
         const tracker = new Tracker();
         const set = await graphqlSubscribers(api.wsUrl, workflowId, 1, tracker);
-        await tracker.untilLive(1, () => gql.request(APPEND_NODE, { input: appendInput(workflowId, rootId, 0) }));
-        for (let i = 0; i < 20; i++) await gql.request(APPEND_NODE, { input: appendInput(workflowId, rootId, i) });
+        await tracker.untilLive(1, () => gql.request(APPEND_NODE_BRIEF, { input: appendInput(workflowId, rootId, 0) }));
+        for (let i = 0; i < 20; i++)
+          await gql.request(APPEND_NODE_BRIEF, { input: appendInput(workflowId, rootId, i) });
         await set.close();
         await sleep(2000);
       }
@@ -58,7 +59,7 @@ export const propagation: Scenario = {
         const oursSet = await graphqlSubscribers(api.wsUrl, ours.workflowId, count, tracker);
         open.push(oursSet);
         await tracker.untilLive(count, () =>
-          gql.request(APPEND_NODE, { input: appendInput(ours.workflowId, ours.rootId, counter++) }),
+          gql.request(APPEND_NODE_BRIEF, { input: appendInput(ours.workflowId, ours.rootId, counter++) }),
         );
         let rssIdle: number | undefined;
         if (count === IDLE) {
@@ -79,7 +80,10 @@ export const propagation: Scenario = {
           input.parentId = side === "ours" ? ours.rootId : raw.rootId;
           const t0 = performance.now();
           if (side === "ours") {
-            return spread(side, await tracker.expect(input.id, t0, count, () => gql.request(APPEND_NODE, { input })));
+            return spread(
+              side,
+              await tracker.expect(input.id, t0, count, () => gql.request(APPEND_NODE_BRIEF, { input })),
+            );
           }
           let published = 0;
           const latencies = await tracker.expect(input.id, t0, count, async () => {
@@ -154,7 +158,9 @@ export const propagation: Scenario = {
         const tracker = new Tracker();
         const set = await graphqlSubscribers(api.wsUrl, workflowId, IDLE, tracker);
         open.push(set);
-        await tracker.untilLive(IDLE, () => gql.request(APPEND_NODE, { input: appendInput(workflowId, rootId, 0) }));
+        await tracker.untilLive(IDLE, () =>
+          gql.request(APPEND_NODE_BRIEF, { input: appendInput(workflowId, rootId, 0) }),
+        );
         await sleep(3000);
         const rssIdle = api.rssMB();
         await set.close();

@@ -1,7 +1,7 @@
 import { appendNodes } from "../../src/domain/append-nodes";
 import { startWorkflow } from "../../src/domain/start-workflow";
 import { appendChildren, scratchWorkflow, stableId } from "../lib/fixtures";
-import { APPEND_NODE } from "../lib/operations";
+import { APPEND_NODE_BRIEF } from "../../test/support/documents";
 import { appendInput } from "../lib/payload";
 import { rawAppend } from "../lib/raw";
 import { row, target, type BenchContext, type Row, type Scenario } from "../lib/report";
@@ -9,7 +9,7 @@ import { alternate, runConcurrent, type Side } from "../lib/runner";
 import { acrossRounds, type RoundStats } from "../lib/stats";
 
 const append = (ctx: BenchContext, side: Side, input: ReturnType<typeof appendInput>) =>
-  side === "ours" ? ctx.gql.request(APPEND_NODE, { input }) : rawAppend(ctx.driver, ctx.database, input);
+  side === "ours" ? ctx.gql.request(APPEND_NODE_BRIEF, { input }) : rawAppend(ctx.driver, ctx.database, input);
 
 /**
  * `count` workflows kept between runs under fixed ids (only the missing ones are started), so

@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import { buildApp, type App } from "../../src/app";
 import { loadConfig, type Config } from "../../src/config";
 import { createLogger } from "../../src/logger";
+import { START_WORKFLOW } from "./documents";
 
 /**
  * Test harness: every started thing registers its disposal here and `disposeAll()` (called from
@@ -15,6 +16,19 @@ export function onDispose(dispose: () => Promise<void> | void): void {
 }
 export async function disposeAll(): Promise<void> {
   while (disposables.length) await disposables.pop()!();
+  await socketsClosed();
+}
+
+/**
+ * Waits (at most `timeoutMs`) until no TCP socket or server of this process is open. Some closes
+ * finish after the call that started them resolved (ioredis's `disconnect()` ends its sockets and
+ * returns; an HTTP keep-alive socket closes once the server ended it), so without this a suite
+ * could end with its sockets still closing, while its jest worker has only 500 ms to exit.
+ */
+async function socketsClosed(timeoutMs = 5000): Promise<void> {
+  const open = () => process.getActiveResourcesInfo().some((r) => r === "TCPSocketWrap" || r === "TCPServerWrap");
+  const deadline = Date.now() + timeoutMs;
+  while (open() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** The config of the real services `npm test` provides. */
@@ -24,6 +38,15 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     throw new Error("NEO4J_URI and REDIS_URL are not set: run the suite with `npm test`, which starts the services");
   }
   return { ...loadConfig({ ...env, LOG_LEVEL: env.TEST_LOG_LEVEL ?? "silent", PORT: "0" }), ...overrides };
+}
+
+/**
+ * The test services as environment variables, for an API started as its own process (`spawnApi`),
+ * with `extra` variables on top.
+ */
+export function testServicesEnv(extra: Record<string, string> = {}): { NEO4J_URI: string; REDIS_URL: string } {
+  const config = testConfig();
+  return { NEO4J_URI: config.neo4j.uri!, REDIS_URL: config.redisUrl!, ...extra };
 }
 
 export interface RunningApp {
@@ -163,21 +186,6 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
   }
 }
 
-export const START_WORKFLOW = /* GraphQL */ `
-  mutation Start($input: StartWorkflowInput!) {
-    startWorkflow(input: $input) {
-      id
-      lastSeq
-      nodeCount
-      root {
-        id
-        seq
-        branchId
-      }
-    }
-  }
-`;
-
 /** Starts a workflow with a unique name; returns its id and root node id. */
 export async function newWorkflow(
   url: string,
@@ -190,15 +198,3 @@ export async function newWorkflow(
     branchId: data.startWorkflow.root.branchId,
   };
 }
-
-export const APPEND_NODE = /* GraphQL */ `
-  mutation Append($input: AppendNodeInput!) {
-    appendNode(input: $input) {
-      id
-      seq
-      depth
-      branchId
-      content
-    }
-  }
-`;

@@ -1,21 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { waitForRedis } from "../../src/infra/redis";
+import { freePort } from "./ports";
 
-/** A free TCP port on 127.0.0.1 (closed again, so a service can bind it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * The one way tests and benchmarks launch a redis-server of their own (the shared Redis of
+ * REDIS_URL is never stopped). Free of jest: bench/soak.ts imports it.
+ */
 
 /** A redis-server of its own, which a test (or the soak) stops and starts again at will. */
 export interface RedisProcess {
@@ -36,12 +29,18 @@ export interface RedisProcessOptions {
   port?: number;
   /** Registers the disposal (the test harness's `onDispose`), so nothing outlives the test. */
   onDispose?: (dispose: () => Promise<void>) => void;
+  /**
+   * Runs a Sentinel (`redis-server <conf> --sentinel`) that monitors this master, with a quorum
+   * of 1, instead of a plain server.
+   */
+  sentinelOf?: { name: string; port: number };
 }
 
 /**
- * Starts a dedicated `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` and waits
- * until it answers PING. A small shell runs it and kills it when this process's end of its stdin
- * closes, so the server cannot outlive the process that started it, however that one ends.
+ * Starts a dedicated `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no` (or a
+ * Sentinel, with `sentinelOf`) and waits until it answers PING. A small shell runs it and kills
+ * it when this process's end of its stdin closes, so the server cannot outlive the process that
+ * started it, however that one ends.
  */
 export async function startRedisServer(options: RedisProcessOptions = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
@@ -51,6 +50,14 @@ export async function startRedisServer(options: RedisProcessOptions = {}): Promi
   let exited: Promise<void> = Promise.resolve();
   let output = "";
   let disposed = false;
+  // A Sentinel needs a config file it can rewrite; it comes first on the command line.
+  const config: string[] = [];
+  if (options.sentinelOf) {
+    const file = path.join(dir, "sentinel.conf");
+    const { name, port: masterPort } = options.sentinelOf;
+    writeFileSync(file, `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n`);
+    config.push(file, "--sentinel");
+  }
 
   const start = async () => {
     if (disposed) throw new Error("this redis-server was disposed");
@@ -64,6 +71,7 @@ export async function startRedisServer(options: RedisProcessOptions = {}): Promi
         'exec 3<&0; redis-server "$@" </dev/null & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & ' +
           "trap 'kill $pid 2>/dev/null' TERM INT; wait $pid; wait $pid 2>/dev/null; exit 0",
         "redis-server",
+        ...config,
         ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
       ],
       { stdio: ["pipe", "pipe", "pipe"] },
