@@ -6,13 +6,13 @@ import {
   isDatabaseUnavailable,
   PUBLIC_CODES,
   slowSubscriber,
-} from "../src/errors";
-import { translateDriverError } from "../src/infra/neo4j";
-import { openEventStream } from "../src/live/event-stream";
-import type { EventBus } from "../src/live/event-bus";
-import type { EventSource } from "../src/domain/history/event-log";
-import type { WorkflowEventMessage } from "../src/domain/workflow-event";
-import type { Logger } from "../src/logger";
+} from "../../src/errors";
+import { translateDriverError } from "../../src/infra/neo4j";
+import { openEventStream } from "../../src/live/event-stream";
+import type { EventBus } from "../../src/live/event-bus";
+import type { EventSource } from "../../src/domain/history/event-log";
+import type { WorkflowEventMessage } from "../../src/domain/workflow-event";
+import type { Logger } from "../../src/logger";
 
 /** Pure logic, no services: which errors clients see, and which are logged as unexpected. */
 
