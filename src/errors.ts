@@ -3,7 +3,13 @@ import { Neo4jError } from "neo4j-driver";
 import type { Logger } from "./logger";
 
 /** The error codes clients see in `extensions.code`. */
-export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "SERVICE_UNAVAILABLE" | "INTERNAL_SERVER_ERROR";
+export type ErrorCode =
+  | "BAD_USER_INPUT"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL_SERVER_ERROR"
+  | "WRITTEN_BUT_UNREADABLE";
 
 /** Creates a client-facing error with `extensions.code` and optional details. */
 export function appError(code: ErrorCode, message: string, details?: Record<string, unknown>): GraphQLError {
@@ -15,6 +21,23 @@ export const badUserInput = (message: string, details?: Record<string, unknown>)
 export const notFound = (message: string, details?: Record<string, unknown>) => appError("NOT_FOUND", message, details);
 export const conflict = (message: string, details?: Record<string, unknown>) => appError("CONFLICT", message, details);
 export const serviceUnavailable = (message: string) => appError("SERVICE_UNAVAILABLE", message);
+
+/**
+ * A mutation committed, but reading back the client's selection failed: the client must not take
+ * it for a failure. `ids` and `seq` (the last seq drawn; null when nothing new was written, as for an
+ * idempotent retry) say what was written. The read's error is kept as `readError`, off the error
+ * chain so that the formatter does not report it instead, and the formatter logs it.
+ */
+export function writtenButUnreadable(written: { ids: string[]; seq: number | null }, cause: unknown): GraphQLError {
+  const error = appError(
+    "WRITTEN_BUT_UNREADABLE",
+    "The write was committed, but reading back its result failed: do not treat it as failed. " +
+      "extensions.ids names what was written; read it with a query, or retry with those ids " +
+      "(a retry with the same ids and input is idempotent: it returns what was written and writes nothing again).",
+    written,
+  );
+  return Object.assign(error, { readError: cause });
+}
 
 /** Driver error codes that mean "the database cannot be reached right now". */
 const UNAVAILABLE_CODES = new Set(["ServiceUnavailable", "SessionExpired"]);
@@ -37,6 +60,7 @@ const PUBLIC_CODES = new Set([
   "NOT_FOUND",
   "CONFLICT",
   "SERVICE_UNAVAILABLE",
+  "WRITTEN_BUT_UNREADABLE",
   "GRAPHQL_VALIDATION_FAILED",
   "GRAPHQL_PARSE_FAILED",
   "BAD_REQUEST",
@@ -60,6 +84,11 @@ export function createErrorFormatter(logger: Logger) {
         path: formatted.path,
         extensions: { code: "SERVICE_UNAVAILABLE" },
       };
+    }
+    if (code === "WRITTEN_BUT_UNREADABLE") {
+      logger.warn("a committed write could not be read back", {
+        error: (original as { readError?: unknown }).readError,
+      });
     }
     if (typeof code === "string" && PUBLIC_CODES.has(code)) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};

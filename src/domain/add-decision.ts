@@ -3,7 +3,15 @@ import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import { assertSameNode, type WriteResult } from "./append-nodes";
 import type { Store } from "./store";
-import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
+import {
+  checkContent,
+  checkInput,
+  checkNoAncestorOptions,
+  checkNotBlank,
+  idOrNew,
+  metadataText,
+  normalizeId,
+} from "./validation";
 import { WorkflowWriter, type NodeSpec } from "./workflow-writer";
 
 /** schema.graphql's `OptionInput`: a new OPTION node, or an existing node offered as an option. */
@@ -48,6 +56,7 @@ type OptionShape =
  * @throws GraphQLError BAD_USER_INPUT (no options, duplicate ids, other workflow), NOT_FOUND, CONFLICT.
  */
 export async function addDecision(store: Store, input: AddDecisionInput): Promise<WriteResult> {
+  checkInput(store, input, "input");
   checkNotBlank(input.workflowId, "input.workflowId");
   checkNotBlank(input.parentId, "input.parentId");
   checkContent(input.content, store.maxContentBytes, "input.content");
@@ -102,6 +111,7 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
         });
       }
     }
+    await checkAncestors(tx, writer, decision, options);
     const node = writer.addNode(decision);
     for (const option of options) {
       const optionId = option.kind === "new" ? writer.addNode(option.spec).id : option.id;
@@ -143,6 +153,32 @@ function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, fi
       field,
     },
   };
+}
+
+/**
+ * Offering the decision's parent or a node above it would lead back up the path that reached the
+ * decision: BAD_USER_INPUT. Only an existing option no deeper than the parent can be one of them,
+ * so the parent's chain is read (under the write lock taken by `open`) only when there is such an option.
+ */
+async function checkAncestors(
+  tx: ManagedTransaction,
+  writer: WorkflowWriter,
+  decision: NodeSpec,
+  options: PreparedOption[],
+): Promise<void> {
+  const parent = writer.requireNode(decision.parentId, decision.workflowId, "input.parentId", "Parent node");
+  const candidates = options.flatMap((o) =>
+    o.kind === "existing" && writer.requireNode(o.id, decision.workflowId, o.field).depth <= parent.depth
+      ? [{ existingNodeId: o.id, field: o.field }]
+      : [],
+  );
+  if (candidates.length === 0) return;
+  // Anchored on the parent only, so the walk goes up its one chain of PARENT_OF edges.
+  const result = await tx.run(
+    `MATCH (:WorkflowNode {id: $parentId})<-[:PARENT_OF*0..]-(a:WorkflowNode) RETURN collect(a.id) AS ids`,
+    { parentId: parent.id },
+  );
+  checkNoAncestorOptions(candidates, new Set(result.records[0].get("ids") as string[]));
 }
 
 /**

@@ -2,7 +2,7 @@ import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import { assertSameNode, type WriteResult } from "./append-nodes";
 import type { Store } from "./store";
-import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
+import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
 import { WorkflowWriter, type NodeSpec } from "./workflow-writer";
 
 /** schema.graphql's `AddMonitorInput`. */
@@ -24,6 +24,7 @@ export interface AddMonitorInput {
  * @throws GraphQLError BAD_USER_INPUT (no targets, duplicates, other workflow), NOT_FOUND, CONFLICT.
  */
 export async function addMonitor(store: Store, input: AddMonitorInput): Promise<WriteResult> {
+  checkInput(store, input, "input");
   checkNotBlank(input.workflowId, "input.workflowId");
   checkNotBlank(input.parentId, "input.parentId");
   checkContent(input.content, store.maxContentBytes, "input.content");

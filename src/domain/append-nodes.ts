@@ -2,7 +2,7 @@ import type { WorkflowEventMessage } from "./workflow-event";
 import { badUserInput, conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
-import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
+import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
 import { NODE_TYPES, type NodeType, type StoredNode } from "./workflow-node";
 import { WorkflowWriter, type NodeSpec } from "./workflow-writer";
 
@@ -65,6 +65,7 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[]): Prom
 }
 
 function prepare(store: Store, input: AppendNodeInput, field: string): NodeSpec {
+  checkInput(store, input, field);
   if (!NODE_TYPES.includes(input.type)) throw badUserInput(`${field}.type is not a NodeType`);
   if (input.type === "SYSTEM") {
     throw badUserInput("SYSTEM nodes are created by startWorkflow; a workflow has one root", {
