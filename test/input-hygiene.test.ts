@@ -172,8 +172,13 @@ describe("size limits and well-formed text on every write path", () => {
       () => ({ query: APPEND_NODE, variables: { input: { ...appendInput({}).variables.input, workflowId: LONG_ID } } }),
       "input.workflowId",
     ],
-    ["appendNode metadata 10,000 deep", () => appendInput({ metadata: nested(10000) }), "input.metadata"],
+    ["appendNode metadata 100,000 deep", () => appendInput({ metadata: nested(100000) }), "input.metadata"],
     ["appendNode metadata one level too deep", () => appendInput({ metadata: nested(9) }), "input.metadata"],
+    [
+      "appendNode metadata arrays nested too deep",
+      () => appendInput({ metadata: { a: [[[[[[[["one level too deep"]]]]]]]] } }),
+      "input.metadata",
+    ],
     ["appendNode metadata too large", () => appendInput({ metadata: { big: "m".repeat(2048) } }), "input.metadata"],
     [
       "appendNode metadata too large in many small keys",
@@ -206,7 +211,7 @@ describe("size limits and well-formed text on every write path", () => {
       "input[1].userId",
     ],
     [
-      "addDecision option metadata 10,000 deep",
+      "addDecision option metadata 100,000 deep",
       () => ({
         query: ADD_DECISION,
         variables: {
@@ -214,7 +219,7 @@ describe("size limits and well-formed text on every write path", () => {
             workflowId: f.workflowId,
             parentId: f.b1.id,
             content: "d",
-            options: [{ content: "o", metadata: nested(10000) }],
+            options: [{ content: "o", metadata: nested(100000) }],
           },
         },
       }),
@@ -329,7 +334,7 @@ describe("startWorkflow input limits", () => {
     ["systemPrompt with a lone surrogate", { systemPrompt: LONE }, "input.systemPrompt"],
     ["agentId too long", { agentId: LONG_ID }, "input.agentId"],
     ["userId too long", { userId: LONG_ID }, "input.userId"],
-    ["metadata 10,000 deep", { metadata: nested(10000) }, "input.metadata"],
+    ["metadata 100,000 deep", { metadata: nested(100000) }, "input.metadata"],
   ];
 
   it.each(cases)("%s: BAD_USER_INPUT, no workflow stored", async (_name, extra, field) => {
