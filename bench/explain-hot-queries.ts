@@ -10,6 +10,7 @@ import { loadConfig } from "../src/config";
 import { appendNodes } from "../src/domain/append-nodes";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { Store } from "../src/domain/store";
+import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
 import { migrate } from "../src/infra/migrations";
 import { createDriver, neo4jTarget } from "../src/infra/neo4j";
 import { startLocalServices } from "../src/local-services/start-services";
@@ -44,7 +45,7 @@ async function main() {
   const driver = createDriver(target);
   try {
     await migrate(driver, target.database, logger);
-    const store: Store = { driver, database: target.database, maxContentBytes: 1 << 20, maxBatchSize: 10000 };
+    const store: Store = { driver, database: target.database, ...DEFAULT_INPUT_LIMITS, maxBatchSize: 10000 };
     const { workflowId, root } = await startWorkflow(store, { name: "explain", systemPrompt: "root" });
     const ids = Array.from({ length: 2000 }, () => randomUUID());
     await appendNodes(

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { loadConfig } from "../src/config";
+import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
 import { startLocalServices } from "../src/local-services/start-services";
 import { createLogger } from "../src/logger";
 import { spawnApi, type ApiProcess } from "../test/support/api-process";
@@ -73,7 +74,7 @@ async function main() {
     return api;
   };
   const fx: Fixtures = {
-    store: { driver, database, maxContentBytes: 1 << 20, maxBatchSize: 10000 },
+    store: { driver, database, ...DEFAULT_INPUT_LIMITS, maxBatchSize: 10000 },
     driver,
     database,
     scratch: [],

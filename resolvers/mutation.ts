@@ -7,18 +7,39 @@ import { startWorkflow } from "../src/domain/start-workflow";
 import type { AppContext } from "../src/graphql/context";
 import type { MutationResolvers } from "../src/generated/graphql";
 import type { GraphQLResolveInfo } from "graphql";
+import { writtenButUnreadable } from "../src/errors";
 
 type Resolvers = Required<MutationResolvers<AppContext>>;
+
+/**
+ * Reads back the client's selection after a commit. The write stands whatever happens to the read,
+ * so its failure must not look like the write's: it becomes WRITTEN_BUT_UNREADABLE, naming what
+ * was written (a client that retries anyway gets the same result, since a retry with the same
+ * ids is idempotent).
+ */
+async function readBack<T>(
+  written: { ids: string[]; events: readonly { seq: number }[] },
+  read: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    const seq = written.events.length > 0 ? Math.max(...written.events.map((e) => e.seq)) : null;
+    throw writtenButUnreadable({ ids: written.ids, seq }, error);
+  }
+}
 
 /** Publish after commit, then read back the client's selection of the written node(s). */
 async function nodesResult(result: WriteResult, context: AppContext, info: GraphQLResolveInfo) {
   await context.bus.publish(result.events);
-  return context.loader.nodes(info, context, result.nodes);
+  const ids = result.nodes.map((node) => node.id);
+  return readBack({ ids, events: result.events }, () => context.loader.nodes(info, context, result.nodes));
 }
 
 async function branchResult(result: BranchResult, context: AppContext, info: GraphQLResolveInfo) {
   await context.bus.publish(result.events);
-  const [branch] = await context.loader.branches(info, context, [result.branch.id]);
+  const ids = [result.branch.id];
+  const [branch] = await readBack({ ids, events: result.events }, () => context.loader.branches(info, context, ids));
   return branch;
 }
 
@@ -49,7 +70,9 @@ export const Mutation: Pick<
         },
       ]);
     }
-    const [workflow] = await context.loader.workflows(info, context, [result.workflowId]);
+    const ids = [result.workflowId];
+    const events = result.created ? [{ seq: 0 }] : [];
+    const [workflow] = await readBack({ ids, events }, () => context.loader.workflows(info, context, ids));
     return workflow;
   },
   async appendNode(_root, { input }, context, info) {

@@ -25,23 +25,49 @@ export const JSONObject = new GraphQLScalarType({
   },
 });
 
-function literal(ast: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {
-  switch (ast.kind) {
-    case Kind.OBJECT:
-      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literal(f.value, variables)]));
-    case Kind.LIST:
-      return ast.values.map((v) => literal(v, variables));
-    case Kind.STRING:
-    case Kind.ENUM:
-      return ast.value;
-    case Kind.BOOLEAN:
-      return ast.value;
-    case Kind.INT:
-    case Kind.FLOAT:
-      return Number(ast.value);
-    case Kind.NULL:
-      return null;
-    case Kind.VARIABLE:
-      return variables?.[ast.name.value];
+/**
+ * The value of an object or list literal. Iterative, so that no literal can overflow the stack
+ * here; the domain then holds the value to the metadata limits (depth, bytes).
+ */
+function literal(root: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {
+  const result: { value?: unknown } = {};
+  const pending: [ValueNode, (value: unknown) => void][] = [[root, (value) => (result.value = value)]];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    const [ast, set] = item;
+    switch (ast.kind) {
+      case Kind.OBJECT: {
+        const object: Record<string, unknown> = {};
+        set(object);
+        for (const field of ast.fields) {
+          // Defined, not assigned: a "__proto__" key stays a key. Defined now to keep the literal's order.
+          const key = field.name.value;
+          Object.defineProperty(object, key, { value: null, enumerable: true, writable: true, configurable: true });
+          pending.push([field.value, (value) => (object[key] = value)]);
+        }
+        break;
+      }
+      case Kind.LIST: {
+        const list: unknown[] = ast.values.map(() => null);
+        set(list);
+        ast.values.forEach((value, index) => pending.push([value, (v) => (list[index] = v)]));
+        break;
+      }
+      case Kind.STRING:
+      case Kind.ENUM:
+      case Kind.BOOLEAN:
+        set(ast.value);
+        break;
+      case Kind.INT:
+      case Kind.FLOAT:
+        set(Number(ast.value));
+        break;
+      case Kind.NULL:
+        set(null);
+        break;
+      case Kind.VARIABLE:
+        set(variables?.[ast.name.value]);
+        break;
+    }
   }
+  return result.value;
 }

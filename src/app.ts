@@ -67,6 +67,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     database: target.database,
     maxContentBytes: config.maxContentBytes,
     maxBatchSize: config.maxBatchSize,
+    maxIdBytes: config.maxIdBytes,
+    maxNameBytes: config.maxNameBytes,
+    maxMetadataBytes: config.maxMetadataBytes,
+    maxMetadataDepth: config.maxMetadataDepth,
   };
   const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs });
   const schema = await createSchema(driver);

@@ -31,6 +31,14 @@ export interface Config {
   maxContentBytes: number;
   /** Most nodes accepted by one `appendNodes` call. @default 10000 */
   maxBatchSize: number;
+  /** Largest id or other short string accepted (`agentId`, `userId`…), in UTF-8 bytes. @default 256 */
+  maxIdBytes: number;
+  /** Largest workflow or branch `name` or choice `reason` accepted, in UTF-8 bytes. @default 1024 */
+  maxNameBytes: number;
+  /** Largest `metadata` accepted, serialised as JSON, in UTF-8 bytes. @default 65536 (64 KiB) */
+  maxMetadataBytes: number;
+  /** Deepest nesting of objects and arrays accepted in `metadata` (a flat object is 1). @default 32 */
+  maxMetadataDepth: number;
   /** Largest HTTP request body, in bytes. @default 33554432 (32 MiB) */
   maxBodyBytes: number;
   /** @default "info" */
@@ -134,6 +142,10 @@ export function loadConfig(env: Env = process.env): Config {
     redisPassword: env.REDIS_PASSWORD || undefined,
     maxContentBytes: int(env, "MAX_CONTENT_BYTES", 1024 * 1024, 1, 64 * 1024 * 1024),
     maxBatchSize: int(env, "MAX_BATCH_SIZE", 10000, 1, 100000),
+    maxIdBytes: int(env, "MAX_ID_BYTES", 256, 36, 65536),
+    maxNameBytes: int(env, "MAX_NAME_BYTES", 1024, 1, 1024 * 1024),
+    maxMetadataBytes: int(env, "MAX_METADATA_BYTES", 64 * 1024, 2, 64 * 1024 * 1024),
+    maxMetadataDepth: int(env, "MAX_METADATA_DEPTH", 32, 1, 1000),
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     dataDir: path.resolve(str(env, "WORKFLOW_GRAPH_DATA_DIR") ?? path.join(REPO_ROOT, ".data")),

@@ -15,6 +15,7 @@ export type ErrorCode =
   | "UNAUTHENTICATED"
   | "FORBIDDEN"
   | "QUERY_TOO_COMPLEX"
+  | "WRITTEN_BUT_UNREADABLE"
   | "INTERNAL_SERVER_ERROR";
 
 /**
@@ -32,6 +33,7 @@ export const PUBLIC_CODES: readonly string[] = [
   "UNAUTHENTICATED",
   "FORBIDDEN",
   "QUERY_TOO_COMPLEX",
+  "WRITTEN_BUT_UNREADABLE",
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
   "PERSISTED_QUERY_NOT_FOUND",
@@ -60,7 +62,6 @@ export const conflict = (message: string, details?: Record<string, unknown>) => 
 /** A dependency (Neo4j, Redis) cannot be reached right now; retrying later may succeed. */
 export const serviceUnavailable = (message: string) => appError("SERVICE_UNAVAILABLE", message);
 
-/** SERVICE_UNAVAILABLE for Neo4j, with the one message clients see for it. */
 /** No credentials, or ones that do not verify. */
 export const unauthenticated = (message: string) => appError("UNAUTHENTICATED", message);
 /** A known caller lacking the right for what it asked. */
@@ -68,7 +69,25 @@ export const forbidden = (message: string) => appError("FORBIDDEN", message);
 /** An operation over one of the query limits (depth, aliases, tokens, directives, cost); refused unrun. */
 export const queryTooComplex = (message: string, details: { limit: number; actual: number; [key: string]: unknown }) =>
   appError("QUERY_TOO_COMPLEX", message, details);
+/** SERVICE_UNAVAILABLE for Neo4j, with the one message clients see for it. */
 export const databaseUnavailable = () => serviceUnavailable("The database is unavailable; try again shortly");
+
+/**
+ * A mutation committed, but reading back the client's selection failed: the client must not take
+ * it for a failure. `ids` and `seq` (the last seq drawn; null when nothing new was written, as for an
+ * idempotent retry) say what was written. The read's error is kept as `readError`, off the error
+ * chain so that the formatter does not report it instead, and the formatter logs it.
+ */
+export function writtenButUnreadable(written: { ids: string[]; seq: number | null }, cause: unknown): GraphQLError {
+  const error = appError(
+    "WRITTEN_BUT_UNREADABLE",
+    "The write was committed, but reading back its result failed: do not treat it as failed. " +
+      "extensions.ids names what was written; read it with a query, or retry with those ids " +
+      "(a retry with the same ids and input is idempotent: it returns what was written and writes nothing again).",
+    written,
+  );
+  return Object.assign(error, { readError: cause });
+}
 
 /** What a masked error says; the full error is only in the log. */
 export const internalServerError = () => appError("INTERNAL_SERVER_ERROR", "Internal server error");
@@ -164,6 +183,12 @@ export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) 
 export function createErrorFormatter(logger: Logger): ErrorFormatter {
   return (formatted, error) => {
     const code = formatted.extensions?.code;
+    if (code === "WRITTEN_BUT_UNREADABLE") {
+      const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+      logger.warn("a committed write could not be read back", {
+        error: (original as { readError?: unknown }).readError,
+      });
+    }
     const where = { locations: formatted.locations, path: formatted.path };
     if (typeof code === "string" && PUBLIC.has(code)) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};

@@ -4,6 +4,7 @@ import neo4j from "neo4j-driver";
 import { decodeHistoryCursor, encodeHistoryCursor, readHistoryPageStatement } from "../src/domain/history/history-page";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { Store } from "../src/domain/store";
+import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
 import { createDriver, neo4jTarget } from "../src/infra/neo4j";
 import { APPEND_NODE } from "./support/documents";
 import {
@@ -134,6 +135,7 @@ describe("history", () => {
       const store: Store = {
         driver,
         database: config.neo4j.database,
+        ...DEFAULT_INPUT_LIMITS,
         maxContentBytes: config.maxContentBytes,
         maxBatchSize: config.maxBatchSize,
       };

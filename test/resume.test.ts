@@ -1,5 +1,6 @@
 import { appendNodes } from "../src/domain/append-nodes";
 import type { Store } from "../src/domain/store";
+import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
 import {
   disposeAll,
   eventually,
@@ -31,7 +32,7 @@ let api: RunningApp;
 let store: Store;
 beforeAll(async () => {
   api = await startApp({ eventResyncIntervalMs: 300 });
-  store = { driver: testDriver(), database: testConfig().neo4j.database, maxContentBytes: 1 << 20, maxBatchSize: 100 };
+  store = { driver: testDriver(), database: testConfig().neo4j.database, ...DEFAULT_INPUT_LIMITS, maxBatchSize: 100 };
 });
 afterAll(disposeAll);
 

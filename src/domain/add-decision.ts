@@ -4,7 +4,15 @@ import { writeTransaction } from "../infra/neo4j";
 import type { WriteResult } from "./append-nodes";
 import { assertSameDecision, type OfferedOption, type StoredOption } from "./idempotency";
 import type { Store } from "./store";
-import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
+import {
+  checkContent,
+  checkInput,
+  checkNoAncestorOptions,
+  checkNotBlank,
+  idOrNew,
+  metadataText,
+  normalizeId,
+} from "./validation";
 import { WorkflowWriter } from "./workflow-writer";
 import type { NodeSpec } from "./write-plan";
 
@@ -45,6 +53,7 @@ type PreparedOption =
  * @throws GraphQLError BAD_USER_INPUT (no options, duplicate ids, other workflow), NOT_FOUND, CONFLICT.
  */
 export async function addDecision(store: Store, input: AddDecisionInput): Promise<WriteResult> {
+  checkInput(store, input, "input");
   checkNotBlank(input.workflowId, "input.workflowId");
   checkNotBlank(input.parentId, "input.parentId");
   checkContent(input.content, store.maxContentBytes, "input.content");
@@ -89,6 +98,7 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
       assertSameDecision(stored.node, decision, await readStoredOptions(tx, decision.id), options.map(offered));
       return { nodes: [stored.node], events: [] };
     }
+    await checkAncestors(tx, writer, decision, options);
     const node = plan.addDecision(decision, options);
     await writer.flush();
     return { nodes: [node], events: plan.events };
@@ -124,6 +134,32 @@ function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, fi
       field,
     },
   };
+}
+
+/**
+ * Offering the decision's parent or a node above it would lead back up the path that reached the
+ * decision: BAD_USER_INPUT. Only an existing option no deeper than the parent can be one of them,
+ * so the parent's chain is read (under the write lock taken by `open`) only when there is such an option.
+ */
+async function checkAncestors(
+  tx: ManagedTransaction,
+  writer: WorkflowWriter,
+  decision: NodeSpec,
+  options: PreparedOption[],
+): Promise<void> {
+  const parent = writer.plan.requireNode(decision.parentId, decision.workflowId, "input.parentId", "Parent node");
+  const candidates = options.flatMap((o) =>
+    o.kind === "existing" && writer.plan.requireNode(o.id, decision.workflowId, o.field).depth <= parent.depth
+      ? [{ existingNodeId: o.id, field: o.field }]
+      : [],
+  );
+  if (candidates.length === 0) return;
+  // Anchored on the parent only, so the walk goes up its one chain of PARENT_OF edges.
+  const result = await tx.run(
+    `MATCH (:WorkflowNode {id: $parentId})<-[:PARENT_OF*0..]-(a:WorkflowNode) RETURN collect(a.id) AS ids`,
+    { parentId: parent.id },
+  );
+  checkNoAncestorOptions(candidates, new Set(result.records[0].get("ids") as string[]));
 }
 
 /** Reads a stored decision's options, for comparing a retry with what was offered the first time. */

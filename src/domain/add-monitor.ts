@@ -3,7 +3,7 @@ import { writeTransaction } from "../infra/neo4j";
 import type { WriteResult } from "./append-nodes";
 import { assertSameNode } from "./idempotency";
 import type { Store } from "./store";
-import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
+import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
 import { WorkflowWriter } from "./workflow-writer";
 import type { NodeSpec } from "./write-plan";
 
@@ -26,6 +26,7 @@ export interface AddMonitorInput {
  * @throws GraphQLError BAD_USER_INPUT (no targets, duplicates, other workflow), NOT_FOUND, CONFLICT.
  */
 export async function addMonitor(store: Store, input: AddMonitorInput): Promise<WriteResult> {
+  checkInput(store, input, "input");
   checkNotBlank(input.workflowId, "input.workflowId");
   checkNotBlank(input.parentId, "input.parentId");
   checkContent(input.content, store.maxContentBytes, "input.content");

@@ -2,7 +2,7 @@ import type { WorkflowEventMessage } from "./workflow-event";
 import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
-import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
+import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
 import { assertSameNode } from "./idempotency";
 import { NODE_TYPES, type NodeType, type StoredNode } from "./workflow-node";
 import { WorkflowWriter } from "./workflow-writer";
@@ -68,6 +68,7 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[]): Prom
 }
 
 function prepare(store: Store, input: AppendNodeInput, field: string): NodeSpec {
+  checkInput(store, input, field);
   if (!NODE_TYPES.includes(input.type)) throw badUserInput(`${field}.type is not a NodeType`);
   if (input.type === "SYSTEM") {
     throw badUserInput("SYSTEM nodes are created by startWorkflow; a workflow has one root", {

@@ -3,7 +3,7 @@ import type { WorkflowEventMessage } from "./workflow-event";
 import { BRANCH_STATUSES, type BranchState, type BranchStatus } from "./branch";
 import { badUserInput } from "../errors";
 import type { Store } from "./store";
-import { checkNotBlank, normalizeId } from "./validation";
+import { checkInput, checkNotBlank, normalizeId } from "./validation";
 import { workflowOfBranch, workflowOfNode } from "./workflow-of";
 import { WorkflowWriter } from "./workflow-writer";
 
@@ -21,6 +21,7 @@ export async function forkBranch(
   store: Store,
   input: { fromNodeId: string; name?: string | null },
 ): Promise<BranchResult> {
+  checkInput(store, input, "input");
   checkNotBlank(input.fromNodeId, "input.fromNodeId");
   if (input.name != null) checkNotBlank(input.name, "input.name");
   const fromNodeId = normalizeId(input.fromNodeId);
@@ -49,6 +50,7 @@ export async function setBranchStatus(store: Store, input: SetBranchStatusInput)
   if (!BRANCH_STATUSES.includes(status)) {
     throw badUserInput(`${status} is not a BranchStatus`, { field: "input.status" });
   }
+  checkInput(store, { branchId: input.branchId }, "input");
   const id = normalizeId(input.branchId);
   return writeTransaction(store.driver, store.database, async (tx) => {
     const workflowId = await workflowOfBranch(tx, id, "input.branchId");

@@ -2,7 +2,7 @@ import { badUserInput, conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { WriteResult } from "./append-nodes";
 import type { Store } from "./store";
-import { checkNotBlank, normalizeId } from "./validation";
+import { checkInput, checkNotBlank, normalizeId } from "./validation";
 import { workflowOfNode } from "./workflow-of";
 import { WorkflowWriter } from "./workflow-writer";
 
@@ -22,6 +22,7 @@ export interface ChooseOptionInput {
  *   CONFLICT when another option was chosen already (a decision is made once).
  */
 export async function chooseOption(store: Store, input: ChooseOptionInput): Promise<WriteResult> {
+  checkInput(store, input, "input");
   checkNotBlank(input.decisionId, "input.decisionId");
   checkNotBlank(input.optionId, "input.optionId");
   const decisionId = normalizeId(input.decisionId);

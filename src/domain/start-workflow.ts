@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
-import { checkContent, checkNotBlank, idOrNew, metadataText } from "./validation";
+import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText } from "./validation";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toStoredNode, type StoredNode } from "./workflow-node";
 
 /** schema.graphql's `StartWorkflowInput`. */
@@ -46,6 +46,7 @@ RETURN n.id AS id`;
  * id and input returns the existing workflow; the same id with other input is a CONFLICT.
  */
 export async function startWorkflow(store: Store, input: StartWorkflowInput): Promise<StartWorkflowResult> {
+  checkInput(store, input, "input");
   const id = idOrNew(input.id, "input.id");
   checkNotBlank(input.name, "input.name");
   checkContent(input.systemPrompt, store.maxContentBytes, "input.systemPrompt");
