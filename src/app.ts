@@ -21,6 +21,11 @@ import { createInProcessPubSub, createRedisPubSub } from "./infra/redis";
 import { createLogger, type Logger } from "./logger";
 import { healthz, readyz } from "./server/health";
 import { attachWebSocket } from "./server/websocket";
+import { createOriginPolicy } from "./server/cors";
+import { createHttpRateLimit } from "./server/http-rate-limit";
+import { createOperationLimiter } from "./server/rate-limit";
+import { securityHeaders, withoutSuggestions } from "./server/security-headers";
+import { createWebSocketLimits } from "./server/websocket-limits";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
@@ -75,9 +80,19 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     subscriberBuffer: config.subscriberBuffer,
     sessionConfig: { database: target.database },
   });
-  const formatError = createErrorFormatter(logger);
+  const baseFormatError = createErrorFormatter(logger);
+  const formatError = config.production ? withoutSuggestions(baseFormatError) : baseFormatError;
+  const origins = createOriginPolicy(config.corsOrigins);
+  const limiter = createOperationLimiter({
+    perMinute: config.limits.operationsPerMinute,
+    redis: hasRedis(config) ? config : undefined,
+    logger,
+  });
+  const httpRateLimit = createHttpRateLimit<AppContext>(limiter, config.trustProxyHops);
 
   const expressApp = express();
+  expressApp.disable("x-powered-by");
+  if (config.production) expressApp.use(securityHeaders);
   const httpServer: Server = createServer(expressApp);
   const apollo = new ApolloServer<AppContext>({
     schema,
@@ -86,8 +101,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     // Signals are handled by serve(), which stops everything in order (Apollo's own handler would
     // race it and re-raise the signal).
     stopOnTerminationSignals: false,
-    introspection: true,
+    introspection: config.introspection,
     plugins: [
+      httpRateLimit.plugin,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching hints are used: skip the per-field cache-control bookkeeping.
       ApolloServerPluginCacheControlDisabled(),
@@ -101,6 +117,15 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     context,
     formatError,
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
+    maxPayload: config.maxBodyBytes,
+    allowOrigin: origins.allows,
+    introspection: config.introspection,
+    limits: createWebSocketLimits({
+      limiter,
+      maxConnectionsPerPrincipal: config.limits.wsConnectionsPerPrincipal,
+      maxSubscriptionsPerConnection: config.limits.wsSubscriptionsPerConnection,
+      trustProxyHops: config.trustProxyHops,
+    }),
   });
 
   let stopping = false;
@@ -125,8 +150,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       await apollo.start();
       expressApp.use(
         GRAPHQL_PATH,
+        origins.cors,
         express.json({ limit: config.maxBodyBytes }),
-        expressMiddleware(apollo, { context: async () => context() }),
+        expressMiddleware(apollo, { context: async ({ req }) => httpRateLimit.withClientIp(context(), req) }),
       );
       expressApp.use(jsonErrorHandler(logger));
       await new Promise<void>((resolve, reject) => {
@@ -150,6 +176,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         clearTimeout(deadline);
         logger.debug("shutdown: closing Redis");
         bus.close();
+        limiter.close();
         await pubsub.close();
         logger.debug("shutdown: closing the Neo4j driver");
         await driver.close();

@@ -3,7 +3,13 @@ import { Neo4jError } from "neo4j-driver";
 import type { Logger } from "./logger";
 
 /** The error codes clients see in `extensions.code`. */
-export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "SERVICE_UNAVAILABLE" | "INTERNAL_SERVER_ERROR";
+export type ErrorCode =
+  | "BAD_USER_INPUT"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "RATE_LIMITED"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL_SERVER_ERROR";
 
 /** Creates a client-facing error with `extensions.code` and optional details. */
 export function appError(code: ErrorCode, message: string, details?: Record<string, unknown>): GraphQLError {
@@ -14,6 +20,9 @@ export const badUserInput = (message: string, details?: Record<string, unknown>)
   appError("BAD_USER_INPUT", message, details);
 export const notFound = (message: string, details?: Record<string, unknown>) => appError("NOT_FOUND", message, details);
 export const conflict = (message: string, details?: Record<string, unknown>) => appError("CONFLICT", message, details);
+/** Over an abuse limit; `retryAfterSeconds` (when known) says when the next attempt can pass. */
+export const rateLimited = (message: string, retryAfterSeconds?: number) =>
+  appError("RATE_LIMITED", message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds });
 export const serviceUnavailable = (message: string) => appError("SERVICE_UNAVAILABLE", message);
 
 /** Driver error codes that mean "the database cannot be reached right now". */
@@ -36,6 +45,7 @@ const PUBLIC_CODES = new Set([
   "BAD_USER_INPUT",
   "NOT_FOUND",
   "CONFLICT",
+  "RATE_LIMITED",
   "SERVICE_UNAVAILABLE",
   "GRAPHQL_VALIDATION_FAILED",
   "GRAPHQL_PARSE_FAILED",

@@ -1,9 +1,20 @@
-import type { Server } from "node:http";
-import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import type { IncomingMessage, Server } from "node:http";
+import {
+  execute,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { AppContext } from "../graphql/context";
+import type { RatePrincipal } from "./rate-limit";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
+import { asUserInputError, rejectUndeclaredVariables } from "./variables";
+import type { WebSocketLimits } from "./websocket-limits";
 
 /**
  * Close code for a subscriber that cannot keep up: its stream's buffer passed its bound (events or
@@ -19,27 +30,55 @@ export interface WebSocketOptions {
   formatError: (error: GraphQLFormattedError, original: unknown) => GraphQLFormattedError;
   /** Names a subscription event, so that subscribers of the same operation share its result. */
   eventKey: EventKeyOf;
+  /** Largest message accepted, in bytes (as the HTTP body limit); a larger one closes the socket with 1009. */
+  maxPayload: number;
+  /** Whether an upgrade with this `Origin` (and `Host`) may connect; others get HTTP 403. */
+  allowOrigin: (origin: string | undefined, host: string | undefined) => boolean;
+  /** Connection, subscription and rate limits. */
+  limits: WebSocketLimits;
+  /** Whether `__schema` and `__type` may be queried. @default true */
+  introspection?: boolean;
 }
 
-type Extra = { socket: WebSocket };
+type Extra = { socket: WebSocket; request: IncomingMessage };
 
 /** GraphQL over WebSocket (graphql-ws protocol) on the same server and path as HTTP. */
 export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: number): Promise<void> } {
-  const wss = new WebSocketServer({ server: options.httpServer, path: options.path });
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    maxPayload: options.maxPayload,
+    // Refused before the handshake: a page on another site cannot open a socket with its visitor's
+    // credentials and write through it.
+    verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }, done) =>
+      options.allowOrigin(origin || undefined, req.headers.host) ? done(true) : done(false, 403, "Origin not allowed"),
+  });
   const format = (errors: readonly { toJSON?: () => GraphQLFormattedError }[]) =>
-    errors.map((e) =>
-      options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e),
-    );
+    errors.map((raw) => {
+      const e = raw instanceof GraphQLError ? asUserInputError(raw) : raw;
+      return options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e);
+    });
   const tooSlow = (socket: WebSocket) =>
     socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, "Subscriber too slow; reconnect and resume with afterSeq");
+  // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
+  // only its own subscriptions, whose streams buffer at most a bounded amount and then call
+  // closeSlowSubscriber.
+  const contextFor = (ctx: { extra: Extra }): AppContext => ({
+    ...options.context(),
+    closeSlowSubscriber: () => tooSlow(ctx.extra.socket),
+  });
+  const principalOf = (ctx: { extra: Extra }) => (contextFor(ctx) as { principal?: RatePrincipal }).principal;
+  const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
   const cleanup = useServer<Record<string, unknown>, Extra>(
     {
       schema: options.schema,
-      subscribe: createSharedSubscribe(options.eventKey),
-      // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
-      // only its own subscriptions, whose streams buffer at most a bounded amount and then call
-      // closeSlowSubscriber.
-      context: (ctx) => ({ ...options.context(), closeSlowSubscriber: () => tooSlow(ctx.extra.socket) }),
+      validate: (schema, document) => validate(schema, document, rules),
+      subscribe: rejectUndeclaredVariables(createSharedSubscribe(options.eventKey)),
+      execute: rejectUndeclaredVariables(execute),
+      context: contextFor,
+      onConnect: (ctx) => options.limits.admit(ctx, principalOf(ctx)),
+      onSubscribe: async (ctx) => (await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined,
+      onClose: (ctx) => options.limits.release(ctx),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) as never } : undefined,
       onError: (ctx, _id, _payload, errors) => {
