@@ -4,12 +4,7 @@ import type { Logger } from "./logger";
 
 /** The error codes clients see in `extensions.code`. */
 export type ErrorCode =
-  | "BAD_USER_INPUT"
-  | "NOT_FOUND"
-  | "CONFLICT"
-  | "RATE_LIMITED"
-  | "SERVICE_UNAVAILABLE"
-  | "INTERNAL_SERVER_ERROR";
+  "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "RATE_LIMITED" | "SERVICE_UNAVAILABLE" | "INTERNAL_SERVER_ERROR";
 
 /** Creates a client-facing error with `extensions.code` and optional details. */
 export function appError(code: ErrorCode, message: string, details?: Record<string, unknown>): GraphQLError {

@@ -12,6 +12,13 @@ export interface HttpRateLimit<TContext extends object> {
 }
 
 /**
+ * Where the client IP rides on the context: a symbol, so that it is no field of the context's type,
+ * and a property, so that it survives Apollo's copy of the context for each operation.
+ */
+const CLIENT_IP = Symbol("clientIp");
+type Tagged = { [CLIENT_IP]?: string };
+
+/**
  * Counts every GraphQL request as it starts (so malformed ones count too) and refuses, once the
  * operation is resolved and before anything runs, those over the limit: `RATE_LIMITED`, HTTP 429,
  * `Retry-After`. The key is the context's `principal` when authenticated, else the client IP.
@@ -20,16 +27,17 @@ export function createHttpRateLimit<TContext extends object>(
   limiter: OperationLimiter,
   trustProxyHops: number,
 ): HttpRateLimit<TContext> {
-  const ips = new WeakMap<object, string>();
   return {
     withClientIp(context, req) {
-      ips.set(context, clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], trustProxyHops));
-      return context;
+      const ip = clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], trustProxyHops);
+      return Object.assign(context, { [CLIENT_IP]: ip });
     },
     plugin: {
       async requestDidStart({ contextValue }) {
         const principal = (contextValue as { principal?: RatePrincipal }).principal;
-        const decision: Promise<RateDecision> = limiter.consume(rateKey(principal, ips.get(contextValue) ?? "unknown"));
+        const decision: Promise<RateDecision> = limiter.consume(
+          rateKey(principal, (contextValue as Tagged)[CLIENT_IP] ?? "unknown"),
+        );
         return {
           async didResolveOperation() {
             const outcome = await decision;
@@ -40,7 +48,10 @@ export function createHttpRateLimit<TContext extends object>(
             );
             const retryAfter = String(outcome.retryAfterSeconds);
             throw new GraphQLError(error.message, {
-              extensions: { ...error.extensions, http: { status: 429, headers: new HeaderMap([["retry-after", retryAfter]]) } },
+              extensions: {
+                ...error.extensions,
+                http: { status: 429, headers: new HeaderMap([["retry-after", retryAfter]]) },
+              },
             });
           },
         };

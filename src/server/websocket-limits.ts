@@ -2,13 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { GraphQLError } from "graphql";
 import type { WebSocket } from "ws";
 import { rateLimited } from "../errors";
-import {
-  clientIp,
-  createConnectionCounter,
-  rateKey,
-  type OperationLimiter,
-  type RatePrincipal,
-} from "./rate-limit";
+import { clientIp, createConnectionCounter, rateKey, type OperationLimiter, type RatePrincipal } from "./rate-limit";
 
 /**
  * Close code for a connection over `WS_MAX_CONNECTIONS_PER_PRINCIPAL`: sent after `connection_init`,
@@ -51,7 +45,11 @@ export function createWebSocketLimits(options: WebSocketLimitsOptions): WebSocke
   const keyOf = (ctx: LimitedConnection, principal: RatePrincipal | undefined) =>
     rateKey(
       principal,
-      clientIp(ctx.extra.request.socket.remoteAddress, ctx.extra.request.headers["x-forwarded-for"], options.trustProxyHops),
+      clientIp(
+        ctx.extra.request.socket.remoteAddress,
+        ctx.extra.request.headers["x-forwarded-for"],
+        options.trustProxyHops,
+      ),
     );
   return {
     admit(ctx, principal) {
@@ -77,10 +75,7 @@ export function createWebSocketLimits(options: WebSocketLimitsOptions): WebSocke
       const decision = await options.limiter.consume(keyOf(ctx, principal));
       if (!decision.allowed) {
         return [
-          rateLimited(
-            `Too many operations; retry in ${decision.retryAfterSeconds} s`,
-            decision.retryAfterSeconds,
-          ),
+          rateLimited(`Too many operations; retry in ${decision.retryAfterSeconds} s`, decision.retryAfterSeconds),
         ];
       }
       return undefined;

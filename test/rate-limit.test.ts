@@ -1,0 +1,145 @@
+import { randomInt } from "node:crypto";
+import { APPEND_NODE, disposeAll, START_WORKFLOW, startApp, testDriver, type RunningApp } from "./support/harness";
+import { expectNothingWritten } from "./support/raw";
+import { openAcked, openRaw, type RawSocket } from "./support/raw-ws";
+
+/**
+ * Rate limits against the real Redis, across two instances. Each test calls from its own made-up
+ * client address (X-Forwarded-For, one trusted proxy hop), so its budget starts at zero whatever
+ * other tests and earlier runs counted.
+ */
+const PER_MINUTE = 4;
+let a: RunningApp;
+let b: RunningApp;
+const driver = testDriver();
+
+beforeAll(async () => {
+  const limits = { operationsPerMinute: PER_MINUTE, wsConnectionsPerPrincipal: 2, wsSubscriptionsPerConnection: 2 };
+  [a, b] = await Promise.all([startApp({ limits, trustProxyHops: 1 }), startApp({ limits, trustProxyHops: 1 })]);
+});
+afterAll(disposeAll);
+
+const freshIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(256)}`;
+
+async function post(url: string, ip: string, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-forwarded-for": ip },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), ...body };
+}
+
+/** Starts a workflow from a caller of its own, so that the setup spends no test's budget. */
+async function newWorkflow(url: string): Promise<{ workflowId: string; rootId: string }> {
+  const res = await post(url, freshIp(), START_WORKFLOW, { input: { name: "rate", systemPrompt: "Test." } });
+  const data = res.data as { startWorkflow: { id: string; root: { id: string } } };
+  return { workflowId: data.startWorkflow.id, rootId: data.startWorkflow.root.id };
+}
+
+const TYPENAME = "{ __typename }";
+const NODE_ADDED = /* GraphQL */ `
+  subscription ($workflowId: ID!) {
+    nodeAdded(workflowId: $workflowId) {
+      id
+    }
+  }
+`;
+
+function subscribeRaw(raw: RawSocket, id: string, workflowId: string) {
+  raw.send({ id, type: "subscribe", payload: { query: NODE_ADDED, variables: { workflowId } } });
+}
+
+describe("operations per minute (RATE_LIMIT_PER_MINUTE)", () => {
+  it("holds in total across two instances sharing Redis: the fifth operation is refused with 429 and Retry-After on both", async () => {
+    const ip = freshIp();
+    for (const url of [a.url, b.url, a.url, b.url]) expect((await post(url, ip, TYPENAME)).status).toBe(200);
+    for (const url of [a.url, b.url]) {
+      const res = await post(url, ip, TYPENAME);
+      expect(res.status).toBe(429);
+      expect(res.errors?.[0].extensions?.code).toBe("RATE_LIMITED");
+      expect(Number(res.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(Number(res.retryAfter)).toBeLessThanOrEqual(60);
+      expect(res.errors?.[0].extensions?.retryAfterSeconds).toBe(Number(res.retryAfter));
+    }
+    // Another caller has its own budget.
+    expect((await post(a.url, freshIp(), TYPENAME)).status).toBe(200);
+  });
+
+  it("refuses a mutation over the limit without writing anything", async () => {
+    const { workflowId, rootId } = await newWorkflow(a.url);
+    const ip = freshIp();
+    for (let i = 0; i < PER_MINUTE; i++) expect((await post(b.url, ip, TYPENAME)).status).toBe(200);
+    const res = await expectNothingWritten(driver, [workflowId], [], () =>
+      post(a.url, ip, APPEND_NODE, { input: { workflowId, parentId: rootId, type: "MESSAGE", content: "over" } }),
+    );
+    expect(res.status).toBe(429);
+    expect(res.errors?.[0].extensions?.code).toBe("RATE_LIMITED");
+  });
+
+  it("counts each WebSocket subscribe in the same budget as HTTP and answers the one over it with a graphql-ws error", async () => {
+    const { workflowId } = await newWorkflow(a.url);
+    const ip = freshIp();
+    for (let i = 0; i < PER_MINUTE - 1; i++) expect((await post(a.url, ip, TYPENAME)).status).toBe(200);
+    const raw = await openAcked(b.wsUrl, { headers: { "x-forwarded-for": ip } });
+    subscribeRaw(raw, "1", workflowId);
+    subscribeRaw(raw, "2", workflowId);
+    const refused = await raw.nextFor("2", ["error", "next", "complete"]);
+    expect(refused.type).toBe("error");
+    expect(refused.payload[0].extensions.code).toBe("RATE_LIMITED");
+    // The first subscription is live, and the connection stays open.
+    expect(raw.socket.readyState).toBe(raw.socket.OPEN);
+    expect((await post(a.url, ip, TYPENAME)).status).toBe(429);
+  });
+});
+
+describe("WebSocket connections per principal (WS_MAX_CONNECTIONS_PER_PRINCIPAL)", () => {
+  it("closes a third connection of one caller with 4430 and lets one in again once another closes", async () => {
+    const ip = freshIp();
+    const headers = { "x-forwarded-for": ip };
+    const first = await openAcked(a.wsUrl, { headers });
+    await openAcked(a.wsUrl, { headers });
+    const third = await openRaw(a.wsUrl, { headers });
+    third.send({ type: "connection_init" });
+    expect(await third.closed).toEqual({ code: 4430, reason: "Too many connections" });
+    // Another caller is not affected.
+    await openAcked(a.wsUrl, { headers: { "x-forwarded-for": freshIp() } });
+    first.socket.close();
+    await first.closed;
+    // The server sees the close shortly after the client does; retry until the slot is back.
+    for (let attempt = 0; ; attempt++) {
+      const again = await openRaw(a.wsUrl, { headers });
+      again.send({ type: "connection_init" });
+      const answer = await Promise.race([again.next().then((m) => m.type), again.closed.then((c) => c.code)]);
+      if (answer === "connection_ack") break;
+      expect(answer).toBe(4430);
+      if (attempt > 50) throw new Error("the closed connection's slot was never released");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+});
+
+describe("subscriptions per connection (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION)", () => {
+  it("answers a third running subscription with RATE_LIMITED and accepts one again after a complete", async () => {
+    const { workflowId, rootId } = await newWorkflow(a.url);
+    const raw = await openAcked(a.wsUrl, { headers: { "x-forwarded-for": freshIp() } });
+    subscribeRaw(raw, "1", workflowId);
+    subscribeRaw(raw, "2", workflowId);
+    subscribeRaw(raw, "3", workflowId);
+    const refused = await raw.nextFor("3", ["error", "next", "complete"]);
+    expect(refused.type).toBe("error");
+    expect(refused.payload[0].extensions.code).toBe("RATE_LIMITED");
+    expect(refused.payload[0].message).toMatch(/At most 2 operations/);
+    raw.send({ id: "1", type: "complete" });
+    // Messages are handled in order, so "4" is checked after "1" has left. (The refused "3" was not
+    // counted against the per-minute budget, so "4" is the third and within it.)
+    subscribeRaw(raw, "4", workflowId);
+    const appended = await post(a.url, freshIp(), APPEND_NODE, {
+      input: { workflowId, parentId: rootId, type: "MESSAGE", content: "x" },
+    });
+    expect(appended.status).toBe(200);
+    const delivered = await raw.nextFor("4", ["next", "error"]);
+    expect(delivered.type).toBe("next");
+  });
+});
