@@ -40,15 +40,15 @@ async function newWorkflow(url: string): Promise<{ workflowId: string; rootId: s
 
 const TYPENAME = "{ __typename }";
 const NODE_ADDED = /* GraphQL */ `
-  subscription ($workflowId: ID!) {
-    nodeAdded(workflowId: $workflowId) {
+  subscription ($workflowId: ID!, $afterSeq: Int) {
+    nodeAdded(workflowId: $workflowId, afterSeq: $afterSeq) {
       id
     }
   }
 `;
 
-function subscribeRaw(raw: RawSocket, id: string, workflowId: string) {
-  raw.send({ id, type: "subscribe", payload: { query: NODE_ADDED, variables: { workflowId } } });
+function subscribeRaw(raw: RawSocket, id: string, workflowId: string, afterSeq?: number) {
+  raw.send({ id, type: "subscribe", payload: { query: NODE_ADDED, variables: { workflowId, afterSeq } } });
 }
 
 describe("operations per minute (RATE_LIMIT_PER_MINUTE)", () => {
@@ -111,7 +111,13 @@ describe("WebSocket connections per principal (WS_MAX_CONNECTIONS_PER_PRINCIPAL)
     for (let attempt = 0; ; attempt++) {
       const again = await openRaw(a.wsUrl, { headers });
       again.send({ type: "connection_init" });
-      const answer = await Promise.race([again.next().then((m) => m.type), again.closed.then((c) => c.code)]);
+      const answer = await Promise.race([
+        again.next().then(
+          (m) => m.type,
+          () => undefined,
+        ),
+        again.closed.then((c) => c.code),
+      ]);
       if (answer === "connection_ack") break;
       expect(answer).toBe(4430);
       if (attempt > 50) throw new Error("the closed connection's slot was never released");
@@ -134,12 +140,35 @@ describe("subscriptions per connection (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION)", (
     raw.send({ id: "1", type: "complete" });
     // Messages are handled in order, so "4" is checked after "1" has left. (The refused "3" was not
     // counted against the per-minute budget, so "4" is the third and within it.)
-    subscribeRaw(raw, "4", workflowId);
+    // afterSeq 0: the node appended next is delivered whether or not the subscription is live yet.
+    subscribeRaw(raw, "4", workflowId, 0);
     const appended = await post(a.url, freshIp(), APPEND_NODE, {
       input: { workflowId, parentId: rootId, type: "MESSAGE", content: "x" },
     });
     expect(appended.status).toBe(200);
     const delivered = await raw.nextFor("4", ["next", "error"]);
     expect(delivered.type).toBe("next");
+  });
+});
+
+describe("without a shared Redis", () => {
+  const limits = { operationsPerMinute: 2, wsConnectionsPerPrincipal: 0, wsSubscriptionsPerConnection: 100 };
+
+  it("counts in memory when no Redis is configured (per instance)", async () => {
+    const alone = await startApp({ limits, trustProxyHops: 1, redisUrl: undefined });
+    const ip = freshIp();
+    expect((await post(alone.url, ip, TYPENAME)).status).toBe(200);
+    expect((await post(alone.url, ip, TYPENAME)).status).toBe(200);
+    const res = await post(alone.url, ip, TYPENAME);
+    expect(res.status).toBe(429);
+    expect(res.errors?.[0].extensions?.code).toBe("RATE_LIMITED");
+  });
+
+  it("keeps limiting in memory while the configured Redis is unreachable", async () => {
+    const cut = await startApp({ limits, trustProxyHops: 1, redisUrl: "redis://127.0.0.1:1" });
+    const ip = freshIp();
+    expect((await post(cut.url, ip, TYPENAME)).status).toBe(200);
+    expect((await post(cut.url, ip, TYPENAME)).status).toBe(200);
+    expect((await post(cut.url, ip, TYPENAME)).status).toBe(429);
   });
 });

@@ -36,25 +36,39 @@ export function openRaw(wsUrl: string, options: RawSocketOptions = {}): Promise<
   });
   onDispose(() => socket.terminate());
   const queue: WireMessage[] = [];
-  const waiters: ((m: WireMessage) => void)[] = [];
+  const waiters: { resolve: (m: WireMessage) => void; reject: (e: Error) => void }[] = [];
   socket.on("message", (data) => {
     const message = JSON.parse(String(data)) as WireMessage;
     const waiter = waiters.shift();
-    if (waiter) waiter(message);
+    if (waiter) waiter.resolve(message);
     else queue.push(message);
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.once("close", (code, reason) => resolve({ code, reason: String(reason) })),
+    socket.once("close", (code, reason) => {
+      for (const waiter of waiters.splice(0)) waiter.reject(new Error(`socket closed (${code})`));
+      resolve({ code, reason: String(reason) });
+    }),
   );
   const next = (timeoutMs = 10000) => {
     const queued = queue.shift();
     if (queued) return Promise.resolve(queued);
+    if (socket.readyState === socket.CLOSED) return Promise.reject(new Error("socket closed"));
     return new Promise<WireMessage>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no message within ${timeoutMs} ms`)), timeoutMs);
-      waiters.push((m) => {
-        clearTimeout(timer);
-        resolve(m);
-      });
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new Error(`no message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = {
+        resolve: (m: WireMessage) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      waiters.push(waiter);
     });
   };
   const raw: RawSocket = {
