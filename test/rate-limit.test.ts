@@ -1,6 +1,21 @@
+import { spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { APPEND_NODE, disposeAll, START_WORKFLOW, startApp, testDriver, type RunningApp } from "./support/harness";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import Redis from "ioredis";
+import { waitForRedis } from "../src/infra/redis";
+import {
+  APPEND_NODE,
+  disposeAll,
+  onDispose,
+  START_WORKFLOW,
+  startApp,
+  testDriver,
+  type RunningApp,
+} from "./support/harness";
 import { expectNothingWritten } from "./support/raw";
+import { freePort, startRedisServer } from "./support/redis-process";
 import { openAcked, openRaw, type RawSocket } from "./support/raw-ws";
 
 /**
@@ -170,5 +185,33 @@ describe("without a shared Redis", () => {
     expect((await post(cut.url, ip, TYPENAME)).status).toBe(200);
     expect((await post(cut.url, ip, TYPENAME)).status).toBe(200);
     expect((await post(cut.url, ip, TYPENAME)).status).toBe(429);
+  });
+});
+
+describe("Redis behind Sentinel", () => {
+  it("counts through the master the sentinels name, in total across two instances", async () => {
+    const master = await startRedisServer({ onDispose });
+    const sentinelPort = await freePort();
+    const conf = path.join(mkdtempSync(path.join(tmpdir(), "sentinel-")), "sentinel.conf");
+    writeFileSync(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor rl 127.0.0.1 ${master.port} 1\n`);
+    const sentinel = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
+    onDispose(() => void sentinel.kill("SIGKILL"));
+    await waitForRedis(`redis://127.0.0.1:${sentinelPort}`, 10000);
+    const target = {
+      redisUrl: undefined,
+      redisSentinel: { sentinels: [{ host: "127.0.0.1", port: sentinelPort }], name: "rl" },
+      limits: { operationsPerMinute: 2, wsConnectionsPerPrincipal: 0, wsSubscriptionsPerConnection: 100 },
+      trustProxyHops: 1,
+    };
+    const [one, two] = await Promise.all([startApp(target), startApp(target)]);
+    const ip = freshIp();
+    expect((await post(one.url, ip, TYPENAME)).status).toBe(200);
+    expect((await post(two.url, ip, TYPENAME)).status).toBe(200);
+    // Two instances counting on their own (the in-memory fallback) would allow two each.
+    expect((await post(one.url, ip, TYPENAME)).status).toBe(429);
+    expect((await post(two.url, ip, TYPENAME)).status).toBe(429);
+    const direct = new Redis(master.url);
+    onDispose(() => void direct.disconnect());
+    expect(await direct.get(`workflow-graph:rate:ip:${ip}`)).toBe("4");
   });
 });
