@@ -94,7 +94,7 @@ describe("operations per minute (RATE_LIMIT_PER_MINUTE)", () => {
   });
 
   it("counts each WebSocket subscribe in the same budget as HTTP and answers the one over it with a graphql-ws error", async () => {
-    const { workflowId } = await newWorkflow(a.url);
+    const { workflowId, rootId } = await newWorkflow(a.url);
     const ip = freshIp();
     for (let i = 0; i < PER_MINUTE - 1; i++) expect((await post(a.url, ip, TYPENAME)).status).toBe(200);
     const raw = await openAcked(b.wsUrl, { headers: { "x-forwarded-for": ip } });
@@ -103,8 +103,21 @@ describe("operations per minute (RATE_LIMIT_PER_MINUTE)", () => {
     const refused = await raw.nextFor("2", ["error", "next", "complete"]);
     expect(refused.type).toBe("error");
     expect(refused.payload[0].extensions.code).toBe("RATE_LIMITED");
-    // The first subscription is live, and the connection stays open.
     expect(raw.socket.readyState).toBe(raw.socket.OPEN);
+    // A mutation over the limit is refused the same way and writes nothing.
+    const mutation = await expectNothingWritten(driver, [workflowId], [], async () => {
+      raw.send({
+        id: "3",
+        type: "subscribe",
+        payload: {
+          query: APPEND_NODE,
+          variables: { input: { workflowId, parentId: rootId, type: "MESSAGE", content: "x" } },
+        },
+      });
+      return raw.nextFor("3", ["error", "next", "complete"]);
+    });
+    expect(mutation.type).toBe("error");
+    expect(mutation.payload[0].extensions.code).toBe("RATE_LIMITED");
     expect((await post(a.url, ip, TYPENAME)).status).toBe(429);
   });
 });
