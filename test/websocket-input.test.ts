@@ -1,4 +1,13 @@
-import { APPEND_NODE, disposeAll, gql, newWorkflow, startApp, testDriver, type RunningApp } from "./support/harness";
+import {
+  APPEND_NODE,
+  disposeAll,
+  gql,
+  newWorkflow,
+  onDispose,
+  startApp,
+  testDriver,
+  type RunningApp,
+} from "./support/harness";
 import { expectNothingWritten, workflowState } from "./support/raw";
 import { openAcked } from "./support/raw-ws";
 
@@ -31,11 +40,15 @@ describe("WebSocket message size", () => {
     const { workflowId, rootId } = await newWorkflow(api.url);
     const input = { workflowId, parentId: rootId, type: "MESSAGE", content: "x".repeat(LIMIT) };
     const raw = await openAcked(api.wsUrl);
+    const logged = jest.spyOn(console, "error");
+    onDispose(() => logged.mockRestore());
     const closed = await expectNothingWritten(driver, [workflowId], [], async () => {
       raw.send(appendMessage("1", input));
       return raw.closed;
     });
     expect(closed.code).toBe(1009);
+    // A client's oversized message is not logged as an internal error of the server.
+    expect(logged.mock.calls.flat().join(" ")).not.toMatch(/Internal error/);
     const http = await gql(api.url, APPEND_NODE, { input });
     expect(http.status).toBe(413);
   });

@@ -93,6 +93,17 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     },
     wss,
   );
+  // ws reports a client's protocol violation (a message over maxPayload, bad framing) as a socket
+  // "error" and closes the socket with its code (1009, 1002…); graphql-ws would log each one as an
+  // internal error of the server. Other errors still reach graphql-ws's handler.
+  wss.on("connection", (socket: WebSocket) => {
+    const handlers = socket.listeners("error") as ((error: Error) => void)[];
+    socket.removeAllListeners("error");
+    socket.on("error", (error: Error & { code?: unknown }) => {
+      if (typeof error.code === "string" && error.code.startsWith("WS_ERR_")) return;
+      for (const handler of handlers) handler(error);
+    });
+  });
   return {
     async close(graceMs = 2000) {
       // Tell clients the server is going away (1001) so that they reconnect elsewhere; a client
