@@ -8,6 +8,7 @@ import { waitForRedis } from "../src/infra/redis";
 import {
   APPEND_NODE,
   disposeAll,
+  eventually,
   onDispose,
   START_WORKFLOW,
   startApp,
@@ -31,7 +32,22 @@ const driver = testDriver();
 beforeAll(async () => {
   const limits = { operationsPerMinute: PER_MINUTE, wsConnectionsPerPrincipal: 2, wsSubscriptionsPerConnection: 2 };
   [a, b] = await Promise.all([startApp({ limits, trustProxyHops: 1 }), startApp({ limits, trustProxyHops: 1 })]);
+  const shared = new Redis(process.env.REDIS_URL!);
+  onDispose(() => void shared.disconnect());
+  await Promise.all([countingIn(shared, a), countingIn(shared, b)]);
 });
+
+/**
+ * Waits until `app` counts in `redis`: until its limiter's connection is ready, it counts in
+ * memory (the fallback), and the totals across instances would not hold yet.
+ */
+async function countingIn(redis: Redis, app: RunningApp): Promise<void> {
+  await eventually(async () => {
+    const ip = freshIp();
+    await post(app.url, ip, TYPENAME);
+    return (await redis.exists(`workflow-graph:rate:ip:${ip}`)) === 1;
+  });
+}
 afterAll(disposeAll);
 
 const freshIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(256)}`;
@@ -217,14 +233,15 @@ describe("Redis behind Sentinel", () => {
       trustProxyHops: 1,
     };
     const [one, two] = await Promise.all([startApp(target), startApp(target)]);
+    const direct = new Redis(master.url);
+    onDispose(() => void direct.disconnect());
+    await Promise.all([countingIn(direct, one), countingIn(direct, two)]);
     const ip = freshIp();
     expect((await post(one.url, ip, TYPENAME)).status).toBe(200);
     expect((await post(two.url, ip, TYPENAME)).status).toBe(200);
     // Two instances counting on their own (the in-memory fallback) would allow two each.
     expect((await post(one.url, ip, TYPENAME)).status).toBe(429);
     expect((await post(two.url, ip, TYPENAME)).status).toBe(429);
-    const direct = new Redis(master.url);
-    onDispose(() => void direct.disconnect());
     expect(await direct.get(`workflow-graph:rate:ip:${ip}`)).toBe("4");
   });
 });
