@@ -26,6 +26,11 @@ import { createInProcessPubSub, createRedisPubSub } from "./infra/redis";
 import { createLogger, type Logger } from "./logger";
 import { healthz, readyz } from "./server/health";
 import { attachWebSocket } from "./server/websocket";
+import { createOriginPolicy } from "./server/cors";
+import { createHttpRateLimit } from "./server/http-rate-limit";
+import { createOperationLimiter } from "./server/rate-limit";
+import { securityHeaders, withoutSuggestions } from "./server/security-headers";
+import { createWebSocketLimits } from "./server/websocket-limits";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
@@ -94,11 +99,21 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     subscriberBuffer: config.subscriberBuffer,
     sessionConfig: { database: target.database },
   });
-  const formatError = createErrorFormatter(logger);
+  const baseFormatError = createErrorFormatter(logger);
+  const formatError = config.production ? withoutSuggestions(baseFormatError) : baseFormatError;
+  const origins = createOriginPolicy(config.corsOrigins);
+  const limiter = createOperationLimiter({
+    perMinute: config.limits.operationsPerMinute,
+    redis: hasRedis(config) ? config : undefined,
+    logger,
+  });
+  const httpRateLimit = createHttpRateLimit<AppContext>(limiter, config.trustProxyHops);
   // One set of shape and cost limits for HTTP and WebSocket, checked before anything runs.
   const queryLimits = createQueryLimits(schema, config.queryLimits);
 
   const expressApp = express();
+  expressApp.disable("x-powered-by");
+  if (config.production) expressApp.use(securityHeaders);
   const httpServer: Server = createServer(expressApp);
   const apollo = new ApolloServer<AppContext>({
     schema,
@@ -107,8 +122,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     // Signals are handled by serve(), which stops everything in order (Apollo's own handler would
     // race it and re-raise the signal).
     stopOnTerminationSignals: false,
-    introspection: true,
+    introspection: config.introspection,
     plugins: [
+      httpRateLimit.plugin,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching hints are used: skip the per-field cache-control bookkeeping.
       ApolloServerPluginCacheControlDisabled(),
@@ -126,6 +142,15 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     formatError,
     queryLimits,
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
+    maxPayload: config.maxBodyBytes,
+    allowOrigin: origins.allows,
+    introspection: config.introspection,
+    limits: createWebSocketLimits({
+      limiter,
+      maxConnectionsPerPrincipal: config.limits.wsConnectionsPerPrincipal,
+      maxSubscriptionsPerConnection: config.limits.wsSubscriptionsPerConnection,
+      trustProxyHops: config.trustProxyHops,
+    }),
   });
 
   let stopping = false;
@@ -150,10 +175,12 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       await apollo.start();
       expressApp.use(
         GRAPHQL_PATH,
+        origins.cors,
         express.json({ limit: config.maxBodyBytes }),
         queryTokensMiddleware(queryLimits, formatError),
         expressMiddleware(apollo, {
-          context: async ({ req }) => context(await authenticateHttp(authenticator, req.headers.authorization)),
+          context: async ({ req }) =>
+            httpRateLimit.withClientIp(context(await authenticateHttp(authenticator, req.headers.authorization)), req),
         }),
       );
       expressApp.use(jsonErrorHandler(logger));
@@ -178,6 +205,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         clearTimeout(deadline);
         logger.debug("shutdown: closing Redis");
         bus.close();
+        limiter.close();
         await pubsub.close();
         logger.debug("shutdown: closing the Neo4j driver");
         await driver.close();

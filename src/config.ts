@@ -66,6 +66,33 @@ export interface Config {
   auth: AuthConfig;
   /** The shape limits every operation must pass, on HTTP and WebSocket alike (see query-limits.ts). */
   queryLimits: QueryLimitsConfig;
+  /** NODE_ENV=production: security headers on, field suggestions hidden from error messages. @default false */
+  production: boolean;
+  /** Whether the schema can be introspected (`__schema`, `__type`), over HTTP and WebSocket. @default true */
+  introspection: boolean;
+  /**
+   * Origins (`scheme://host[:port]`) whose browsers may call the API: CORS on HTTP, and the `Origin`
+   * a WebSocket upgrade may carry. `["*"]` allows any origin (without credentials).
+   * @default [] (same origin only)
+   */
+  corsOrigins: string[];
+  /**
+   * How many proxies in front of the API append to `X-Forwarded-For`; the client IP (the rate-limit
+   * key of anonymous callers) is the address that many hops back. @default 0 (the socket's peer)
+   */
+  trustProxyHops: number;
+  /** Abuse limits; 0 turns a limit off. */
+  limits: {
+    /**
+     * GraphQL operations per minute per principal (per client IP when anonymous), counted over HTTP
+     * and per WebSocket subscribe, shared by every instance through Redis. @default 0 (off)
+     */
+    operationsPerMinute: number;
+    /** Open WebSocket connections per principal (per client IP when anonymous), per instance. @default 0 (off) */
+    wsConnectionsPerPrincipal: number;
+    /** Operations running at once on one WebSocket connection. @default 100 */
+    wsSubscriptionsPerConnection: number;
+  };
 }
 
 /**
@@ -165,6 +192,15 @@ export function loadConfig(env: Env = process.env): Config {
       maxDirectives: int(env, "QUERY_MAX_DIRECTIVES", 30, 0, 100000),
       maxComplexity: int(env, "QUERY_MAX_COMPLEXITY", 100000, 1, 1000000000),
     },
+    production: str(env, "NODE_ENV") === "production",
+    introspection: bool(env, "INTROSPECTION", true),
+    corsOrigins: origins(env, "CORS_ORIGINS"),
+    trustProxyHops: int(env, "TRUST_PROXY", 0, 0, 100),
+    limits: {
+      operationsPerMinute: int(env, "RATE_LIMIT_PER_MINUTE", 0, 0, 1000000000),
+      wsConnectionsPerPrincipal: int(env, "WS_MAX_CONNECTIONS_PER_PRINCIPAL", 0, 0, 1000000000),
+      wsSubscriptionsPerConnection: int(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 0, 1000000000),
+    },
   };
 }
 
@@ -248,6 +284,36 @@ function uri(env: Env, name: string, protocols: string[]): string | undefined {
     );
   }
   return raw;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (["true", "1", "yes", "on"].includes(raw)) return true;
+  if (["false", "0", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** "https://a.example,http://localhost:3000", or "*" for any origin. */
+function origins(env: Env, name: string): string[] {
+  const raw = str(env, name);
+  if (raw === undefined) return [];
+  if (raw === "*") return ["*"];
+  return raw.split(",").map((entry) => {
+    const value = entry.trim().replace(/\/$/, "");
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(value);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol) || parsed.origin !== value.toLowerCase()) {
+      throw new ConfigError(
+        `${name} must be "*" or a comma-separated list of origins like https://app.example.com, got "${entry.trim()}"`,
+      );
+    }
+    return parsed.origin;
+  });
 }
 
 /** "host:port,host:port" */

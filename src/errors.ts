@@ -16,6 +16,7 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "QUERY_TOO_COMPLEX"
   | "WRITTEN_BUT_UNREADABLE"
+  | "RATE_LIMITED"
   | "INTERNAL_SERVER_ERROR";
 
 /**
@@ -34,6 +35,7 @@ export const PUBLIC_CODES: readonly string[] = [
   "FORBIDDEN",
   "QUERY_TOO_COMPLEX",
   "WRITTEN_BUT_UNREADABLE",
+  "RATE_LIMITED",
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
   "PERSISTED_QUERY_NOT_FOUND",
@@ -58,6 +60,9 @@ export const badRequest = (message: string) => appError("BAD_REQUEST", message);
 export const notFound = (message: string, details?: Record<string, unknown>) => appError("NOT_FOUND", message, details);
 
 export const conflict = (message: string, details?: Record<string, unknown>) => appError("CONFLICT", message, details);
+/** Over an abuse limit; `retryAfterSeconds` (when known) says when the next attempt can pass. */
+export const rateLimited = (message: string, retryAfterSeconds?: number) =>
+  appError("RATE_LIMITED", message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds });
 
 /** A dependency (Neo4j, Redis) cannot be reached right now; retrying later may succeed. */
 export const serviceUnavailable = (message: string) => appError("SERVICE_UNAVAILABLE", message);

@@ -27,6 +27,40 @@ export interface PubSubHandle {
 export type RedisTarget = Pick<Config, "redisUrl" | "redisSentinel" | "redisClusterNodes" | "redisPassword">;
 
 /**
+ * One ioredis connection to the target (URL, Sentinel or Cluster) with the settings every
+ * connection of the API shares: reconnect every 0.2–2 s forever, `maxRetriesPerRequest: 1`;
+ * `extra` adds to or overrides them.
+ */
+export function connectRedis(target: RedisTarget | string, extra: RedisOptions = {}): Redis {
+  const options: RedisOptions = {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  };
+  const t: RedisTarget =
+    typeof target === "string"
+      ? { redisUrl: target, redisSentinel: undefined, redisClusterNodes: undefined, redisPassword: undefined }
+      : target;
+  if (t.redisClusterNodes) {
+    return new Cluster(t.redisClusterNodes, {
+      redisOptions: { ...options, ...extra, password: t.redisPassword },
+      enableOfflineQueue: extra.enableOfflineQueue ?? true,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    }) as unknown as Redis;
+  }
+  if (t.redisSentinel) {
+    return new Redis({
+      ...options,
+      ...extra,
+      sentinels: t.redisSentinel.sentinels,
+      name: t.redisSentinel.name,
+      password: t.redisPassword,
+    });
+  }
+  return new Redis(t.redisUrl!, { ...options, ...extra });
+}
+
+/**
  * Redis-backed pub/sub with separate publisher and subscriber connections (a subscribed Redis
  * connection can do nothing else). The publisher does not queue commands while disconnected, so a
  * publish during a Redis outage fails at once instead of holding the mutation that caused it.
@@ -36,34 +70,7 @@ export type RedisTarget = Pick<Config, "redisUrl" | "redisSentinel" | "redisClus
  * subscribers on every node).
  */
 export function createRedisPubSub(target: RedisTarget | string, logger: Logger): PubSubHandle {
-  const options: RedisOptions = {
-    lazyConnect: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  };
-  const connect = (extra: RedisOptions): Redis => {
-    const t: RedisTarget =
-      typeof target === "string"
-        ? { redisUrl: target, redisSentinel: undefined, redisClusterNodes: undefined, redisPassword: undefined }
-        : target;
-    if (t.redisClusterNodes) {
-      return new Cluster(t.redisClusterNodes, {
-        redisOptions: { ...options, ...extra, password: t.redisPassword },
-        enableOfflineQueue: extra.enableOfflineQueue ?? true,
-        clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-      }) as unknown as Redis;
-    }
-    if (t.redisSentinel) {
-      return new Redis({
-        ...options,
-        ...extra,
-        sentinels: t.redisSentinel.sentinels,
-        name: t.redisSentinel.name,
-        password: t.redisPassword,
-      });
-    }
-    return new Redis(t.redisUrl!, { ...options, ...extra });
-  };
+  const connect = (extra: RedisOptions) => connectRedis(target, extra);
   const publisher = connect({ enableOfflineQueue: false, connectionName: "workflow-graph:pub" });
   const subscriber = connect({ connectionName: "workflow-graph:sub" });
   for (const [name, connection] of [

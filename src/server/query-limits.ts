@@ -12,6 +12,7 @@ import {
   Lexer,
   parse,
   Source,
+  specifiedRules,
   TokenKind,
   validate,
   type DocumentNode,
@@ -237,6 +238,7 @@ export function checkSubscribe(
   schema: GraphQLSchema,
   limits: QueryLimits,
   payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
+  rules: readonly ValidationRule[] = specifiedRules,
 ): Omit<ExecutionArgs, "contextValue"> | GraphQLError[] {
   const tokens = limits.checkSource(payload.query);
   if (tokens.length) return tokens;
@@ -246,7 +248,7 @@ export function checkSubscribe(
   } catch (error) {
     return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
   }
-  const invalid = validate(schema, document);
+  const invalid = validate(schema, document, rules);
   if (invalid.length) return [...invalid];
   const refused = limits.checkOperation(document, payload.variables ?? undefined, payload.operationName);
   if (refused.length) return refused;

@@ -1,5 +1,12 @@
-import type { Server } from "node:http";
-import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import type { IncomingMessage, Server } from "node:http";
+import {
+  execute,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Principal } from "../auth/principal";
@@ -8,6 +15,8 @@ import { isSlowSubscriber, type ErrorFormatter } from "../errors";
 import type { AppContext } from "../graphql/context";
 import { checkSubscribe, type QueryLimits } from "./query-limits";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
+import { asUserInputError, rejectUndeclaredVariables } from "./variables";
+import type { WebSocketLimits } from "./websocket-limits";
 
 /**
  * Close code for a subscriber that cannot keep up: its stream's buffer passed its bound (events or
@@ -28,28 +37,55 @@ export interface WebSocketOptions {
   eventKey: EventKeyOf;
   /** Shape and cost limits; an operation over one gets an `error` message, the socket stays open. */
   queryLimits: QueryLimits;
+  /** Largest message accepted, in bytes (as the HTTP body limit); a larger one closes the socket with 1009. */
+  maxPayload: number;
+  /** Whether an upgrade with this `Origin` (and `Host`) may connect; others get HTTP 403. */
+  allowOrigin: (origin: string | undefined, host: string | undefined) => boolean;
+  /** Connection, subscription and rate limits. */
+  limits: WebSocketLimits;
+  /** Whether `__schema` and `__type` may be queried. @default true */
+  introspection?: boolean;
 }
 
-type Extra = { socket: WebSocket };
+type Extra = { socket: WebSocket; request: IncomingMessage };
 
 /** GraphQL over WebSocket (graphql-ws protocol) on the same server and path as HTTP. */
 export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: number): Promise<void> } {
-  const wss = new WebSocketServer({ server: options.httpServer, path: options.path });
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    maxPayload: options.maxPayload,
+    // Refused before the handshake: a page on another site cannot open a socket with its visitor's
+    // credentials and write through it.
+    verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }, done) =>
+      options.allowOrigin(origin || undefined, req.headers.host) ? done(true) : done(false, 403, "Origin not allowed"),
+  });
   const format = (errors: readonly { toJSON?: () => GraphQLFormattedError }[]) =>
-    errors.map((e) =>
-      options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e),
-    );
+    errors.map((raw) => {
+      const e = raw instanceof GraphQLError ? asUserInputError(raw) : raw;
+      return options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e);
+    });
   const tooSlow = (socket: WebSocket) =>
     socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, "Subscriber too slow; reconnect and resume with afterSeq");
+  const principalOf = (ctx: Parameters<WebSocketAuth["principal"]>[0]) => options.auth.principal(ctx);
+  const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
   const cleanup = useServer<Record<string, unknown>, Extra>(
     {
       schema: options.schema,
-      subscribe: createSharedSubscribe(options.eventKey),
-      onConnect: (ctx) => options.auth.onConnect(ctx),
-      // Who may run it first, then its shape and cost; either refusal answers this id only.
-      onSubscribe: (ctx, _id, payload) =>
-        options.auth.onSubscribe(ctx, payload) ?? checkSubscribe(options.schema, options.queryLimits, payload),
-      onClose: (ctx) => options.auth.onClose(ctx),
+      subscribe: rejectUndeclaredVariables(createSharedSubscribe(options.eventKey)),
+      execute: rejectUndeclaredVariables(execute),
+      // Authenticated first, so that a refused connection takes no slot of the connection cap.
+      onConnect: async (ctx) => (await options.auth.onConnect(ctx)) && options.limits.admit(ctx, principalOf(ctx)),
+      // Who may run it, then the rate limit, then its shape and cost (validated with the same rules
+      // as HTTP): any refusal answers this id only and leaves the socket open.
+      onSubscribe: async (ctx, _id, payload) =>
+        options.auth.onSubscribe(ctx, payload) ??
+        ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ??
+        checkSubscribe(options.schema, options.queryLimits, payload, rules),
+      onClose: (ctx) => {
+        options.auth.onClose(ctx);
+        options.limits.release(ctx);
+      },
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.
@@ -66,6 +102,17 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     },
     wss,
   );
+  // ws reports a client's protocol violation (a message over maxPayload, bad framing) as a socket
+  // "error" and closes the socket with its code (1009, 1002…); graphql-ws would log each one as an
+  // internal error of the server. Other errors still reach graphql-ws's handler.
+  wss.on("connection", (socket: WebSocket) => {
+    const handlers = socket.listeners("error") as ((error: Error) => void)[];
+    socket.removeAllListeners("error");
+    socket.on("error", (error: Error & { code?: unknown }) => {
+      if (typeof error.code === "string" && error.code.startsWith("WS_ERR_")) return;
+      for (const handler of handlers) handler(error);
+    });
+  });
   return {
     async close(graceMs = 2000) {
       // Tell clients the server is going away (1001) so that they reconnect elsewhere; a client
