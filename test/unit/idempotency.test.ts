@@ -1,4 +1,3 @@
-import type { GraphQLError } from "graphql";
 import {
   assertSameDecision,
   assertSameNode,
@@ -8,6 +7,7 @@ import {
   type StoredOption,
 } from "../../src/domain/idempotency";
 import type { StoredNode } from "../../src/domain/workflow-node";
+import { thrown } from "../support/thrown";
 
 const stored: StoredNode = {
   id: "n1",
@@ -36,15 +36,6 @@ const retry: RetriedNode = {
   branchId: null,
   field: "input[2]",
 };
-
-function thrown(fn: () => unknown): GraphQLError {
-  try {
-    fn();
-  } catch (error) {
-    return error as GraphQLError;
-  }
-  throw new Error("expected an error, nothing was thrown");
-}
 
 describe("assertSameNode", () => {
   it("accepts a retry with the same input, whatever branch it was put on when the retry names none", () => {

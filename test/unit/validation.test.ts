@@ -1,16 +1,7 @@
-import type { GraphQLError } from "graphql";
 import { checkContent, checkNotBlank, idOrNew, metadataText, normalizeId } from "../../src/domain/validation";
+import { thrown } from "../support/thrown";
 
 const UPPER = "0F8FAD5B-D9CB-469F-A165-70867728950E";
-
-function thrown(fn: () => unknown): GraphQLError {
-  try {
-    fn();
-  } catch (error) {
-    return error as GraphQLError;
-  }
-  throw new Error("expected an error, nothing was thrown");
-}
 
 describe("ids", () => {
   it("keeps a client's UUID in lower case, and makes a new one when none is given", () => {

@@ -1,8 +1,8 @@
 import { nodeEventKind } from "../../src/domain/workflow-event";
-import type { GraphQLError } from "graphql";
 import type { BranchState } from "../../src/domain/branch";
 import type { NodeLinks, StoredNode } from "../../src/domain/workflow-node";
 import { WritePlan, type NodeSpec, type WriteSnapshot } from "../../src/domain/write-plan";
+import { thrown } from "../support/thrown";
 
 const AT = "2026-01-01T00:00:00.000Z";
 const W = "workflow-1";
@@ -83,16 +83,6 @@ function spec(id: string, parentId: string, fields: Partial<NodeSpec> = {}): Nod
     field: "input",
     ...fields,
   };
-}
-
-/** The GraphQLError `fn` throws (fails the test when it throws nothing). */
-function thrown(fn: () => unknown): GraphQLError {
-  try {
-    fn();
-  } catch (error) {
-    return error as GraphQLError;
-  }
-  throw new Error("expected an error, nothing was thrown");
 }
 
 describe("WritePlan: seq and events", () => {
