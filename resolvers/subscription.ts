@@ -40,7 +40,7 @@ function stream(context: AppContext, workflowId: string, afterSeq: number | null
 export const Subscription = {
   nodeAdded: {
     async subscribe(_root: unknown, args: SubscriptionNodeAddedArgs, context: AppContext) {
-      const workflowId = await requireWorkflow(context.store, args.workflowId);
+      const workflowId = await requireWorkflow(context.store, context.access, args.workflowId);
       const branchId = args.branchId?.toLowerCase();
       return filterEvents(
         await stream(context, workflowId, args.afterSeq),
@@ -51,14 +51,14 @@ export const Subscription = {
   },
   workflowEvents: {
     async subscribe(_root: unknown, args: SubscriptionWorkflowEventsArgs, context: AppContext) {
-      return stream(context, await requireWorkflow(context.store, args.workflowId), args.afterSeq);
+      return stream(context, await requireWorkflow(context.store, context.access, args.workflowId), args.afterSeq);
     },
     resolve: (event: WorkflowEventMessage) => event,
   },
   monitoredActivity: {
     /** Nodes appended after the monitor, to the branches it watches. */
     async subscribe(_root: unknown, args: SubscriptionMonitoredActivityArgs, context: AppContext) {
-      const watch = await findMonitor(context.store, args.monitorId);
+      const watch = await findMonitor(context.store, context.access, args.monitorId);
       return filterEvents(
         await stream(context, watch.workflowId, args.afterSeq),
         (event) => isNodeEvent(event) && event.seq > watch.seq && watch.branchIds.includes(event.node.branchId),
@@ -68,7 +68,7 @@ export const Subscription = {
   },
   replayWorkflow: {
     async subscribe(_root: unknown, args: SubscriptionReplayWorkflowArgs, context: AppContext) {
-      const workflowId = await requireWorkflow(context.store, args.workflowId);
+      const workflowId = await requireWorkflow(context.store, context.access, args.workflowId);
       const speed = args.speed ?? 1;
       if (!(speed >= 0)) throw badUserInput("speed must be 0 or more", { field: "speed" });
       if (args.maxGapMs != null && args.maxGapMs < 0)

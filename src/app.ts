@@ -8,6 +8,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createAuthenticator } from "./auth/authenticator";
 import { authenticateHttp, operationGatePlugin } from "./auth/http";
+import { accessScopeOf, visibilityClaims } from "./auth/access-scope";
 import type { Principal } from "./auth/principal";
 import { createWebSocketAuth } from "./auth/websocket-auth";
 import { hasRedis, isLoopbackHost, type Config } from "./config";
@@ -89,16 +90,20 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         : `AUTH OFF (AUTH_DISABLED=true) on ${config.host}: anyone who reaches this port is an admin.`,
     );
   }
-  const context = (principal: Principal): AppContext => ({
-    principal,
-    jwt: principal.claims,
-    store,
-    bus,
-    events,
-    loader,
-    subscriberBuffer: config.subscriberBuffer,
-    sessionConfig: { database: target.database },
-  });
+  const context = (principal: Principal): AppContext => {
+    const access = accessScopeOf(principal);
+    return {
+      principal,
+      access,
+      jwt: visibilityClaims(principal, access),
+      store,
+      bus,
+      events,
+      loader,
+      subscriberBuffer: config.subscriberBuffer,
+      sessionConfig: { database: target.database },
+    };
+  };
   const baseFormatError = createErrorFormatter(logger);
   const formatError = config.production ? withoutSuggestions(baseFormatError) : baseFormatError;
   const origins = createOriginPolicy(config.corsOrigins);
