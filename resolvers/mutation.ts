@@ -109,8 +109,9 @@ export const Mutation: Pick<
     return workflow;
   },
   async revokeWorkflowAccess(_root, { input }, context, info) {
-    const ids = [await revokeWorkflowAccess(context.store, context.access, input)];
-    const [workflow] = await readBack({ ids, events: [] }, () => context.loader.workflows(info, context, ids));
+    const id = await revokeWorkflowAccess(context.store, context.access, input);
+    if (id === null) return null;
+    const [workflow] = await readBack({ ids: [id], events: [] }, () => context.loader.workflows(info, context, [id]));
     return workflow;
   },
 };

@@ -2,6 +2,8 @@ import type { GraphQLResolveInfo } from "graphql";
 import { badUserInput } from "../src/errors";
 import { findMonitor } from "../src/domain/find-monitor";
 import { requireWorkflow } from "../src/domain/find-workflow";
+import { mayRead } from "../src/domain/workflow-access";
+import { endWhenRevoked } from "../src/live/end-when-revoked";
 import { openEventStream } from "../src/live/event-stream";
 import { replayEvents } from "../src/domain/history/replay";
 import { filterEvents } from "../src/live/filter-events";
@@ -24,16 +26,21 @@ async function resolveNode(event: NodeEvent, _args: unknown, context: AppContext
   return node;
 }
 
-/** The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now. */
-function stream(context: AppContext, workflowId: string, afterSeq: number | null | undefined) {
+/**
+ * The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now. For a caller
+ * who is not an admin it ends once the caller may no longer read the workflow (a revoked grant).
+ */
+async function stream(context: AppContext, workflowId: string, afterSeq: number | null | undefined) {
   if (afterSeq != null && afterSeq < -1) throw badUserInput("afterSeq must be -1 or more", { field: "afterSeq" });
-  return openEventStream(context.bus, context.events, {
+  const events = await openEventStream(context.bus, context.events, {
     workflowId,
     afterSeq,
     maxBuffer: context.subscriberBuffer.maxEvents,
     maxBufferBytes: context.subscriberBuffer.maxBytes,
     onOverflow: context.closeSlowSubscriber,
   });
+  if (context.access.admin) return events;
+  return endWhenRevoked(events, () => mayRead(context.store, context.access, workflowId));
 }
 
 /** Live events, each published after its write committed, resumable with `afterSeq`. */

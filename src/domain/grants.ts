@@ -3,7 +3,7 @@ import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { checkInput, checkNotBlank, normalizeId } from "./validation";
-import { checkAccess, GRANT_PROJECTION, type GrantLists, type WorkflowAccess } from "./workflow-access";
+import { accessOf, checkAccess, GRANT_PROJECTION, type GrantLists, type WorkflowAccess } from "./workflow-access";
 
 /** schema.graphql's `GrantWorkflowAccessInput`. */
 export interface GrantInput {
@@ -52,12 +52,16 @@ export function withAccess(
  * CONFLICT when that would leave the workflow with no owner.
  * @returns the workflow's id.
  */
-export function grantWorkflowAccess(store: Store, scope: AccessScope, input: GrantInput): Promise<string> {
-  return changeAccess(store, scope, input, input.access);
+export async function grantWorkflowAccess(store: Store, scope: AccessScope, input: GrantInput): Promise<string> {
+  // An owner granting keeps OWNER (the last owner cannot lose it), so the workflow stays readable.
+  return (await changeAccess(store, scope, input, input.access))!;
 }
 
-/** Ends `principal`'s access to a workflow; as {@link grantWorkflowAccess}. */
-export function revokeWorkflowAccess(store: Store, scope: AccessScope, input: RevokeInput): Promise<string> {
+/**
+ * Ends `principal`'s access to a workflow; as {@link grantWorkflowAccess}.
+ * @returns the workflow's id, or null when the caller may no longer read it.
+ */
+export function revokeWorkflowAccess(store: Store, scope: AccessScope, input: RevokeInput): Promise<string | null> {
   return changeAccess(store, scope, input, null);
 }
 
@@ -66,7 +70,7 @@ async function changeAccess(
   scope: AccessScope,
   input: RevokeInput,
   access: WorkflowAccess | null,
-): Promise<string> {
+): Promise<string | null> {
   checkInput(store, input, "input");
   checkNotBlank(input.principal, "input.principal");
   const workflowId = normalizeId(input.workflowId);
@@ -83,6 +87,6 @@ async function changeAccess(
       });
     }
     await tx.run(WRITE, { workflowId, grants: changed });
-    return workflowId;
+    return accessOf(scope, changed) === null ? null : workflowId;
   });
 }

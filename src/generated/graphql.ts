@@ -537,10 +537,11 @@ export type Mutation = {
    */
   grantWorkflowAccess: Workflow;
   /**
-   * Ends a principal's access to a workflow and returns the workflow; the principal's open
-   * subscriptions to it end within seconds. Owners and admins only, as grantWorkflowAccess.
+   * Ends a principal's access to a workflow and returns the workflow, or null when the caller revoked
+   * its own access (an owner handing the workflow on). The principal's open subscriptions to it end
+   * within seconds. Owners and admins only, as grantWorkflowAccess.
    */
-  revokeWorkflowAccess: Workflow;
+  revokeWorkflowAccess?: Maybe<Workflow>;
   /**
    * Sets a branch's status (BRANCH_STATUS_CHANGED) and returns the branch. Idempotent: setting the
    * status it already has writes and publishes nothing.
@@ -2145,7 +2146,7 @@ export type MutationResolvers<ContextType = AppContext, ParentType extends Resol
   chooseOption?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationChooseOptionArgs, 'input'>>;
   forkBranch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationForkBranchArgs, 'input'>>;
   grantWorkflowAccess?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationGrantWorkflowAccessArgs, 'input'>>;
-  revokeWorkflowAccess?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationRevokeWorkflowAccessArgs, 'input'>>;
+  revokeWorkflowAccess?: Resolver<Maybe<ResolversTypes['Workflow']>, ParentType, ContextType, RequireFields<MutationRevokeWorkflowAccessArgs, 'input'>>;
   setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'input'>>;
   startWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationStartWorkflowArgs, 'input'>>;
 };
