@@ -6,6 +6,7 @@ import { chooseOption } from "../src/domain/choose-option";
 import { grantWorkflowAccess, revokeWorkflowAccess } from "../src/domain/grants";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { AppContext } from "../src/graphql/context";
+import { seeWorkflow } from "../src/graphql/visibility";
 import type { MutationResolvers } from "../src/generated/graphql";
 import type { GraphQLResolveInfo } from "graphql";
 import { writtenButUnreadable } from "../src/errors";
@@ -73,6 +74,7 @@ export const Mutation: Pick<
         },
       ]);
     }
+    seeWorkflow(context, result.workflowId);
     const ids = [result.workflowId];
     const events = result.created ? [{ seq: 0 }] : [];
     const [workflow] = await readBack({ ids, events }, () => context.loader.workflows(info, context, ids));

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Principal } from "./principal";
 
 /**
@@ -10,11 +11,26 @@ export interface AccessScope {
   /** The caller's `sub` and `group:<name>` for each of its groups, sorted and without repeats. */
   principals: readonly string[];
   /**
-   * Names the scope: equal keys see exactly the same workflows. Caches of results (the selection
+   * Names the scope: equal keys see exactly the same workflows (see withVisibleWorkflows). Caches of results (the selection
    * loader's, shared subscriptions') include it, so that no result computed for one caller
    * reaches a caller who may see less.
    */
   key: string;
+}
+
+/**
+ * The scope with the workflows it may read (null: all, for admins) folded into its key: callers
+ * with the same principals share caches only while they see the same workflows (a workflow
+ * started or granted since changes the key).
+ */
+export function withVisibleWorkflows(scope: AccessScope, workflowIds: readonly string[] | null): AccessScope {
+  if (workflowIds === null) return scope;
+  const base = scope.key.split("#")[0];
+  const digest = createHash("sha256")
+    .update([...workflowIds].sort().join("\n"))
+    .digest("base64url")
+    .slice(0, 22);
+  return { ...scope, key: `${base}#${digest}` };
 }
 
 /** The prefix of a group principal: `group:ops` is everyone whose `groups` claim holds `ops`. */
@@ -35,12 +51,22 @@ export function accessScopeOf(principal: Principal): AccessScope {
 }
 
 /**
- * The JWT handed to @neo4j/graphql (`context.jwt`): the verified claims plus `admin` and
- * `principals`, which the visibility rules of schema.graphql read as `$jwt.admin` and
- * `$jwt.principals`. These two are set here and override any claim of the same name in the token.
+ * The JWT handed to @neo4j/graphql (`context.jwt`): the verified claims plus `admin`,
+ * `principals` and `workflowIds` (the workflows the caller may read; empty for admins, who see
+ * all), which the visibility rules of schema.graphql read as `$jwt.admin`, `$jwt.principals` and
+ * `$jwt.workflowIds`. These are set here and override any claim of the same name in the token.
  */
-export function visibilityClaims(principal: Principal, scope: AccessScope): Record<string, unknown> {
-  return { ...principal.claims, admin: scope.admin, principals: [...scope.principals] };
+export function visibilityClaims(
+  principal: Principal,
+  scope: AccessScope,
+  workflowIds: readonly string[] | null,
+): Record<string, unknown> {
+  return {
+    ...principal.claims,
+    admin: scope.admin,
+    principals: [...scope.principals],
+    workflowIds: [...(workflowIds ?? [])],
+  };
 }
 
 /** The scope of an admin (and of every caller when authentication is off): every workflow. */

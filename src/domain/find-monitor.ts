@@ -3,7 +3,7 @@ import { badUserInput, notFound } from "../errors";
 import { readTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
-import { accessOf, type GrantLists } from "./workflow-access";
+import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
 
 /** What `monitoredActivity` needs to know of a monitor. */
 export interface MonitorWatch {
@@ -23,12 +23,12 @@ export async function findMonitor(store: Store, caller: AccessScope, monitorId: 
   const result = await readTransaction(store.driver, store.database, (tx) =>
     tx.run(
       `MATCH (m:WorkflowNode {id: $id}) OPTIONAL MATCH (w:Workflow {id: m.workflowId})
-       RETURN m {.workflowId, .type, .seq, .watchBranchIds} AS m, w {.grantRead, .grantWrite, .grantOwner} AS grants`,
+       RETURN m {.workflowId, .type, .seq, .watchBranchIds} AS m, ${GRANTS_OF_W} AS grants`,
       { id },
     ),
   );
-  const grants = result.records[0]?.get("grants") as GrantLists | null | undefined;
-  if (result.records.length === 0 || accessOf(caller, grants ?? {}) === null)
+  const grants = result.records[0]?.get("grants") as Grant[] | undefined;
+  if (result.records.length === 0 || accessOf(caller, grants ?? []) === null)
     throw notFound(`Monitor ${id} does not exist`, { field: "monitorId" });
   const m = result.records[0].get("m") as { workflowId: string; type: string; seq: number; watchBranchIds: string[] };
   if (m.type !== "MONITOR") throw badUserInput(`Node ${id} is a ${m.type}, not a MONITOR`, { field: "monitorId" });

@@ -3,7 +3,7 @@ import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { checkInput, checkNotBlank, normalizeId } from "./validation";
-import { accessOf, checkAccess, GRANT_PROJECTION, type GrantLists, type WorkflowAccess } from "./workflow-access";
+import { accessOf, checkAccess, GRANTS_OF_W, type Grant, type WorkflowAccess } from "./workflow-access";
 
 /** schema.graphql's `GrantWorkflowAccessInput`. */
 export interface GrantInput {
@@ -18,32 +18,25 @@ export interface RevokeInput {
   principal: string;
 }
 
-/** Locks the workflow (grants and writes are serialised per workflow) and reads its grants. */
+/** Locks the workflow (grants and writes to it are serialised) and reads its grants. */
 const LOCK_AND_READ = `
 MATCH (w:Workflow {id: $workflowId})
 CALL apoc.lock.nodes([w])
-RETURN ${GRANT_PROJECTION} AS grants`;
+RETURN ${GRANTS_OF_W} AS grants`;
 
-const WRITE = `
-MATCH (w:Workflow {id: $workflowId})
-SET w.grantRead = $grants.grantRead, w.grantWrite = $grants.grantWrite, w.grantOwner = $grants.grantOwner`;
+const GRANT = `
+MERGE (g:WorkflowGrant {workflowId: $workflowId, principal: $principal})
+SET g.access = $access`;
 
-/** The lists after `principal` is given `access` (null: none); each list stays sorted. */
-export function withAccess(
-  grants: GrantLists,
-  principal: string,
-  access: WorkflowAccess | null,
-): { grantRead: string[]; grantWrite: string[]; grantOwner: string[] } {
-  const level = access === null ? 0 : { READ: 1, WRITE: 2, OWNER: 3 }[access];
-  const set = (list: readonly string[] | null | undefined, minimum: number) => {
-    const others = (list ?? []).filter((p) => p !== principal);
-    return (level >= minimum ? [...others, principal] : others).sort();
-  };
-  return {
-    grantRead: set(grants.grantRead, 1),
-    grantWrite: set(grants.grantWrite, 2),
-    grantOwner: set(grants.grantOwner, 3),
-  };
+const REVOKE = `
+MATCH (g:WorkflowGrant {workflowId: $workflowId, principal: $principal})
+DELETE g`;
+
+/** The grants after `principal` is given `access` (null: none), sorted by principal. */
+export function withAccess(grants: readonly Grant[], principal: string, access: WorkflowAccess | null): Grant[] {
+  const others = grants.filter((g) => g.principal !== principal);
+  const changed = access === null ? others : [...others, { principal, access }];
+  return changed.sort((a, b) => (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0));
 }
 
 /**
@@ -53,7 +46,7 @@ export function withAccess(
  * @returns the workflow's id.
  */
 export async function grantWorkflowAccess(store: Store, scope: AccessScope, input: GrantInput): Promise<string> {
-  // An owner granting keeps OWNER (the last owner cannot lose it), so the workflow stays readable.
+  // The last owner cannot lose OWNER, so the granting owner can still read the workflow.
   return (await changeAccess(store, scope, input, input.access))!;
 }
 
@@ -77,16 +70,17 @@ async function changeAccess(
   const principal = input.principal.trim();
   return writeTransaction(store.driver, store.database, async (tx) => {
     const found = await tx.run(LOCK_AND_READ, { workflowId });
-    const grants = found.records.length === 0 ? null : (found.records[0].get("grants") as GrantLists);
+    const grants = found.records.length === 0 ? null : (found.records[0].get("grants") as Grant[]);
     checkAccess(scope, workflowId, grants, "OWNER", "input.workflowId");
     const changed = withAccess(grants!, principal, access);
+    const owners = (list: readonly Grant[]) => list.filter((g) => g.access === "OWNER").length;
     // A workflow created before grants existed has no owner: an admin may give it one, or not.
-    if (changed.grantOwner.length === 0 && (grants!.grantOwner ?? []).length > 0) {
+    if (owners(changed) === 0 && owners(grants!) > 0) {
       throw conflict(`Workflow ${workflowId} would have no owner left; grant OWNER to another principal first`, {
         field: "input.principal",
       });
     }
-    await tx.run(WRITE, { workflowId, grants: changed });
+    await tx.run(access === null ? REVOKE : GRANT, { workflowId, principal, access });
     return accessOf(scope, changed) === null ? null : workflowId;
   });
 }

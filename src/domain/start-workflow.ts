@@ -4,7 +4,7 @@ import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText } from "./validation";
-import { accessOf, type GrantLists } from "./workflow-access";
+import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toStoredNode, type StoredNode } from "./workflow-node";
 
 /** schema.graphql's `StartWorkflowInput`. */
@@ -27,14 +27,14 @@ export interface StartWorkflowResult {
 const FIND = `
 MATCH (w:Workflow {id: $id})
 MATCH (n:WorkflowNode {workflowId: $id, seq: 0})
-RETURN w {.name, .metadata, .grantRead, .grantWrite, .grantOwner} AS workflow, ${STORED_NODE_PROJECTION} AS root`;
+RETURN w {.name, .metadata, grants: ${GRANTS_OF_W}} AS workflow, ${STORED_NODE_PROJECTION} AS root`;
 
 const CREATE = `
 CREATE (w:Workflow {
   id: $id, name: $name, status: 'RUNNING', createdAt: datetime($timestamp), metadata: $metadata,
-  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId,
-  grantRead: [$owner], grantWrite: [$owner], grantOwner: [$owner]
+  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId
 })
+CREATE (:WorkflowGrant {workflowId: $id, principal: $owner, access: 'OWNER'})
 CREATE (:Branch {
   id: $root.branchId, workflowId: $id, name: 'main', status: 'ACTIVE', createdAt: datetime($timestamp),
   seq: 0, length: 1, headId: $root.id, forkedFromId: null
@@ -63,8 +63,8 @@ export async function startWorkflow(
   return writeTransaction(store.driver, store.database, async (tx) => {
     const found = await tx.run(FIND, { id });
     if (found.records.length > 0) {
-      const workflow = found.records[0].get("workflow") as { name: string; metadata: string | null } & GrantLists;
-      if (accessOf(caller, workflow) === null) {
+      const workflow = found.records[0].get("workflow") as { name: string; metadata: string | null; grants: Grant[] };
+      if (accessOf(caller, workflow.grants) === null) {
         throw conflict(`Workflow id ${id} is taken`, { field: "input.id" });
       }
       const root = toStoredNode(found.records[0].get("root"));

@@ -9,30 +9,30 @@ import { normalizeId } from "./validation";
 export type WorkflowAccess = "READ" | "WRITE" | "OWNER";
 
 /**
- * A workflow's grants as stored on its node: three lists of principals, each level's list holding
- * everyone at that level or above (an owner is in all three). Reading a workflow is then one list
- * membership on the node (`grantRead`), which the visibility rules of schema.graphql test per row.
- * A workflow with no lists (created before grants existed) is visible to admins only.
+ * One grant, stored as `(:WorkflowGrant {workflowId, principal, access})`: unique per workflow and
+ * principal, indexed by workflow (its grants) and by principal (the workflows a caller may read).
+ * A workflow with no grants (created before grants existed) is visible to admins only.
  */
-export interface GrantLists {
-  grantRead?: readonly string[] | null;
-  grantWrite?: readonly string[] | null;
-  grantOwner?: readonly string[] | null;
+export interface Grant {
+  principal: string;
+  access: WorkflowAccess;
 }
 
-/** Cypher projection of a workflow's grant lists (on `w`). */
-export const GRANT_PROJECTION = "w {.grantRead, .grantWrite, .grantOwner}";
+/** Cypher expression: the grants of the workflow `w`, as {@link Grant} maps. */
+export const GRANTS_OF_W = "COLLECT { MATCH (g:WorkflowGrant {workflowId: w.id}) RETURN g {.principal, .access} }";
 
 const RANK: Record<WorkflowAccess, number> = { READ: 1, WRITE: 2, OWNER: 3 };
 
 /** The caller's access to a workflow with these grants (OWNER for admins); null: none. */
-export function accessOf(scope: AccessScope, grants: GrantLists): WorkflowAccess | null {
+export function accessOf(scope: AccessScope, grants: readonly Grant[]): WorkflowAccess | null {
   if (scope.admin) return "OWNER";
-  const holds = (list: readonly string[] | null | undefined) => (list ?? []).some((p) => scope.principals.includes(p));
-  if (holds(grants.grantOwner)) return "OWNER";
-  if (holds(grants.grantWrite)) return "WRITE";
-  if (holds(grants.grantRead)) return "READ";
-  return null;
+  let best: WorkflowAccess | null = null;
+  for (const grant of grants) {
+    if (scope.principals.includes(grant.principal) && (best === null || RANK[grant.access] > RANK[best])) {
+      best = grant.access;
+    }
+  }
+  return best;
 }
 
 /** True when `access` includes `needed`. */
@@ -41,13 +41,13 @@ export function includes(access: WorkflowAccess | null, needed: WorkflowAccess):
 }
 
 /**
- * Refuses `needed` access on a workflow: NOT_FOUND when the caller may not read it (as if it did
- * not exist), FORBIDDEN when it may read but needs more.
+ * Refuses `needed` access on a workflow (`grants` null: it does not exist): NOT_FOUND when the
+ * caller may not read it (as if it did not exist), FORBIDDEN when it may read but needs more.
  */
 export function checkAccess(
   scope: AccessScope,
   workflowId: string,
-  grants: GrantLists | null,
+  grants: readonly Grant[] | null,
   needed: WorkflowAccess,
   field = "workflowId",
 ): void {
@@ -58,12 +58,12 @@ export function checkAccess(
   }
 }
 
-/** The stored grants of a workflow, or null when it does not exist. */
-export async function readGrants(tx: ManagedTransaction, workflowId: string): Promise<GrantLists | null> {
-  const result = await tx.run(`MATCH (w:Workflow {id: $workflowId}) RETURN ${GRANT_PROJECTION} AS grants`, {
+/** The grants of a workflow, or null when it does not exist. */
+export async function readGrants(tx: ManagedTransaction, workflowId: string): Promise<Grant[] | null> {
+  const result = await tx.run(`MATCH (w:Workflow {id: $workflowId}) RETURN ${GRANTS_OF_W} AS grants`, {
     workflowId,
   });
-  return result.records.length === 0 ? null : (result.records[0].get("grants") as GrantLists);
+  return result.records.length === 0 ? null : (result.records[0].get("grants") as Grant[]);
 }
 
 /**
@@ -87,4 +87,22 @@ export async function requireAccess(
 export async function mayRead(store: Store, scope: AccessScope, workflowId: string): Promise<boolean> {
   const grants = await readTransaction(store.driver, store.database, (tx) => readGrants(tx, workflowId));
   return grants !== null && includes(accessOf(scope, grants), "READ");
+}
+
+/**
+ * The ids of the workflows the caller may read (null for admins: all of them), one index seek per
+ * principal. @neo4j/graphql's visibility rules compare each row's workflow id with this list.
+ */
+export async function readableWorkflowIds(store: Store, scope: AccessScope): Promise<string[] | null> {
+  if (scope.admin) return null;
+  if (scope.principals.length === 0) return [];
+  const result = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run(
+      `UNWIND $principals AS principal
+       MATCH (g:WorkflowGrant {principal: principal})
+       RETURN collect(DISTINCT g.workflowId) AS ids`,
+      { principals: [...scope.principals] },
+    ),
+  );
+  return result.records[0].get("ids") as string[];
 }

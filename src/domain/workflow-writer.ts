@@ -1,7 +1,7 @@
 import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { forbidden } from "../errors";
-import { accessOf, includes, type GrantLists } from "./workflow-access";
+import { accessOf, GRANTS_OF_W, includes, type Grant } from "./workflow-access";
 import { BRANCH_PROJECTION, toBranchState } from "./branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
 import { WritePlan } from "./write-plan";
@@ -23,7 +23,7 @@ CALL (*) {
   UNWIND $workflowIds AS workflowId
   MATCH (w:Workflow {id: workflowId})
   RETURN collect(w {
-    .id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1), .grantRead, .grantWrite, .grantOwner
+    .id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1), grants: ${GRANTS_OF_W}
   }) AS workflows
 }
 CALL (*) {
@@ -134,8 +134,8 @@ export class WorkflowWriter {
     });
     const record = result.records[0];
     const hidden = new Set<string>();
-    const workflows = (record.get("workflows") as (Record<string, unknown> & GrantLists)[]).filter((w) => {
-      const access = accessOf(caller, w);
+    const workflows = (record.get("workflows") as (Record<string, unknown> & { grants: Grant[] })[]).filter((w) => {
+      const access = accessOf(caller, w.grants);
       if (!includes(access, "READ")) {
         hidden.add(String(w.id));
         return false;

@@ -129,11 +129,6 @@ export type AppendNodeInput = {
   workflowId: Scalars['ID']['input'];
 };
 
-/** Boolean filters */
-export type BooleanScalarFilters = {
-  eq?: InputMaybe<Scalars['Boolean']['input']>;
-};
-
 /**
  * A line of work inside a workflow. Appending under a branch's head continues it; appending under a
  * node that already has a child forks a new branch from that node. Every workflow starts with a main
@@ -171,11 +166,6 @@ export type Branch = {
    * created by forkBranch and not yet appended to, from the root to the node it forked from.
    */
   path: Array<WorkflowNode>;
-  /**
-   * Always true: a node of a workflow the caller may not read is left out of every answer. Used by
-   * the visibility rule of this type (admins, or a grant on the node's workflow).
-   */
-  readable: Scalars['Boolean']['output'];
   /** The workflow event sequence number at which the branch was created (0 for the main branch). */
   seq: Scalars['Int']['output'];
   /** Structured summary: counts, agents, first and last times. */
@@ -242,7 +232,6 @@ export type BranchSort = {
   id?: InputMaybe<SortDirection>;
   length?: InputMaybe<SortDirection>;
   name?: InputMaybe<SortDirection>;
-  readable?: InputMaybe<SortDirection>;
   seq?: InputMaybe<SortDirection>;
   status?: InputMaybe<SortDirection>;
   summary?: InputMaybe<SortDirection>;
@@ -299,7 +288,6 @@ export type BranchWhere = {
   path_NONE?: InputMaybe<WorkflowNodeWhere>;
   path_SINGLE?: InputMaybe<WorkflowNodeWhere>;
   path_SOME?: InputMaybe<WorkflowNodeWhere>;
-  readable?: InputMaybe<BooleanScalarFilters>;
   seq?: InputMaybe<IntScalarFilters>;
   status?: InputMaybe<BranchStatusEnumScalarFilters>;
   workflowId?: InputMaybe<IdScalarFilters>;
@@ -1217,11 +1205,6 @@ export type WorkflowNode = {
   /** The path from the root (the system prompt) to this node: root first, this node last. */
   pathToRoot: Array<WorkflowNode>;
   /**
-   * Always true: a node of a workflow the caller may not read is left out of every answer. Used by
-   * the visibility rule of this type (admins, or a grant on the node's workflow).
-   */
-  readable: Scalars['Boolean']['output'];
-  /**
    * The workflow's event sequence number at which the node was written (root = 0). Unique within the
    * workflow: the order in which its events happened.
    */
@@ -1591,7 +1574,6 @@ export type WorkflowNodeSort = {
   depth?: InputMaybe<SortDirection>;
   id?: InputMaybe<SortDirection>;
   metadata?: InputMaybe<SortDirection>;
-  readable?: InputMaybe<SortDirection>;
   seq?: InputMaybe<SortDirection>;
   timestamp?: InputMaybe<SortDirection>;
   type?: InputMaybe<SortDirection>;
@@ -1626,7 +1608,6 @@ export type WorkflowNodeWhere = {
   pathToRoot_NONE?: InputMaybe<WorkflowNodeWhere>;
   pathToRoot_SINGLE?: InputMaybe<WorkflowNodeWhere>;
   pathToRoot_SOME?: InputMaybe<WorkflowNodeWhere>;
-  readable?: InputMaybe<BooleanScalarFilters>;
   seq?: InputMaybe<IntScalarFilters>;
   timestamp?: InputMaybe<DateTimeScalarFilters>;
   type?: InputMaybe<NodeTypeEnumScalarFilters>;
@@ -1849,7 +1830,6 @@ export type ResolversTypes = {
   AddMonitorInput: ResolverTypeWrapper<unknown>;
   AppendNodeInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
-  BooleanScalarFilters: ResolverTypeWrapper<unknown>;
   Branch: ResolverTypeWrapper<unknown>;
   BranchAt: ResolverTypeWrapper<unknown>;
   BranchRelationshipFilters: ResolverTypeWrapper<unknown>;
@@ -1957,7 +1937,6 @@ export type ResolversParentTypes = {
   AddMonitorInput: unknown;
   AppendNodeInput: unknown;
   Boolean: unknown;
-  BooleanScalarFilters: unknown;
   Branch: unknown;
   BranchAt: unknown;
   BranchRelationshipFilters: unknown;
@@ -2063,7 +2042,6 @@ export type BranchResolvers<ContextType = AppContext, ParentType extends Resolve
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, RequireFields<BranchNodesArgs, 'afterSeq' | 'first'>>;
   path?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
-  readable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   stats?: Resolver<ResolversTypes['BranchStats'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['BranchStatus'], ParentType, ContextType>;
@@ -2232,7 +2210,6 @@ export type WorkflowNodeResolvers<ContextType = AppContext, ParentType extends R
   optionsConnection?: Resolver<ResolversTypes['WorkflowNodeOptionsConnection'], ParentType, ContextType, Partial<WorkflowNodeOptionsConnectionArgs>>;
   parent?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   pathToRoot?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
-  readable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['NodeType'], ParentType, ContextType>;

@@ -1,5 +1,5 @@
 import { buildSchema, graphql, parse, type ExecutionResult, type GraphQLResolveInfo } from "graphql";
-import { accessScopeOf, visibilityClaims } from "../../src/auth/access-scope";
+import { accessScopeOf, visibilityClaims, withVisibleWorkflows } from "../../src/auth/access-scope";
 import { anonymousPrincipal, type Principal } from "../../src/auth/principal";
 import { withAccess } from "../../src/domain/grants";
 import { accessOf, checkAccess } from "../../src/domain/workflow-access";
@@ -31,6 +31,15 @@ describe("accessScopeOf and visibilityClaims", () => {
     expect(scope.key).not.toBe(accessScopeOf(principal("carol", ["reader"], ["dev"])).key);
   });
 
+  it("folds the readable workflows into the key: same principals share it only while they see the same", () => {
+    const scope = accessScopeOf(principal("ben", ["reader"]));
+    const a = withVisibleWorkflows(scope, ["w2", "w1"]);
+    expect(withVisibleWorkflows(scope, ["w1", "w2"]).key).toBe(a.key);
+    expect(withVisibleWorkflows(a, ["w1", "w2", "w3"]).key).not.toBe(a.key);
+    expect(withVisibleWorkflows(withVisibleWorkflows(a, ["w3"]), ["w1", "w2"]).key).toBe(a.key);
+    expect(withVisibleWorkflows(accessScopeOf(principal("root", ["admin"])), null).key).toBe("admin");
+  });
+
   it("never takes a sub that looks like a group for the group", () => {
     expect(accessScopeOf(principal("group:ops", ["writer"])).principals).toEqual([]);
   });
@@ -42,36 +51,39 @@ describe("accessScopeOf and visibilityClaims", () => {
 
   it("overrides admin and principals claims that a token carries", () => {
     const user = principal("ben", ["reader"]);
-    const claims = visibilityClaims(user, accessScopeOf(user));
+    const claims = visibilityClaims(
+      { ...user, claims: { ...user.claims, workflowIds: ["forged"] } },
+      accessScopeOf(user),
+      ["w1"],
+    );
     expect(claims.admin).toBe(false);
     expect(claims.principals).toEqual(["ben"]);
+    expect(claims.workflowIds).toEqual(["w1"]);
   });
 });
 
 describe("accessOf, checkAccess and withAccess", () => {
-  const grants = withAccess(withAccess({}, "ana", "OWNER"), "group:ops", "WRITE");
+  const grants = withAccess(withAccess([], "group:ops", "WRITE"), "ana", "OWNER");
   const scope = (sub: string, groups: string[] = []) => accessScopeOf(principal(sub, ["writer"], groups));
 
-  it("keeps each level's list holding everyone at that level or above", () => {
-    expect(grants).toEqual({ grantRead: ["ana", "group:ops"], grantWrite: ["ana", "group:ops"], grantOwner: ["ana"] });
-    expect(withAccess(grants, "group:ops", "READ")).toEqual({
-      grantRead: ["ana", "group:ops"],
-      grantWrite: ["ana"],
-      grantOwner: ["ana"],
-    });
-    expect(withAccess(grants, "group:ops", null)).toEqual({
-      grantRead: ["ana"],
-      grantWrite: ["ana"],
-      grantOwner: ["ana"],
-    });
+  it("replaces a principal's grant, or removes it, keeping the list sorted by principal", () => {
+    expect(grants).toEqual([
+      { principal: "ana", access: "OWNER" },
+      { principal: "group:ops", access: "WRITE" },
+    ]);
+    expect(withAccess(grants, "group:ops", "READ")).toEqual([
+      { principal: "ana", access: "OWNER" },
+      { principal: "group:ops", access: "READ" },
+    ]);
+    expect(withAccess(grants, "group:ops", null)).toEqual([{ principal: "ana", access: "OWNER" }]);
   });
 
   it("gives the highest access of the caller's principals; admins OWNER; nothing without a grant", () => {
     expect(accessOf(scope("ana"), grants)).toBe("OWNER");
     expect(accessOf(scope("carol", ["ops"]), grants)).toBe("WRITE");
     expect(accessOf(scope("dave", ["sales"]), grants)).toBeNull();
-    expect(accessOf(accessScopeOf(principal("root", ["admin"])), {})).toBe("OWNER");
-    expect(accessOf(scope("ana"), {})).toBeNull();
+    expect(accessOf(accessScopeOf(principal("root", ["admin"])), [])).toBe("OWNER");
+    expect(accessOf(scope("ana"), [])).toBeNull();
   });
 
   it("answers NOT_FOUND to a caller who cannot read, FORBIDDEN to one who can but needs more", () => {
