@@ -81,13 +81,16 @@ export const Subscription = {
       if (args.maxGapMs != null && args.maxGapMs < 0)
         throw badUserInput("maxGapMs must be 0 or more", { field: "maxGapMs" });
       const toSeq = args.toSeq ?? (await context.events.lastSeq(workflowId));
-      return replayEvents(context.events, {
+      const events = replayEvents(context.events, {
         workflowId,
         fromSeq: args.fromSeq ?? 0,
         toSeq,
         speed,
         maxGapMs: args.maxGapMs,
       });
+      return context.access.admin
+        ? events
+        : endWhenRevoked(events, () => mayRead(context.store, context.access, workflowId));
     },
     resolve: (event: WorkflowEventMessage) => event,
   },
