@@ -115,7 +115,7 @@ const EVENTS = /* GraphQL */ `
     }
   }
 `;
-const DECISIONS = `query ($id: ID!) { decisionPoints(workflowId: $id) { decision { id } } }`;
+const DECISIONS = `query ($id: ID!) { decisionPoints(workflowId: $id) { decision { id } chosen { id } } }`;
 const MONITORS = `query ($id: ID!) { crossBranchMonitors(workflowId: $id) { monitor { id } } }`;
 const AT = `query ($id: ID!) { workflowAt(workflowId: $id, seq: 0) { seq } }`;
 const GRANT = /* GraphQL */ `
@@ -136,6 +136,9 @@ const REVOKE = /* GraphQL */ `
     }
   }
 `;
+const ADD_DECISION = `mutation ($input: AddDecisionInput!) { addDecision(input: $input) { id options { id } } }`;
+const CHOOSE = `mutation ($input: ChooseOptionInput!) { chooseOption(input: $input) { id } }`;
+const APPEND_NODES = `mutation ($input: [AppendNodeInput!]!) { appendNodes(input: $input) { id } }`;
 const ADD_MONITOR = `mutation ($input: AddMonitorInput!) { addMonitor(input: $input) { id } }`;
 const SET_STATUS = `mutation ($input: SetBranchStatusInput!) { setBranchStatus(input: $input) { id status } }`;
 const FORK = `mutation ($input: ForkBranchInput!) { forkBranch(input: $input) { id } }`;
@@ -192,8 +195,21 @@ describe("workflow grants", () => {
 
   it("takes ben from nothing to READ and back: hidden, readable but not writable, hidden again", async () => {
     const { workflowId, rootId, branchId } = await anasWorkflow();
+    const decision = await ok(ANA, ADD_DECISION, {
+      input: { workflowId, parentId: rootId, content: "which?", options: [{ content: "a" }] },
+    });
+    const decisionId = decision.addDecision.id as string;
+    const optionId = decision.addDecision.options[0].id as string;
+    const nodeCount = 3;
     const writesAnswer = async (code: string) => {
       expect(codeOf(await append(BEN, workflowId, rootId, "ben was here"))).toBe(code);
+      const batch = [{ workflowId, parentId: rootId, type: "MESSAGE", content: "batch" }];
+      expect(codeOf(await post(BEN, APPEND_NODES, { input: batch }))).toBe(code);
+      const question = { workflowId, parentId: rootId, content: "ben asks", options: [{ content: "x" }] };
+      expect(codeOf(await post(BEN, ADD_DECISION, { input: question }))).toBe(code);
+      expect(codeOf(await post(BEN, CHOOSE, { input: { decisionId, optionId } }))).toBe(code);
+      const watch = { workflowId, parentId: rootId, content: "ben watches", targetIds: [rootId] };
+      expect(codeOf(await post(BEN, ADD_MONITOR, { input: watch }))).toBe(code);
       expect(codeOf(await post(BEN, SET_STATUS, { input: { branchId, status: "ABANDONED" } }))).toBe(code);
       expect(codeOf(await post(BEN, FORK, { input: { fromNodeId: rootId } }))).toBe(code);
       const grantSelf = { input: { workflowId, principal: "ben", access: "OWNER" } };
@@ -219,8 +235,10 @@ describe("workflow grants", () => {
     await writesAnswer("NOT_FOUND");
     // Nothing ben tried was written.
     const state = await ok(ANA, NODES, { id: workflowId });
-    expect(state.workflowNodes).toHaveLength(1);
-    expect(state.branches).toHaveLength(1);
+    expect(state.workflowNodes).toHaveLength(nodeCount);
+    expect(state.branches).toHaveLength(2);
+    const chosen = await ok(ANA, DECISIONS, { id: workflowId });
+    expect(chosen.decisionPoints).toEqual([{ decision: { id: decisionId }, chosen: null }]);
   });
 
   it("grants through a group: carol (in ops) writes, dave (not in ops) sees nothing", async () => {
