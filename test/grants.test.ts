@@ -3,7 +3,7 @@ import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { signToken, type TokenClaims } from "../src/auth/sign-token";
 import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
-import { disposeAll, eventually, onDispose, startApp, subscribe } from "./support/harness";
+import { disposeAll, eventually, onDispose, startApp, subscribe, testDriver } from "./support/harness";
 import type { RunningApp } from "./support/harness";
 
 /**
@@ -329,5 +329,49 @@ describe("workflow grants", () => {
     expect(completedAt - revokedAt).toBeLessThan(5000);
     expect((await append(ANA, workflowId, rootId, "after revoke")).errors).toBeUndefined();
     expect(received).toEqual([0]);
+  });
+
+  it("keeps the index seek of a filtered generated query for a caller who is not an admin", async () => {
+    const { workflowId } = await anasWorkflow();
+    // Capture the Cypher @neo4j/graphql runs (its debug output), then ask Neo4j how it plans it.
+    const statements: string[] = [];
+    // Untyped, hence require: the `debug` logger @neo4j/graphql writes its Cypher to.
+    const debug = require("debug") as {
+      enable(ns: string): void;
+      disable(): string;
+      formatArgs: unknown;
+      log: unknown;
+    };
+    const saved = { formatArgs: debug.formatArgs, log: debug.log };
+    debug.enable("@neo4j/graphql:execution");
+    debug.formatArgs = () => undefined;
+    debug.log = (first: unknown) => void (typeof first === "string" && statements.push(first));
+    try {
+      expect((await ok(ANA, NODES, { id: workflowId })).workflowNodes).toHaveLength(1);
+    } finally {
+      debug.disable();
+      Object.assign(debug, saved);
+    }
+    const read = statements.find((s) => /^(CYPHER 5\n)?MATCH \(this:WorkflowNode\)/.test(s));
+    expect(read).toContain("$jwt.workflowIds");
+    const session = testDriver().session();
+    try {
+      const plan = (await session.run(`EXPLAIN ${read!.replace(/^CYPHER 5\n/, "")}`)).summary.plan as unknown as {
+        operatorType: string;
+        children: [];
+      };
+      const operators: string[] = [];
+      const walk = (op: { operatorType: string; children: [] }): void => {
+        operators.push(op.operatorType.replace(/@.*/, ""));
+        op.children.forEach(walk);
+      };
+      walk(plan);
+      // A visibility rule evaluated per row in a subquery would scan every node first.
+      expect(operators).toContain("NodeIndexSeek");
+      expect(operators).not.toContain("NodeByLabelScan");
+      expect(operators).not.toContain("Apply");
+    } finally {
+      await session.close();
+    }
   });
 });
