@@ -1,3 +1,5 @@
+import { ADMIN_SCOPE } from "../src/auth/access-scope";
+import { ANONYMOUS_SUB } from "../src/auth/principal";
 /**
  * Prints the PROFILE plans of the hot queries on a real workflow (2,000 nodes in a chain), to show
  * which indexes they use: the history page (the `history` query's keyset read),
@@ -46,7 +48,12 @@ async function main() {
   try {
     await migrate(driver, target.database, logger);
     const store: Store = { driver, database: target.database, ...DEFAULT_INPUT_LIMITS, maxBatchSize: 10000 };
-    const { workflowId, root } = await startWorkflow(store, { name: "explain", systemPrompt: "root" });
+    const { workflowId, root } = await startWorkflow(
+      store,
+      { name: "explain", systemPrompt: "root" },
+      ADMIN_SCOPE,
+      ANONYMOUS_SUB,
+    );
     const ids = Array.from({ length: 2000 }, () => randomUUID());
     await appendNodes(
       store,
@@ -57,6 +64,7 @@ async function main() {
         type: "MESSAGE" as const,
         content: `n${i}`,
       })),
+      ADMIN_SCOPE,
     );
     await profile(
       driver,

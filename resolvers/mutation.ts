@@ -3,8 +3,10 @@ import { addMonitor } from "../src/domain/add-monitor";
 import { appendNodes, type WriteResult } from "../src/domain/append-nodes";
 import { forkBranch, setBranchStatus, type BranchResult } from "../src/domain/branch-operations";
 import { chooseOption } from "../src/domain/choose-option";
+import { grantWorkflowAccess, revokeWorkflowAccess } from "../src/domain/grants";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { AppContext } from "../src/graphql/context";
+import { seeWorkflow } from "../src/graphql/visibility";
 import type { MutationResolvers } from "../src/generated/graphql";
 import type { GraphQLResolveInfo } from "graphql";
 import { writtenButUnreadable } from "../src/errors";
@@ -54,9 +56,11 @@ export const Mutation: Pick<
   | "addMonitor"
   | "forkBranch"
   | "setBranchStatus"
+  | "grantWorkflowAccess"
+  | "revokeWorkflowAccess"
 > = {
   async startWorkflow(_root, { input }, context, info) {
-    const result = await startWorkflow(context.store, input);
+    const result = await startWorkflow(context.store, input, context.access, context.principal.sub);
     if (result.created) {
       const { root } = result;
       await context.bus.publish([
@@ -70,34 +74,46 @@ export const Mutation: Pick<
         },
       ]);
     }
+    seeWorkflow(context, result.workflowId);
     const ids = [result.workflowId];
     const events = result.created ? [{ seq: 0 }] : [];
     const [workflow] = await readBack({ ids, events }, () => context.loader.workflows(info, context, ids));
     return workflow;
   },
   async appendNode(_root, { input }, context, info) {
-    const [node] = await nodesResult(await appendNodes(context.store, [input]), context, info);
+    const [node] = await nodesResult(await appendNodes(context.store, [input], context.access), context, info);
     return node;
   },
   async appendNodes(_root, { input }, context, info) {
-    return nodesResult(await appendNodes(context.store, input), context, info);
+    return nodesResult(await appendNodes(context.store, input, context.access), context, info);
   },
   async addDecision(_root, { input }, context, info) {
-    const [node] = await nodesResult(await addDecision(context.store, input), context, info);
+    const [node] = await nodesResult(await addDecision(context.store, input, context.access), context, info);
     return node;
   },
   async chooseOption(_root, { input }, context, info) {
-    const [node] = await nodesResult(await chooseOption(context.store, input), context, info);
+    const [node] = await nodesResult(await chooseOption(context.store, input, context.access), context, info);
     return node;
   },
   async addMonitor(_root, { input }, context, info) {
-    const [node] = await nodesResult(await addMonitor(context.store, input), context, info);
+    const [node] = await nodesResult(await addMonitor(context.store, input, context.access), context, info);
     return node;
   },
   async forkBranch(_root, { input }, context, info) {
-    return branchResult(await forkBranch(context.store, input), context, info);
+    return branchResult(await forkBranch(context.store, input, context.access), context, info);
   },
   async setBranchStatus(_root, { input }, context, info) {
-    return branchResult(await setBranchStatus(context.store, input), context, info);
+    return branchResult(await setBranchStatus(context.store, input, context.access), context, info);
+  },
+  async grantWorkflowAccess(_root, { input }, context, info) {
+    const ids = [await grantWorkflowAccess(context.store, context.access, input)];
+    const [workflow] = await readBack({ ids, events: [] }, () => context.loader.workflows(info, context, ids));
+    return workflow;
+  },
+  async revokeWorkflowAccess(_root, { input }, context, info) {
+    const id = await revokeWorkflowAccess(context.store, context.access, input);
+    if (id === null) return null;
+    const [workflow] = await readBack({ ids: [id], events: [] }, () => context.loader.workflows(info, context, [id]));
+    return workflow;
   },
 };

@@ -13,23 +13,23 @@ export const Query: Pick<
   "decisionPoints" | "crossBranchMonitors" | "workflowEvents" | "workflowAt" | "history"
 > = {
   decisionPoints(_root, { workflowId, pending }, context) {
-    return decisionPoints(context.store, workflowId, pending);
+    return decisionPoints(context.store, context.access, workflowId, pending);
   },
   crossBranchMonitors(_root, { workflowId }, context) {
-    return crossBranchMonitors(context.store, workflowId);
+    return crossBranchMonitors(context.store, context.access, workflowId);
   },
   async workflowEvents(_root, { workflowId, afterSeq, first }, context) {
     const limit = first ?? 100;
     if (limit < 0 || limit > 1000) throw badUserInput("first must be from 0 to 1000", { field: "first" });
-    const id = await requireWorkflow(context.store, workflowId);
+    const id = await requireWorkflow(context.store, context.access, workflowId);
     return readEvents(context.store, id, { afterSeq: afterSeq ?? -1, limit });
   },
-  workflowAt(_root, { workflowId, seq }, context) {
-    return workflowAt(context.store, workflowId, seq);
+  async workflowAt(_root, { workflowId, seq }, context) {
+    return workflowAt(context.store, await requireWorkflow(context.store, context.access, workflowId), seq);
   },
   /** Each edge's node is resolved by `HistoryEdge.node` with the selection asked for. */
   async history(_root, { workflowId, after, first, where }, context) {
-    const id = await requireWorkflow(context.store, workflowId);
+    const id = await requireWorkflow(context.store, context.access, workflowId);
     return readHistoryPage(context.store, { workflowId: id, after, first, where });
   },
 };

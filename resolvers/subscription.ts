@@ -2,6 +2,8 @@ import type { GraphQLResolveInfo } from "graphql";
 import { badUserInput } from "../src/errors";
 import { findMonitor } from "../src/domain/find-monitor";
 import { requireWorkflow } from "../src/domain/find-workflow";
+import { mayRead } from "../src/domain/workflow-access";
+import { endWhenRevoked } from "../src/live/end-when-revoked";
 import { openEventStream } from "../src/live/event-stream";
 import { replayEvents } from "../src/domain/history/replay";
 import { filterEvents } from "../src/live/filter-events";
@@ -24,23 +26,28 @@ async function resolveNode(event: NodeEvent, _args: unknown, context: AppContext
   return node;
 }
 
-/** The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now. */
-function stream(context: AppContext, workflowId: string, afterSeq: number | null | undefined) {
+/**
+ * The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now. For a caller
+ * who is not an admin it ends once the caller may no longer read the workflow (a revoked grant).
+ */
+async function stream(context: AppContext, workflowId: string, afterSeq: number | null | undefined) {
   if (afterSeq != null && afterSeq < -1) throw badUserInput("afterSeq must be -1 or more", { field: "afterSeq" });
-  return openEventStream(context.bus, context.events, {
+  const events = await openEventStream(context.bus, context.events, {
     workflowId,
     afterSeq,
     maxBuffer: context.subscriberBuffer.maxEvents,
     maxBufferBytes: context.subscriberBuffer.maxBytes,
     onOverflow: context.closeSlowSubscriber,
   });
+  if (context.access.admin) return events;
+  return endWhenRevoked(events, () => mayRead(context.store, context.access, workflowId));
 }
 
 /** Live events, each published after its write committed, resumable with `afterSeq`. */
 export const Subscription = {
   nodeAdded: {
     async subscribe(_root: unknown, args: SubscriptionNodeAddedArgs, context: AppContext) {
-      const workflowId = await requireWorkflow(context.store, args.workflowId);
+      const workflowId = await requireWorkflow(context.store, context.access, args.workflowId);
       const branchId = args.branchId?.toLowerCase();
       return filterEvents(
         await stream(context, workflowId, args.afterSeq),
@@ -51,14 +58,14 @@ export const Subscription = {
   },
   workflowEvents: {
     async subscribe(_root: unknown, args: SubscriptionWorkflowEventsArgs, context: AppContext) {
-      return stream(context, await requireWorkflow(context.store, args.workflowId), args.afterSeq);
+      return stream(context, await requireWorkflow(context.store, context.access, args.workflowId), args.afterSeq);
     },
     resolve: (event: WorkflowEventMessage) => event,
   },
   monitoredActivity: {
     /** Nodes appended after the monitor, to the branches it watches. */
     async subscribe(_root: unknown, args: SubscriptionMonitoredActivityArgs, context: AppContext) {
-      const watch = await findMonitor(context.store, args.monitorId);
+      const watch = await findMonitor(context.store, context.access, args.monitorId);
       return filterEvents(
         await stream(context, watch.workflowId, args.afterSeq),
         (event) => isNodeEvent(event) && event.seq > watch.seq && watch.branchIds.includes(event.node.branchId),
@@ -68,19 +75,22 @@ export const Subscription = {
   },
   replayWorkflow: {
     async subscribe(_root: unknown, args: SubscriptionReplayWorkflowArgs, context: AppContext) {
-      const workflowId = await requireWorkflow(context.store, args.workflowId);
+      const workflowId = await requireWorkflow(context.store, context.access, args.workflowId);
       const speed = args.speed ?? 1;
       if (!(speed >= 0)) throw badUserInput("speed must be 0 or more", { field: "speed" });
       if (args.maxGapMs != null && args.maxGapMs < 0)
         throw badUserInput("maxGapMs must be 0 or more", { field: "maxGapMs" });
       const toSeq = args.toSeq ?? (await context.events.lastSeq(workflowId));
-      return replayEvents(context.events, {
+      const events = replayEvents(context.events, {
         workflowId,
         fromSeq: args.fromSeq ?? 0,
         toSeq,
         speed,
         maxGapMs: args.maxGapMs,
       });
+      return context.access.admin
+        ? events
+        : endWhenRevoked(events, () => mayRead(context.store, context.access, workflowId));
     },
     resolve: (event: WorkflowEventMessage) => event,
   },

@@ -8,6 +8,8 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createAuthenticator } from "./auth/authenticator";
 import { authenticateHttp, operationGatePlugin } from "./auth/http";
+import { accessScopeOf, visibilityClaims, withVisibleWorkflows } from "./auth/access-scope";
+import { readableWorkflowIds } from "./domain/workflow-access";
 import type { Principal } from "./auth/principal";
 import { createWebSocketAuth } from "./auth/websocket-auth";
 import { hasRedis, isLoopbackHost, type Config } from "./config";
@@ -89,16 +91,22 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         : `AUTH OFF (AUTH_DISABLED=true) on ${config.host}: anyone who reaches this port is an admin.`,
     );
   }
-  const context = (principal: Principal): AppContext => ({
-    principal,
-    jwt: principal.claims,
-    store,
-    bus,
-    events,
-    loader,
-    subscriberBuffer: config.subscriberBuffer,
-    sessionConfig: { database: target.database },
-  });
+  // Built for each operation: the workflows a caller may read are looked up as it starts.
+  const context = async (principal: Principal): Promise<AppContext> => {
+    const scope = accessScopeOf(principal);
+    const workflowIds = await readableWorkflowIds(store, scope);
+    return {
+      principal,
+      access: withVisibleWorkflows(scope, workflowIds),
+      jwt: visibilityClaims(principal, scope, workflowIds),
+      store,
+      bus,
+      events,
+      loader,
+      subscriberBuffer: config.subscriberBuffer,
+      sessionConfig: { database: target.database },
+    };
+  };
   const baseFormatError = createErrorFormatter(logger);
   const formatError = config.production ? withoutSuggestions(baseFormatError) : baseFormatError;
   const origins = createOriginPolicy(config.corsOrigins);
@@ -180,7 +188,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         queryTokensMiddleware(queryLimits, formatError),
         expressMiddleware(apollo, {
           context: async ({ req }) =>
-            httpRateLimit.withClientIp(context(await authenticateHttp(authenticator, req.headers.authorization)), req),
+            httpRateLimit.withClientIp(
+              await context(await authenticateHttp(authenticator, req.headers.authorization)),
+              req,
+            ),
         }),
       );
       expressApp.use(jsonErrorHandler(logger));

@@ -80,15 +80,20 @@ const NODE_ADDED = /* GraphQL */ `
 `;
 
 /** Starts a workflow as a writer; returns its id and root id. */
-async function writerWorkflow(): Promise<{ workflowId: string; rootId: string }> {
-  const res = await post(
-    START_WORKFLOW,
-    { input: { name: "auth", systemPrompt: "You are a test agent." } },
-    bearer(await tokenFor({ sub: "writer-1", roles: ["writer"] })),
-  );
+/** A workflow started (so owned) by the writer `writer-1`, who grants READ to each of `readers`. */
+async function writerWorkflow(readers: string[] = []): Promise<{ workflowId: string; rootId: string }> {
+  const writer = bearer(await tokenFor({ sub: "writer-1", roles: ["writer"] }));
+  const res = await post(START_WORKFLOW, { input: { name: "auth", systemPrompt: "You are a test agent." } }, writer);
   expect(res.errors).toBeUndefined();
-  return { workflowId: res.data!.startWorkflow.id, rootId: res.data!.startWorkflow.root.id };
+  const workflowId = res.data!.startWorkflow.id as string;
+  for (const principal of readers) {
+    const granted = await post(GRANT, { input: { workflowId, principal, access: "READ" } }, writer);
+    expect(granted.errors).toBeUndefined();
+  }
+  return { workflowId, rootId: res.data!.startWorkflow.root.id };
 }
+
+const GRANT = `mutation ($input: GrantWorkflowAccessInput!) { grantWorkflowAccess(input: $input) { id } }`;
 
 /** A graphql-ws client sending `authorization` in its connectionParams. */
 function authedClient(authorization: string): Client {
@@ -149,7 +154,7 @@ const BAD_CREDENTIALS: [string, () => Promise<string | undefined>, RegExp][] = [
 
 describe("HTTP authentication", () => {
   it("lets a writer with a valid token start a workflow and read it back", async () => {
-    const { workflowId } = await writerWorkflow();
+    const { workflowId } = await writerWorkflow(["r"]);
     const res = await post(WORKFLOWS, { id: workflowId }, bearer(await tokenFor({ sub: "r", roles: ["reader"] })));
     expect(res.status).toBe(200);
     expect(res.data!.workflows).toEqual([{ id: workflowId, name: "auth" }]);
@@ -234,6 +239,8 @@ describe("role gates over HTTP", () => {
         "appendNodes",
         "chooseOption",
         "forkBranch",
+        "grantWorkflowAccess",
+        "revokeWorkflowAccess",
         "setBranchStatus",
         "startWorkflow",
       ].sort(),
@@ -243,7 +250,7 @@ describe("role gates over HTTP", () => {
 
 describe("WebSocket authentication", () => {
   it("serves a subscription and a query to a connection with a valid token", async () => {
-    const { workflowId, rootId } = await writerWorkflow();
+    const { workflowId, rootId } = await writerWorkflow(["watcher"]);
     const client = authedClient(bearer(await tokenFor({ sub: "watcher", roles: ["reader"] })));
     // afterSeq: 0, so that the node arrives whether it commits before or after the stream opens.
     const sub = subscribe(client, NODE_ADDED, { workflowId });

@@ -1,3 +1,5 @@
+import { ADMIN_SCOPE } from "../src/auth/access-scope";
+import { ANONYMOUS_SUB } from "../src/auth/principal";
 import { randomUUID } from "node:crypto";
 import { appendNodes, type AppendNodeInput } from "../src/domain/append-nodes";
 import neo4j from "neo4j-driver";
@@ -139,7 +141,12 @@ describe("history", () => {
         maxContentBytes: config.maxContentBytes,
         maxBatchSize: config.maxBatchSize,
       };
-      const started = await startWorkflow(store, { name: "history-100k", systemPrompt: "history" });
+      const started = await startWorkflow(
+        store,
+        { name: "history-100k", systemPrompt: "history" },
+        ADMIN_SCOPE,
+        ANONYMOUS_SUB,
+      );
       workflowId = started.workflowId;
       mainBranch = started.root.branchId;
       // A chain, appended through the domain operation in batches of 1,000 (as bench/lib/fixtures.ts does).
@@ -156,7 +163,7 @@ describe("history", () => {
             content: `n${done + k}`,
           });
         }
-        await appendNodes(store, batch);
+        await appendNodes(store, batch, ADMIN_SCOPE);
         parent = batch[999].id!;
       }
       await driver.close();

@@ -1,3 +1,4 @@
+import { ADMIN_SCOPE } from "../src/auth/access-scope";
 import { appendNodes } from "../src/domain/append-nodes";
 import type { Store } from "../src/domain/store";
 import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
@@ -41,7 +42,7 @@ const append = (workflowId: string, parentId: string, content: string) =>
 
 /** Writes a node the way a crashed instance would: committed to Neo4j, never published. */
 const appendUnpublished = async (workflowId: string, parentId: string, content: string) =>
-  (await appendNodes(store, [{ workflowId, parentId, type: "MESSAGE", content }])).nodes[0];
+  (await appendNodes(store, [{ workflowId, parentId, type: "MESSAGE", content }], ADMIN_SCOPE)).nodes[0];
 
 describe("resumable streams", () => {
   it("with afterSeq, deliver the stored events after it, then live ones, with no gap or duplicate at the seam", async () => {

@@ -1,3 +1,5 @@
+import { ADMIN_SCOPE } from "../../src/auth/access-scope";
+import { ANONYMOUS_SUB } from "../../src/auth/principal";
 import { createHash } from "node:crypto";
 import neo4j, { type Driver } from "neo4j-driver";
 import { appendNodes } from "../../src/domain/append-nodes";
@@ -23,7 +25,12 @@ export function stableId(name: string): string {
 
 /** Starts a workflow for this run only (removed by {@link removeScratch}). */
 export async function scratchWorkflow(fx: Fixtures, name: string): Promise<{ workflowId: string; rootId: string }> {
-  const { workflowId, root } = await startWorkflow(fx.store, { name: `bench:${name}`, systemPrompt: "bench" });
+  const { workflowId, root } = await startWorkflow(
+    fx.store,
+    { name: `bench:${name}`, systemPrompt: "bench" },
+    ADMIN_SCOPE,
+    ANONYMOUS_SUB,
+  );
   fx.scratch.push(workflowId);
   return { workflowId, rootId: root.id };
 }
@@ -37,7 +44,7 @@ export async function appendChain(fx: Fixtures, workflowId: string, parentId: st
     const n = Math.min(BATCH, count - done);
     const inputs = Array.from({ length: n }, (_, k) => appendInput(workflowId, "", from + done + k));
     inputs.forEach((input, k) => (input.parentId = k === 0 ? parent : inputs[k - 1].id));
-    await appendNodes(fx.store, inputs);
+    await appendNodes(fx.store, inputs, ADMIN_SCOPE);
     parent = inputs[n - 1].id;
     done += n;
   }
@@ -51,6 +58,7 @@ export async function appendChildren(fx: Fixtures, workflowId: string, parentId:
     await appendNodes(
       fx.store,
       Array.from({ length: n }, (_, k) => appendInput(workflowId, parentId, done + k)),
+      ADMIN_SCOPE,
     );
     done += n;
   }
@@ -69,7 +77,12 @@ export async function ensureChain(fx: Fixtures, length: number): Promise<{ workf
   );
   let lastSeq = found.records.length ? Number(found.records[0].get("lastSeq")) : -1;
   if (lastSeq === -1) {
-    await startWorkflow(fx.store, { id: workflowId, name: `bench:chain:${length}`, systemPrompt: "bench chain" });
+    await startWorkflow(
+      fx.store,
+      { id: workflowId, name: `bench:chain:${length}`, systemPrompt: "bench chain" },
+      ADMIN_SCOPE,
+      ANONYMOUS_SUB,
+    );
     lastSeq = 0;
   }
   if (lastSeq < length) {

@@ -1,3 +1,5 @@
+import { ADMIN_SCOPE } from "../../src/auth/access-scope";
+import { ANONYMOUS_SUB } from "../../src/auth/principal";
 import { appendNodes } from "../../src/domain/append-nodes";
 import { startWorkflow } from "../../src/domain/start-workflow";
 import { appendChildren, scratchWorkflow, stableId } from "../lib/fixtures";
@@ -27,11 +29,16 @@ async function workflows(ctx: BenchContext, count: number, name: string) {
   const missing = ids.filter((id) => !roots.has(id));
   if (missing.length) ctx.log(`  starting ${missing.length} workflows (kept for later runs)…`);
   await runConcurrent(missing.length, 16, async (i) => {
-    const { root } = await startWorkflow(ctx.fx.store, {
-      id: missing[i],
-      name: `bench:${name}`,
-      systemPrompt: "bench",
-    });
+    const { root } = await startWorkflow(
+      ctx.fx.store,
+      {
+        id: missing[i],
+        name: `bench:${name}`,
+        systemPrompt: "bench",
+      },
+      ADMIN_SCOPE,
+      ANONYMOUS_SUB,
+    );
     roots.set(missing[i], root.id);
   });
   return ids.map((workflowId) => ({ workflowId, rootId: roots.get(workflowId)! }));
@@ -93,7 +100,7 @@ export const wideTrees: Scenario = {
     const childOps = ctx.quick ? 40 : 100;
     const { workflowId, rootId } = await scratchWorkflow(ctx.fx, "wide-children");
     const parents = Array.from({ length: 2 }, (_, i) => appendInput(workflowId, rootId, i));
-    await appendNodes(ctx.fx.store, parents);
+    await appendNodes(ctx.fx.store, parents, ADMIN_SCOPE);
     const [few, many] = parents.map((p) => p.id);
     ctx.log("  adding 10,000 children to one node…");
     await appendChildren(ctx.fx, workflowId, many, 10000);

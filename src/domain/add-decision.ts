@@ -1,3 +1,4 @@
+import type { AccessScope } from "../auth/access-scope";
 import type { ManagedTransaction } from "neo4j-driver";
 import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
@@ -52,7 +53,7 @@ type PreparedOption =
  * options name no id (they were generated the first time) is the same input.
  * @throws GraphQLError BAD_USER_INPUT (no options, duplicate ids, other workflow), NOT_FOUND, CONFLICT.
  */
-export async function addDecision(store: Store, input: AddDecisionInput): Promise<WriteResult> {
+export async function addDecision(store: Store, input: AddDecisionInput, caller: AccessScope): Promise<WriteResult> {
   checkInput(store, input, "input");
   checkNotBlank(input.workflowId, "input.workflowId");
   checkNotBlank(input.parentId, "input.parentId");
@@ -86,11 +87,15 @@ export async function addDecision(store: Store, input: AddDecisionInput): Promis
     throw badUserInput("A decision cannot be its own option", { field: "input.options" });
 
   return writeTransaction(store.driver, store.database, async (tx) => {
-    const writer = await WorkflowWriter.open(tx, {
-      workflowIds: [decision.workflowId],
-      nodeIds: [decision.id, decision.parentId, ...optionIds],
-      branchIds: decision.branchId ? [decision.branchId] : [],
-    });
+    const writer = await WorkflowWriter.open(
+      tx,
+      {
+        workflowIds: [decision.workflowId],
+        nodeIds: [decision.id, decision.parentId, ...optionIds],
+        branchIds: decision.branchId ? [decision.branchId] : [],
+      },
+      caller,
+    );
     const { plan } = writer;
     plan.requireWorkflow(decision.workflowId, "input.workflowId");
     const stored = plan.storedNode(decision.id);

@@ -1,3 +1,4 @@
+import type { AccessScope } from "../auth/access-scope";
 import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { WriteResult } from "./append-nodes";
@@ -25,7 +26,7 @@ export interface AddMonitorInput {
  * `monitoredActivity` streams what is appended to them afterwards.
  * @throws GraphQLError BAD_USER_INPUT (no targets, duplicates, other workflow), NOT_FOUND, CONFLICT.
  */
-export async function addMonitor(store: Store, input: AddMonitorInput): Promise<WriteResult> {
+export async function addMonitor(store: Store, input: AddMonitorInput, caller: AccessScope): Promise<WriteResult> {
   checkInput(store, input, "input");
   checkNotBlank(input.workflowId, "input.workflowId");
   checkNotBlank(input.parentId, "input.parentId");
@@ -48,11 +49,15 @@ export async function addMonitor(store: Store, input: AddMonitorInput): Promise<
     field: "input",
   };
   return writeTransaction(store.driver, store.database, async (tx) => {
-    const writer = await WorkflowWriter.open(tx, {
-      workflowIds: [spec.workflowId],
-      nodeIds: [spec.id, spec.parentId, ...targetIds],
-      branchIds: spec.branchId ? [spec.branchId] : [],
-    });
+    const writer = await WorkflowWriter.open(
+      tx,
+      {
+        workflowIds: [spec.workflowId],
+        nodeIds: [spec.id, spec.parentId, ...targetIds],
+        branchIds: spec.branchId ? [spec.branchId] : [],
+      },
+      caller,
+    );
     const { plan } = writer;
     plan.requireWorkflow(spec.workflowId, "input.workflowId");
     const stored = plan.storedNode(spec.id);

@@ -1,3 +1,4 @@
+import type { AccessScope } from "../auth/access-scope";
 import type { WorkflowEventMessage } from "./workflow-event";
 import { badUserInput } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
@@ -35,7 +36,7 @@ export interface WriteResult {
  * (an idempotent retry); with different input it is a CONFLICT.
  * @throws GraphQLError BAD_USER_INPUT, NOT_FOUND or CONFLICT; nothing is written then.
  */
-export async function appendNodes(store: Store, inputs: AppendNodeInput[]): Promise<WriteResult> {
+export async function appendNodes(store: Store, inputs: AppendNodeInput[], caller: AccessScope): Promise<WriteResult> {
   if (inputs.length === 0) return { nodes: [], events: [] };
   if (inputs.length > store.maxBatchSize) {
     throw badUserInput(`A batch holds at most ${store.maxBatchSize} nodes, got ${inputs.length}`, {
@@ -49,11 +50,15 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[]): Prom
     seen.add(spec.id);
   }
   return writeTransaction(store.driver, store.database, async (tx) => {
-    const writer = await WorkflowWriter.open(tx, {
-      workflowIds: specs.map((s) => s.workflowId),
-      nodeIds: specs.flatMap((s) => [s.id, s.parentId]),
-      branchIds: specs.flatMap((s) => (s.branchId ? [s.branchId] : [])),
-    });
+    const writer = await WorkflowWriter.open(
+      tx,
+      {
+        workflowIds: specs.map((s) => s.workflowId),
+        nodeIds: specs.flatMap((s) => [s.id, s.parentId]),
+        branchIds: specs.flatMap((s) => (s.branchId ? [s.branchId] : [])),
+      },
+      caller,
+    );
     const { plan } = writer;
     const nodes = specs.map((spec) => {
       plan.requireWorkflow(spec.workflowId, `${spec.field}.workflowId`);

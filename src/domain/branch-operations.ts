@@ -1,3 +1,4 @@
+import type { AccessScope } from "../auth/access-scope";
 import { writeTransaction } from "../infra/neo4j";
 import type { WorkflowEventMessage } from "./workflow-event";
 import { BRANCH_STATUSES, type BranchState, type BranchStatus } from "./branch";
@@ -20,6 +21,7 @@ export interface BranchResult {
 export async function forkBranch(
   store: Store,
   input: { fromNodeId: string; name?: string | null },
+  caller: AccessScope,
 ): Promise<BranchResult> {
   checkInput(store, input, "input");
   checkNotBlank(input.fromNodeId, "input.fromNodeId");
@@ -27,7 +29,7 @@ export async function forkBranch(
   const fromNodeId = normalizeId(input.fromNodeId);
   return writeTransaction(store.driver, store.database, async (tx) => {
     const workflowId = await workflowOfNode(tx, fromNodeId, "input.fromNodeId");
-    const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [fromNodeId] });
+    const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [fromNodeId] }, caller);
     const from = writer.plan.requireNode(fromNodeId, workflowId, "input.fromNodeId");
     const branch = writer.plan.forkBranch(from, input.name ?? null);
     await writer.flush();
@@ -45,7 +47,11 @@ export interface SetBranchStatusInput {
  * Sets a branch's status (BRANCH_STATUS_CHANGED); setting the status it has changes nothing.
  * @throws GraphQLError NOT_FOUND for an unknown branch, BAD_USER_INPUT for an unknown status.
  */
-export async function setBranchStatus(store: Store, input: SetBranchStatusInput): Promise<BranchResult> {
+export async function setBranchStatus(
+  store: Store,
+  input: SetBranchStatusInput,
+  caller: AccessScope,
+): Promise<BranchResult> {
   const { status } = input;
   if (!BRANCH_STATUSES.includes(status)) {
     throw badUserInput(`${status} is not a BranchStatus`, { field: "input.status" });
@@ -54,7 +60,7 @@ export async function setBranchStatus(store: Store, input: SetBranchStatusInput)
   const id = normalizeId(input.branchId);
   return writeTransaction(store.driver, store.database, async (tx) => {
     const workflowId = await workflowOfBranch(tx, id, "input.branchId");
-    const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [], branchIds: [id] });
+    const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [], branchIds: [id] }, caller);
     const branch = writer.plan.requireBranch(id, workflowId, "input.branchId");
     if (branch.status !== status) writer.plan.setBranchStatus(branch, status);
     await writer.flush();

@@ -1,3 +1,4 @@
+import type { AccessScope } from "../auth/access-scope";
 import { badUserInput, conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { WriteResult } from "./append-nodes";
@@ -21,7 +22,7 @@ export interface ChooseOptionInput {
  * @throws GraphQLError NOT_FOUND; BAD_USER_INPUT when the option is not the decision's;
  *   CONFLICT when another option was chosen already (a decision is made once).
  */
-export async function chooseOption(store: Store, input: ChooseOptionInput): Promise<WriteResult> {
+export async function chooseOption(store: Store, input: ChooseOptionInput, caller: AccessScope): Promise<WriteResult> {
   checkInput(store, input, "input");
   checkNotBlank(input.decisionId, "input.decisionId");
   checkNotBlank(input.optionId, "input.optionId");
@@ -29,7 +30,11 @@ export async function chooseOption(store: Store, input: ChooseOptionInput): Prom
   const optionId = normalizeId(input.optionId);
   return writeTransaction(store.driver, store.database, async (tx) => {
     const workflowId = await workflowOfNode(tx, decisionId, "input.decisionId", "Decision");
-    const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [decisionId, optionId] });
+    const writer = await WorkflowWriter.open(
+      tx,
+      { workflowIds: [workflowId], nodeIds: [decisionId, optionId] },
+      caller,
+    );
     const { plan } = writer;
     const decision = plan.requireNode(decisionId, workflowId, "input.decisionId", "Decision");
     if (decision.type !== "DECISION") {

@@ -1,3 +1,4 @@
+import type { AccessScope } from "../auth/access-scope";
 import { readTransaction } from "../infra/neo4j";
 import { requireWorkflow } from "./find-workflow";
 import type { Store } from "./store";
@@ -16,8 +17,8 @@ export interface DecisionPointIds {
  * before it did) and choice; with `pending`, only those not chosen yet (`pending: false`: only those
  * chosen).
  */
-export async function decisionPoints(store: Store, workflowId: string, pending?: boolean | null) {
-  workflowId = await requireWorkflow(store, workflowId);
+export async function decisionPoints(store: Store, caller: AccessScope, workflowId: string, pending?: boolean | null) {
+  workflowId = await requireWorkflow(store, caller, workflowId);
   const result = await readTransaction(store.driver, store.database, (tx) =>
     tx.run(
       `MATCH (d:WorkflowNode {workflowId: $workflowId, type: 'DECISION'})
@@ -42,8 +43,8 @@ export async function decisionPoints(store: Store, workflowId: string, pending?:
 }
 
 /** The seed's cross-branch monitoring query: monitors watching a node of another branch. */
-export async function crossBranchMonitors(store: Store, workflowId: string) {
-  workflowId = await requireWorkflow(store, workflowId);
+export async function crossBranchMonitors(store: Store, caller: AccessScope, workflowId: string) {
+  workflowId = await requireWorkflow(store, caller, workflowId);
   const result = await readTransaction(store.driver, store.database, (tx) =>
     tx.run(
       `MATCH (monitor:WorkflowNode {workflowId: $workflowId, type: 'MONITOR'})-[:MONITORS]->(target:WorkflowNode)

@@ -1,7 +1,9 @@
+import type { AccessScope } from "../auth/access-scope";
 import { badUserInput, notFound } from "../errors";
 import { readTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
+import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
 
 /** What `monitoredActivity` needs to know of a monitor. */
 export interface MonitorWatch {
@@ -12,13 +14,22 @@ export interface MonitorWatch {
   branchIds: string[];
 }
 
-/** @throws NOT_FOUND for an unknown node, BAD_USER_INPUT for a node that is not a MONITOR. */
-export async function findMonitor(store: Store, monitorId: string): Promise<MonitorWatch> {
+/**
+ * @throws NOT_FOUND for an unknown node or one of a workflow the caller may not read,
+ * BAD_USER_INPUT for a node that is not a MONITOR.
+ */
+export async function findMonitor(store: Store, caller: AccessScope, monitorId: string): Promise<MonitorWatch> {
   const id = normalizeId(monitorId);
   const result = await readTransaction(store.driver, store.database, (tx) =>
-    tx.run("MATCH (m:WorkflowNode {id: $id}) RETURN m {.workflowId, .type, .seq, .watchBranchIds} AS m", { id }),
+    tx.run(
+      `MATCH (m:WorkflowNode {id: $id}) OPTIONAL MATCH (w:Workflow {id: m.workflowId})
+       RETURN m {.workflowId, .type, .seq, .watchBranchIds} AS m, ${GRANTS_OF_W} AS grants`,
+      { id },
+    ),
   );
-  if (result.records.length === 0) throw notFound(`Monitor ${id} does not exist`, { field: "monitorId" });
+  const grants = result.records[0]?.get("grants") as Grant[] | undefined;
+  if (result.records.length === 0 || accessOf(caller, grants ?? []) === null)
+    throw notFound(`Monitor ${id} does not exist`, { field: "monitorId" });
   const m = result.records[0].get("m") as { workflowId: string; type: string; seq: number; watchBranchIds: string[] };
   if (m.type !== "MONITOR") throw badUserInput(`Node ${id} is a ${m.type}, not a MONITOR`, { field: "monitorId" });
   return { monitorId: id, workflowId: m.workflowId, seq: Number(m.seq), branchIds: m.watchBranchIds ?? [] };

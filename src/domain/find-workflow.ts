@@ -1,14 +1,11 @@
-import { notFound } from "../errors";
-import { readTransaction } from "../infra/neo4j";
+import type { AccessScope } from "../auth/access-scope";
 import type { Store } from "./store";
-import { normalizeId } from "./validation";
+import { requireAccess } from "./workflow-access";
 
-/** @returns the normalised workflow id. @throws GraphQLError NOT_FOUND when no workflow has this id. */
-export async function requireWorkflow(store: Store, workflowId: string): Promise<string> {
-  workflowId = normalizeId(workflowId);
-  const found = await readTransaction(store.driver, store.database, (tx) =>
-    tx.run("MATCH (w:Workflow {id: $workflowId}) RETURN w.id AS id", { workflowId }),
-  );
-  if (found.records.length === 0) throw notFound(`Workflow ${workflowId} does not exist`, { field: "workflowId" });
-  return workflowId;
+/**
+ * @returns the normalised id of a workflow the caller may read.
+ * @throws GraphQLError NOT_FOUND when no workflow has this id, or the caller may not read it.
+ */
+export async function requireWorkflow(store: Store, scope: AccessScope, workflowId: string): Promise<string> {
+  return requireAccess(store, scope, workflowId, "READ");
 }

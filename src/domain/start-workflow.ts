@@ -1,8 +1,10 @@
+import type { AccessScope } from "../auth/access-scope";
 import { randomUUID } from "node:crypto";
 import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText } from "./validation";
+import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toStoredNode, type StoredNode } from "./workflow-node";
 
 /** schema.graphql's `StartWorkflowInput`. */
@@ -25,13 +27,14 @@ export interface StartWorkflowResult {
 const FIND = `
 MATCH (w:Workflow {id: $id})
 MATCH (n:WorkflowNode {workflowId: $id, seq: 0})
-RETURN w {.name, .metadata} AS workflow, ${STORED_NODE_PROJECTION} AS root`;
+RETURN w {.name, .metadata, grants: ${GRANTS_OF_W}} AS workflow, ${STORED_NODE_PROJECTION} AS root`;
 
 const CREATE = `
 CREATE (w:Workflow {
   id: $id, name: $name, status: 'RUNNING', createdAt: datetime($timestamp), metadata: $metadata,
   lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId
 })
+CREATE (:WorkflowGrant {workflowId: $id, principal: $owner, access: 'OWNER'})
 CREATE (:Branch {
   id: $root.branchId, workflowId: $id, name: 'main', status: 'ACTIVE', createdAt: datetime($timestamp),
   seq: 0, length: 1, headId: $root.id, forkedFromId: null
@@ -42,10 +45,16 @@ SET n = root ${WRITABLE_NODE_PROPERTIES}, n.timestamp = datetime($timestamp)
 RETURN n.id AS id`;
 
 /**
- * Creates a workflow and its root SYSTEM node (seq 0) in one transaction. Retrying with the same
- * id and input returns the existing workflow; the same id with other input is a CONFLICT.
+ * Creates a workflow and its root SYSTEM node (seq 0) in one transaction, owned by `owner` (the
+ * caller's `sub`). Retrying with the same id and input returns the existing workflow; the same id
+ * with other input, or an id taken by a workflow the caller may not read, is a CONFLICT.
  */
-export async function startWorkflow(store: Store, input: StartWorkflowInput): Promise<StartWorkflowResult> {
+export async function startWorkflow(
+  store: Store,
+  input: StartWorkflowInput,
+  caller: AccessScope,
+  owner: string,
+): Promise<StartWorkflowResult> {
   checkInput(store, input, "input");
   const id = idOrNew(input.id, "input.id");
   checkNotBlank(input.name, "input.name");
@@ -54,7 +63,10 @@ export async function startWorkflow(store: Store, input: StartWorkflowInput): Pr
   return writeTransaction(store.driver, store.database, async (tx) => {
     const found = await tx.run(FIND, { id });
     if (found.records.length > 0) {
-      const workflow = found.records[0].get("workflow") as { name: string; metadata: string | null };
+      const workflow = found.records[0].get("workflow") as { name: string; metadata: string | null; grants: Grant[] };
+      if (accessOf(caller, workflow.grants) === null) {
+        throw conflict(`Workflow id ${id} is taken`, { field: "input.id" });
+      }
       const root = toStoredNode(found.records[0].get("root"));
       const same =
         workflow.name === input.name &&
@@ -81,7 +93,7 @@ export async function startWorkflow(store: Store, input: StartWorkflowInput): Pr
       parentId: null,
       watchBranchIds: null,
     };
-    await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root });
+    await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root, owner });
     return { workflowId: id, root, created: true };
   });
 }

@@ -1,4 +1,7 @@
 import type { ManagedTransaction } from "neo4j-driver";
+import type { AccessScope } from "../auth/access-scope";
+import { forbidden } from "../errors";
+import { accessOf, GRANTS_OF_W, includes, type Grant } from "./workflow-access";
 import { BRANCH_PROJECTION, toBranchState } from "./branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
 import { WritePlan } from "./write-plan";
@@ -19,7 +22,9 @@ CALL (*) {
 CALL (*) {
   UNWIND $workflowIds AS workflowId
   MATCH (w:Workflow {id: workflowId})
-  RETURN collect(w {.id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1)}) AS workflows
+  RETURN collect(w {
+    .id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1), grants: ${GRANTS_OF_W}
+  }) AS workflows
 }
 CALL (*) {
   UNWIND $nodeIds AS nodeId
@@ -115,26 +120,43 @@ export class WorkflowWriter {
     readonly plan: WritePlan,
   ) {}
 
-  /** Locks the scope's workflows and reads its nodes and their branches. */
-  static async open(tx: ManagedTransaction, scope: WriteScope): Promise<WorkflowWriter> {
+  /**
+   * Locks the scope's workflows and reads its nodes and their branches, as `caller` sees them: a
+   * workflow the caller may not read, and its nodes and branches, are planned as if they did not
+   * exist (NOT_FOUND).
+   * @throws GraphQLError FORBIDDEN when the caller may read a workflow of the scope but not write it.
+   */
+  static async open(tx: ManagedTransaction, scope: WriteScope, caller: AccessScope): Promise<WorkflowWriter> {
     const result = await tx.run(LOCK_AND_READ, {
       workflowIds: [...new Set(scope.workflowIds)].sort(),
       nodeIds: [...new Set(scope.nodeIds)],
       branchIds: [...new Set(scope.branchIds ?? [])],
     });
     const record = result.records[0];
+    const hidden = new Set<string>();
+    const workflows = (record.get("workflows") as (Record<string, unknown> & { grants: Grant[] })[]).filter((w) => {
+      const access = accessOf(caller, w.grants);
+      if (!includes(access, "READ")) {
+        hidden.add(String(w.id));
+        return false;
+      }
+      if (!includes(access, "WRITE"))
+        throw forbidden(`Workflow ${String(w.id)} needs WRITE access; the caller has READ`);
+      return true;
+    });
+    const visible = (value: Record<string, unknown>) => !hidden.has(String(value.workflowId));
     const plan = new WritePlan({
-      workflows: (record.get("workflows") as Record<string, unknown>[]).map((w) => ({
+      workflows: workflows.map((w) => ({
         id: String(w.id),
         lastSeq: Number(w.lastSeq),
         nodeCount: Number(w.nodeCount),
         branchCount: Number(w.branchCount),
       })),
-      nodes: (record.get("nodes") as Record<string, unknown>[]).map((value) => ({
+      nodes: (record.get("nodes") as Record<string, unknown>[]).filter(visible).map((value) => ({
         node: toStoredNode(value),
         links: toNodeLinks(value),
       })),
-      branches: (record.get("branches") as Record<string, unknown>[]).map(toBranchState),
+      branches: (record.get("branches") as Record<string, unknown>[]).filter(visible).map(toBranchState),
     });
     return new WorkflowWriter(tx, plan);
   }

@@ -372,6 +372,19 @@ export type ForkBranchInput = {
   name?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Access to a workflow to give to a principal. */
+export type GrantWorkflowAccessInput = {
+  /** The access to give; it replaces what the principal had. */
+  access: WorkflowAccess;
+  /**
+   * A token's `sub`, or `group:<name>` for everyone in that group; not blank, at most the server's id
+   * limit (BAD_USER_INPUT).
+   */
+  principal: Scalars['String']['input'];
+  /** The workflow (NOT_FOUND when the caller may not read it). */
+  workflowId: Scalars['ID']['input'];
+};
+
 /** One node of a `history` page and the cursor that resumes the page after it. */
 export type HistoryEdge = {
   __typename?: 'HistoryEdge';
@@ -506,6 +519,18 @@ export type Mutation = {
    */
   forkBranch: Branch;
   /**
+   * Gives a principal access to a workflow (replacing what it had) and returns the workflow. Only its
+   * owners and admins may (FORBIDDEN for others who can read it; NOT_FOUND for those who cannot).
+   * Publishes no event.
+   */
+  grantWorkflowAccess: Workflow;
+  /**
+   * Ends a principal's access to a workflow and returns the workflow, or null when the caller revoked
+   * its own access (an owner handing the workflow on). The principal's open subscriptions to it end
+   * within seconds. Owners and admins only, as grantWorkflowAccess.
+   */
+  revokeWorkflowAccess?: Maybe<Workflow>;
+  /**
    * Sets a branch's status (BRANCH_STATUS_CHANGED) and returns the branch. Idempotent: setting the
    * status it already has writes and publishes nothing.
    */
@@ -593,6 +618,32 @@ export type MutationChooseOptionArgs = {
  */
 export type MutationForkBranchArgs = {
   input: ForkBranchInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
+export type MutationGrantWorkflowAccessArgs = {
+  input: GrantWorkflowAccessInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
+export type MutationRevokeWorkflowAccessArgs = {
+  input: RevokeWorkflowAccessInput;
 };
 
 
@@ -814,6 +865,17 @@ export type QueryWorkflowsArgs = {
   where?: InputMaybe<WorkflowWhere>;
 };
 
+/** A principal whose access to a workflow ends. */
+export type RevokeWorkflowAccessInput = {
+  /**
+   * The principal, as granted. Revoking a principal that holds no grant changes nothing; revoking the
+   * last owner is a CONFLICT (an admin can still grant OWNER to someone else first).
+   */
+  principal: Scalars['String']['input'];
+  /** The workflow (NOT_FOUND when the caller may not read it). */
+  workflowId: Scalars['ID']['input'];
+};
+
 /** A branch and the status to give it. */
 export type SetBranchStatusInput = {
   /** The branch (NOT_FOUND when it does not exist). */
@@ -970,6 +1032,11 @@ export type Workflow = {
   branches: Array<Branch>;
   /** When startWorkflow created the workflow (server clock, UTC). */
   createdAt: Scalars['DateTime']['output'];
+  /**
+   * Who has access to the workflow, by principal. Only owners and admins see the list; for anyone
+   * else it is empty.
+   */
+  grants: Array<WorkflowGrant>;
   /** The workflow's UUID, in lower case: the id given to startWorkflow, or a generated one. */
   id: Scalars['ID']['output'];
   /**
@@ -985,6 +1052,12 @@ export type Workflow = {
   mermaid: Scalars['String']['output'];
   /** The JSON object given to startWorkflow (keys sorted); null when none was given. */
   metadata?: Maybe<Scalars['JSONObject']['output']>;
+  /**
+   * The caller's access to the workflow: OWNER for its owners and for admins, else the highest access
+   * granted to the caller's `sub` or to one of its groups. A workflow the caller may not read is left out
+   * of every answer, so this is never null in practice.
+   */
+  myAccess?: Maybe<WorkflowAccess>;
   /** The name given to startWorkflow. */
   name: Scalars['String']['output'];
   /** How many nodes the workflow holds, root included. */
@@ -993,6 +1066,24 @@ export type Workflow = {
   root?: Maybe<WorkflowNode>;
   /** RUNNING from the start; no mutation of this API changes it yet. */
   status: WorkflowStatus;
+};
+
+/**
+ * How much of a workflow a principal may use; each level includes the ones below it. Admins may do
+ * everything with every workflow.
+ */
+export type WorkflowAccess =
+  /** WRITE, and grant and revoke access. The principal that starts a workflow owns it. */
+  | 'OWNER'
+  /** Read the workflow: its nodes, branches, events, history, and subscribe to it. */
+  | 'READ'
+  /** READ, and write to it: append nodes, decide, monitor, fork, set branch statuses. */
+  | 'WRITE';
+
+/** WorkflowAccess filters */
+export type WorkflowAccessEnumScalarFilters = {
+  eq?: InputMaybe<WorkflowAccess>;
+  in?: InputMaybe<Array<WorkflowAccess>>;
 };
 
 /**
@@ -1044,6 +1135,18 @@ export type WorkflowEventKind =
   | 'NODE_ADDED'
   /** chooseOption recorded the choice of an option. */
   | 'OPTION_CHOSEN';
+
+/** One principal's access to a workflow. */
+export type WorkflowGrant = {
+  __typename?: 'WorkflowGrant';
+  /** The access granted. */
+  access: WorkflowAccess;
+  /**
+   * A token's `sub` (a user or agent), or `group:<name>` for everyone whose token's `groups` claim
+   * holds `<name>`.
+   */
+  principal: Scalars['String']['output'];
+};
 
 /**
  * One event of a workflow, stored as a node of the graph. Edges:
@@ -1607,6 +1710,7 @@ export type WorkflowSort = {
   id?: InputMaybe<SortDirection>;
   lastSeq?: InputMaybe<SortDirection>;
   metadata?: InputMaybe<SortDirection>;
+  myAccess?: InputMaybe<SortDirection>;
   name?: InputMaybe<SortDirection>;
   nodeCount?: InputMaybe<SortDirection>;
   status?: InputMaybe<SortDirection>;
@@ -1642,6 +1746,7 @@ export type WorkflowWhere = {
   id?: InputMaybe<IdScalarFilters>;
   lastSeq?: InputMaybe<IntScalarFilters>;
   metadata?: InputMaybe<JsonObjectScalarFilters>;
+  myAccess?: InputMaybe<WorkflowAccessEnumScalarFilters>;
   name?: InputMaybe<StringScalarFilters>;
   nodeCount?: InputMaybe<IntScalarFilters>;
   root?: InputMaybe<WorkflowNodeWhere>;
@@ -1744,6 +1849,7 @@ export type ResolversTypes = {
   Float: ResolverTypeWrapper<unknown>;
   FloatScalarFilters: ResolverTypeWrapper<unknown>;
   ForkBranchInput: ResolverTypeWrapper<unknown>;
+  GrantWorkflowAccessInput: ResolverTypeWrapper<unknown>;
   HistoryEdge: ResolverTypeWrapper<unknown>;
   HistoryPage: ResolverTypeWrapper<unknown>;
   HistoryPageInfo: ResolverTypeWrapper<unknown>;
@@ -1763,6 +1869,7 @@ export type ResolversTypes = {
   OptionInput: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RevokeWorkflowAccessInput: ResolverTypeWrapper<unknown>;
   SetBranchStatusInput: ResolverTypeWrapper<unknown>;
   SortDirection: ResolverTypeWrapper<unknown>;
   StartWorkflowInput: ResolverTypeWrapper<unknown>;
@@ -1772,8 +1879,11 @@ export type ResolversTypes = {
   StringScalarFilters: ResolverTypeWrapper<unknown>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Workflow: ResolverTypeWrapper<unknown>;
+  WorkflowAccess: ResolverTypeWrapper<unknown>;
+  WorkflowAccessEnumScalarFilters: ResolverTypeWrapper<unknown>;
   WorkflowEvent: ResolverTypeWrapper<unknown>;
   WorkflowEventKind: ResolverTypeWrapper<unknown>;
+  WorkflowGrant: ResolverTypeWrapper<unknown>;
   WorkflowNode: ResolverTypeWrapper<unknown>;
   WorkflowNodeChildrenConnection: ResolverTypeWrapper<unknown>;
   WorkflowNodeChildrenConnectionAggregateInput: ResolverTypeWrapper<unknown>;
@@ -1845,6 +1955,7 @@ export type ResolversParentTypes = {
   Float: unknown;
   FloatScalarFilters: unknown;
   ForkBranchInput: unknown;
+  GrantWorkflowAccessInput: unknown;
   HistoryEdge: unknown;
   HistoryPage: unknown;
   HistoryPageInfo: unknown;
@@ -1863,6 +1974,7 @@ export type ResolversParentTypes = {
   OptionInput: unknown;
   PageInfo: unknown;
   Query: Record<PropertyKey, never>;
+  RevokeWorkflowAccessInput: unknown;
   SetBranchStatusInput: unknown;
   StartWorkflowInput: unknown;
   String: unknown;
@@ -1871,7 +1983,9 @@ export type ResolversParentTypes = {
   StringScalarFilters: unknown;
   Subscription: Record<PropertyKey, never>;
   Workflow: unknown;
+  WorkflowAccessEnumScalarFilters: unknown;
   WorkflowEvent: unknown;
+  WorkflowGrant: unknown;
   WorkflowNode: unknown;
   WorkflowNodeChildrenConnection: unknown;
   WorkflowNodeChildrenConnectionAggregateInput: unknown;
@@ -2009,6 +2123,8 @@ export type MutationResolvers<ContextType = AppContext, ParentType extends Resol
   appendNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, RequireFields<MutationAppendNodesArgs, 'input'>>;
   chooseOption?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationChooseOptionArgs, 'input'>>;
   forkBranch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationForkBranchArgs, 'input'>>;
+  grantWorkflowAccess?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationGrantWorkflowAccessArgs, 'input'>>;
+  revokeWorkflowAccess?: Resolver<Maybe<ResolversTypes['Workflow']>, ParentType, ContextType, RequireFields<MutationRevokeWorkflowAccessArgs, 'input'>>;
   setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'input'>>;
   startWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationStartWorkflowArgs, 'input'>>;
 };
@@ -2046,10 +2162,12 @@ export type SubscriptionResolvers<ContextType = AppContext, ParentType extends R
 export type WorkflowResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Workflow'] = ResolversParentTypes['Workflow']> = {
   branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  grants?: Resolver<Array<ResolversTypes['WorkflowGrant']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   mermaid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   metadata?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  myAccess?: Resolver<Maybe<ResolversTypes['WorkflowAccess']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   root?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
@@ -2065,6 +2183,11 @@ export type WorkflowEventResolvers<ContextType = AppContext, ParentType extends 
   option?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type WorkflowGrantResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowGrant'] = ResolversParentTypes['WorkflowGrant']> = {
+  access?: Resolver<ResolversTypes['WorkflowAccess'], ParentType, ContextType>;
+  principal?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type WorkflowNodeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNode'] = ResolversParentTypes['WorkflowNode']> = {
@@ -2229,6 +2352,7 @@ export type Resolvers<ContextType = AppContext> = {
   Subscription?: SubscriptionResolvers<ContextType>;
   Workflow?: WorkflowResolvers<ContextType>;
   WorkflowEvent?: WorkflowEventResolvers<ContextType>;
+  WorkflowGrant?: WorkflowGrantResolvers<ContextType>;
   WorkflowNode?: WorkflowNodeResolvers<ContextType>;
   WorkflowNodeChildrenConnection?: WorkflowNodeChildrenConnectionResolvers<ContextType>;
   WorkflowNodeChildrenRelationship?: WorkflowNodeChildrenRelationshipResolvers<ContextType>;

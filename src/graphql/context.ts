@@ -1,3 +1,4 @@
+import type { AccessScope } from "../auth/access-scope";
 import type { Principal } from "../auth/principal";
 import type { Store } from "../domain/store";
 import type { EventBus } from "../live/event-bus";
@@ -8,9 +9,12 @@ import type { SelectionLoader } from "./selection-loader";
 export interface AppContext {
   /** Who is calling (the anonymous admin when authentication is off). */
   principal: Principal;
+  /** What the caller may see: admin, or its principals (see accessScopeOf). */
+  access: AccessScope;
   /**
-   * The caller's verified token payload (`principal.claims`). @neo4j/graphql reads it as the
-   * trusted JWT of `@authorization` rules; it is set only from a verified token, never from input.
+   * The caller's verified token payload (`principal.claims`) plus `admin` and `principals` (see
+   * visibilityClaims). @neo4j/graphql reads it as the trusted JWT of `@authorization` rules and of
+   * `$jwt` in `@cypher` statements; it is set only from a verified token, never from input.
    */
   jwt: Record<string, unknown>;
   store: Store;

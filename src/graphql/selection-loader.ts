@@ -30,15 +30,29 @@ const SHARED_TTL_MS = 10000;
  */
 export interface SelectionLoader {
   /** The nodes with the selection of `info`, in the order given. */
-  nodes(info: GraphQLResolveInfo, context: object, nodes: StoredNode[], options?: LoadOptions): Promise<unknown[]>;
+  nodes(
+    info: GraphQLResolveInfo,
+    context: LoaderContext,
+    nodes: StoredNode[],
+    options?: LoadOptions,
+  ): Promise<unknown[]>;
   /** Nodes by id with the selection of `info`, in the order given. */
-  nodesById(info: GraphQLResolveInfo, context: object, ids: string[], options?: LoadOptions): Promise<unknown[]>;
+  nodesById(info: GraphQLResolveInfo, context: LoaderContext, ids: string[], options?: LoadOptions): Promise<unknown[]>;
   /** The branches with the selection of `info`, in the order given. */
-  branches(info: GraphQLResolveInfo, context: object, ids: string[], options?: LoadOptions): Promise<unknown[]>;
+  branches(info: GraphQLResolveInfo, context: LoaderContext, ids: string[], options?: LoadOptions): Promise<unknown[]>;
   /** The workflows with the selection of `info`, in the order given. */
-  workflows(info: GraphQLResolveInfo, context: object, ids: string[]): Promise<unknown[]>;
+  workflows(info: GraphQLResolveInfo, context: LoaderContext, ids: string[]): Promise<unknown[]>;
   /** How many reads the loader has sent to the database (for tests and diagnostics). */
   readonly stats: { queries: number };
+}
+
+/**
+ * What the loader needs of the resolver context: the reads run with it (so @neo4j/graphql applies
+ * the caller's visibility rules), and its scope key keeps callers who see different workflows
+ * from sharing a batch or a result.
+ */
+export interface LoaderContext {
+  access: { key: string };
 }
 
 export interface LoadOptions {
@@ -53,7 +67,7 @@ export interface LoadOptions {
 
 interface Batch {
   info: GraphQLResolveInfo;
-  context: object;
+  context: LoaderContext;
   root: RootField;
   ids: Set<string>;
   done: Promise<Map<string, unknown>>;
@@ -82,7 +96,7 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
   }
 
   /** Adds ids to this tick's batch for the selection; one query runs per batch. */
-  function enqueue(key: string, info: GraphQLResolveInfo, context: object, root: RootField, ids: string[]) {
+  function enqueue(key: string, info: GraphQLResolveInfo, context: LoaderContext, root: RootField, ids: string[]) {
     if (ids.length === 0) return [];
     let batch = batches.get(key);
     if (!batch) {
@@ -105,8 +119,16 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
     );
   }
 
-  function load(info: GraphQLResolveInfo, context: object, root: RootField, ids: string[], options: LoadOptions = {}) {
-    const key = [root, printSelection(info), JSON.stringify(info.variableValues)].join("|");
+  function load(
+    info: GraphQLResolveInfo,
+    context: LoaderContext,
+    root: RootField,
+    ids: string[],
+    options: LoadOptions = {},
+  ) {
+    // The caller's scope is part of the key: a batch runs with one caller's context, and a shared
+    // result was filtered by what that caller may see.
+    const key = [context.access.key, root, printSelection(info), JSON.stringify(info.variableValues)].join("|");
     if (!options.shared) return Promise.all(enqueue(key, info, context, root, ids));
     const scope = `${options.shared}|${key}`;
     const missing = ids.filter((id) => !shared.has(`${scope}|${id}`));

@@ -14,10 +14,11 @@ export type EventKeyOf = (event: unknown) => string;
 
 /**
  * Creates graphql-js's `subscribe`, except that each event's result is computed once per distinct
- * operation (query text, operation name and variables) and shared by every subscriber on this
- * instance that sent the same operation: with 1,000 subscribers watching one workflow, an event is
- * executed once, not 1,000 times. Results depend only on the event and the operation (resolvers
- * read the graph, never the subscriber), so sharing them is exact.
+ * operation (query text, operation name and variables) and visibility scope (`context.access.key`),
+ * and shared by every subscriber on this instance that sent the same operation with the same
+ * scope: with 1,000 subscribers watching one workflow, an event is executed once per scope, not
+ * 1,000 times. Results depend only on the event, the operation and what the caller may see, so
+ * sharing them is exact.
  */
 export function createSharedSubscribe(keyOf: EventKeyOf) {
   return (args: ExecutionArgs) => sharedSubscribe(args, keyOf);
@@ -29,7 +30,11 @@ async function sharedSubscribe(
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return source as ExecutionResult;
-  const operation = `${print(args.document)}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
+  // The caller's visibility scope is part of the key: results are filtered by what the caller may
+  // see, so they are shared only between callers who see the same workflows.
+  const scope = (args.contextValue as { access?: { key?: string } } | undefined)?.access?.key;
+  if (scope === undefined) throw new Error("shared subscribe needs context.access.key");
+  const operation = `${scope}|${print(args.document)}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
   const events = source[Symbol.asyncIterator]();
   // Not an async generator: a generator's return() waits until its pending next() settles, which
   // for a quiet workflow is never, and the stream would stay subscribed after its client left.

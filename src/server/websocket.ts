@@ -28,7 +28,7 @@ export interface WebSocketOptions {
   httpServer: Server;
   path: string;
   schema: GraphQLSchema;
-  context: (principal: Principal) => AppContext;
+  context: (principal: Principal) => Promise<AppContext>;
   /** Authenticates each connection (connectionParams.authorization) and gates each operation. */
   auth: WebSocketAuth;
   /** The same formatter as HTTP's (createErrorFormatter), so both transports show the same errors. */
@@ -89,8 +89,8 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.
-      context: (ctx) => ({
-        ...options.context(options.auth.principal(ctx)),
+      context: async (ctx) => ({
+        ...(await options.context(options.auth.principal(ctx))),
         closeSlowSubscriber: () => tooSlow(ctx.extra.socket),
       }),
       onNext: (_ctx, _id, _payload, _args, result) =>

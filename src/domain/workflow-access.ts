@@ -1,0 +1,115 @@
+import type { ManagedTransaction } from "neo4j-driver";
+import type { AccessScope } from "../auth/access-scope";
+import { databaseUnavailable, forbidden, isDatabaseUnavailable, notFound } from "../errors";
+import { readTransaction } from "../infra/neo4j";
+import type { Store } from "./store";
+import { normalizeId } from "./validation";
+
+/** schema.graphql's `WorkflowAccess`: each level includes the ones below it. */
+export type WorkflowAccess = "READ" | "WRITE" | "OWNER";
+
+/**
+ * One grant, stored as `(:WorkflowGrant {workflowId, principal, access})`: unique per workflow and
+ * principal, indexed by workflow (its grants) and by principal (the workflows a caller may read).
+ * A workflow with no grants (created before grants existed) is visible to admins only.
+ */
+export interface Grant {
+  principal: string;
+  access: WorkflowAccess;
+}
+
+/** Cypher expression: the grants of the workflow `w`, as {@link Grant} maps. */
+export const GRANTS_OF_W = "COLLECT { MATCH (g:WorkflowGrant {workflowId: w.id}) RETURN g {.principal, .access} }";
+
+const RANK: Record<WorkflowAccess, number> = { READ: 1, WRITE: 2, OWNER: 3 };
+
+/** The caller's access to a workflow with these grants (OWNER for admins); null: none. */
+export function accessOf(scope: AccessScope, grants: readonly Grant[]): WorkflowAccess | null {
+  if (scope.admin) return "OWNER";
+  let best: WorkflowAccess | null = null;
+  for (const grant of grants) {
+    if (scope.principals.includes(grant.principal) && (best === null || RANK[grant.access] > RANK[best])) {
+      best = grant.access;
+    }
+  }
+  return best;
+}
+
+/** True when `access` includes `needed`. */
+export function includes(access: WorkflowAccess | null, needed: WorkflowAccess): boolean {
+  return access !== null && RANK[access] >= RANK[needed];
+}
+
+/**
+ * Refuses `needed` access on a workflow (`grants` null: it does not exist): NOT_FOUND when the
+ * caller may not read it (as if it did not exist), FORBIDDEN when it may read but needs more.
+ */
+export function checkAccess(
+  scope: AccessScope,
+  workflowId: string,
+  grants: readonly Grant[] | null,
+  needed: WorkflowAccess,
+  field = "workflowId",
+): void {
+  const access = grants ? accessOf(scope, grants) : null;
+  if (!includes(access, "READ")) throw notFound(`Workflow ${workflowId} does not exist`, { field });
+  if (!includes(access, needed)) {
+    throw forbidden(`Workflow ${workflowId} needs ${needed} access; the caller has ${access}`);
+  }
+}
+
+/** The grants of a workflow, or null when it does not exist. */
+export async function readGrants(tx: ManagedTransaction, workflowId: string): Promise<Grant[] | null> {
+  const result = await tx.run(`MATCH (w:Workflow {id: $workflowId}) RETURN ${GRANTS_OF_W} AS grants`, {
+    workflowId,
+  });
+  return result.records.length === 0 ? null : (result.records[0].get("grants") as Grant[]);
+}
+
+/**
+ * @returns the normalised id of a workflow the caller has `needed` access to.
+ * @throws GraphQLError NOT_FOUND when it does not exist or the caller may not read it; FORBIDDEN
+ * when the caller may read it but needs more.
+ */
+export async function requireAccess(
+  store: Store,
+  scope: AccessScope,
+  workflowId: string,
+  needed: WorkflowAccess = "READ",
+): Promise<string> {
+  const id = normalizeId(workflowId);
+  const grants = await readTransaction(store.driver, store.database, (tx) => readGrants(tx, id));
+  checkAccess(scope, id, grants, needed);
+  return id;
+}
+
+/** True when the caller may read the workflow (false too when it does not exist). */
+export async function mayRead(store: Store, scope: AccessScope, workflowId: string): Promise<boolean> {
+  const grants = await readTransaction(store.driver, store.database, (tx) => readGrants(tx, workflowId));
+  return grants !== null && includes(accessOf(scope, grants), "READ");
+}
+
+/**
+ * The ids of the workflows the caller may read (null for admins: all of them), one index seek per
+ * principal. @neo4j/graphql's visibility rules compare each row's workflow id with this list.
+ * @throws GraphQLError SERVICE_UNAVAILABLE when the database cannot be reached.
+ */
+export async function readableWorkflowIds(store: Store, scope: AccessScope): Promise<string[] | null> {
+  if (scope.admin) return null;
+  if (scope.principals.length === 0) return [];
+  try {
+    const result = await readTransaction(store.driver, store.database, (tx) =>
+      tx.run(
+        `UNWIND $principals AS principal
+         MATCH (g:WorkflowGrant {principal: principal})
+         RETURN collect(DISTINCT g.workflowId) AS ids`,
+        { principals: [...scope.principals] },
+      ),
+    );
+    return result.records[0].get("ids") as string[];
+  } catch (error) {
+    // Looked up while the context is built, before any resolver: name the outage here.
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable();
+    throw error;
+  }
+}
