@@ -38,8 +38,10 @@ export interface HistoryPage {
  */
 export const readHistoryPageStatement = (byBranch: boolean) => {
   const key = byBranch ? "branchId" : "workflowId";
+  // The hint pins the composite index: read in order, it stops after LIMIT rows at any depth. Left
+  // to statistics, the planner may pick the single-property index and sort the whole workflow.
   return `
-MATCH (n:WorkflowNode)
+MATCH (n:WorkflowNode) USING INDEX n:WorkflowNode(${key}, seq)
 WHERE n.${key} = $${key} AND n.seq > $afterSeq ${byBranch ? "AND n.workflowId = $workflowId" : ""}
   AND ($type IS NULL OR n.type = $type)
   AND ($agentId IS NULL OR n.agentId = $agentId)
