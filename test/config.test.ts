@@ -1,15 +1,5 @@
-import { ConfigError, loadConfig } from "../src/config";
-
-/** Runs `loadConfig` on `env` and returns the ConfigError it throws (fails the test if it does not). */
-function configError(env: Record<string, string>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
-}
+import { loadConfig } from "../src/config";
+import { configError } from "./support/config-error";
 
 describe("loadConfig defaults", () => {
   it("uses port 4000, a 1 MiB content limit, database neo4j and log level info when nothing is set", () => {
