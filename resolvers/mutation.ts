@@ -1,7 +1,7 @@
 import { addDecision } from "../src/domain/add-decision";
 import { addMonitor } from "../src/domain/add-monitor";
 import { appendNodes, type WriteResult } from "../src/domain/append-nodes";
-import { forkBranch, setBranchStatus, type BranchResult } from "../src/domain/branch-operations";
+import { forkBranch, setBranchStatus, setBranchVisibility, type BranchResult } from "../src/domain/branch-operations";
 import { chooseOption } from "../src/domain/choose-option";
 import { grantWorkflowAccess, revokeWorkflowAccess } from "../src/domain/grants";
 import { startWorkflow } from "../src/domain/start-workflow";
@@ -56,6 +56,7 @@ export const Mutation: Pick<
   | "addMonitor"
   | "forkBranch"
   | "setBranchStatus"
+  | "setBranchVisibility"
   | "grantWorkflowAccess"
   | "revokeWorkflowAccess"
 > = {
@@ -71,6 +72,7 @@ export const Mutation: Pick<
           at: root.timestamp,
           node: root,
           branchId: root.branchId,
+          lineage: [root.branchId],
         },
       ]);
     }
@@ -104,6 +106,9 @@ export const Mutation: Pick<
   },
   async setBranchStatus(_root, { input }, context, info) {
     return branchResult(await setBranchStatus(context.store, input, context.access), context, info);
+  },
+  async setBranchVisibility(_root, { input }, context, info) {
+    return branchResult(await setBranchVisibility(context.store, input, context.access), context, info);
   },
   async grantWorkflowAccess(_root, { input }, context, info) {
     const ids = [await grantWorkflowAccess(context.store, context.access, input)];

@@ -24,7 +24,7 @@ export const DecisionPoint = {
   },
   async chosen(point: DecisionPointIds, _args: unknown, context: AppContext, info: Info) {
     if (!point.chosenId) return null;
-    const [node] = await context.loader.nodesById(info, context, [point.chosenId]);
+    const [node] = await context.loader.nodesById(info, context, [point.chosenId], { optional: true });
     return node;
   },
 };
@@ -49,7 +49,10 @@ export const WorkflowEvent = {
   },
   async branch(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
     if (!event.branchId) return null;
-    const [branch] = await context.loader.branches(info, context, [event.branchId], { shared: eventKey(event) });
+    const [branch] = await context.loader.branches(info, context, [event.branchId], {
+      shared: eventKey(event),
+      optional: true,
+    });
     return branch;
   },
   async decision(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
@@ -59,7 +62,11 @@ export const WorkflowEvent = {
   },
   async option(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
     if (!event.optionId) return null;
-    const [node] = await context.loader.nodesById(info, context, [event.optionId], { shared: eventKey(event) });
+    // An option on a branch restricted from the caller is not shown (the decision is).
+    const [node] = await context.loader.nodesById(info, context, [event.optionId], {
+      shared: eventKey(event),
+      optional: true,
+    });
     return node;
   },
 };
@@ -67,14 +74,14 @@ export const WorkflowEvent = {
 /** Mermaid charts (`@customResolver(requires: "id")`). */
 export const Workflow = {
   mermaid(workflow: { id: string }, _args: unknown, context: AppContext) {
-    return workflowMermaid(context.store, workflow.id);
+    return workflowMermaid(context.store, workflow.id, null, context.visibility);
   },
 };
 
 export const Branch = {
   async mermaid(branch: { id: string }, _args: unknown, context: AppContext) {
     const chart = await branchChartNodeIds(context.store, branch.id);
-    return chart ? workflowMermaid(context.store, chart.workflowId, chart.ids) : "flowchart TD\n";
+    return chart ? workflowMermaid(context.store, chart.workflowId, chart.ids, context.visibility) : "flowchart TD\n";
   },
 };
 

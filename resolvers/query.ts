@@ -4,6 +4,8 @@ import { readHistoryPage } from "../src/domain/history/history-page";
 import { requireWorkflow } from "../src/domain/find-workflow";
 import { workflowAt } from "../src/domain/history/snapshot";
 import { badUserInput } from "../src/errors";
+import { hiddenByLineage } from "../src/domain/visibility";
+import type { WorkflowEventMessage } from "../src/domain/workflow-event";
 import type { AppContext } from "../src/graphql/context";
 import type { QueryResolvers } from "../src/generated/graphql";
 
@@ -13,23 +15,53 @@ export const Query: Pick<
   "decisionPoints" | "crossBranchMonitors" | "workflowEvents" | "workflowAt" | "history"
 > = {
   decisionPoints(_root, { workflowId, pending }, context) {
-    return decisionPoints(context.store, context.access, workflowId, pending);
+    return decisionPoints(context.store, context.access, workflowId, pending, context.visibility);
   },
   crossBranchMonitors(_root, { workflowId }, context) {
-    return crossBranchMonitors(context.store, context.access, workflowId);
+    return crossBranchMonitors(context.store, context.access, workflowId, context.visibility);
   },
   async workflowEvents(_root, { workflowId, afterSeq, first }, context) {
     const limit = first ?? 100;
     if (limit < 0 || limit > 1000) throw badUserInput("first must be from 0 to 1000", { field: "first" });
     const id = await requireWorkflow(context.store, context.access, workflowId);
-    return readEvents(context.store, id, { afterSeq: afterSeq ?? -1, limit });
+    return readVisibleEvents(context, id, afterSeq ?? -1, limit);
   },
   async workflowAt(_root, { workflowId, seq }, context) {
-    return workflowAt(context.store, await requireWorkflow(context.store, context.access, workflowId), seq);
+    const id = await requireWorkflow(context.store, context.access, workflowId);
+    return workflowAt(context.store, id, seq, context.visibility.hiddenBranchIds);
   },
   /** Each edge's node is resolved by `HistoryEdge.node` with the selection asked for. */
   async history(_root, { workflowId, after, first, where }, context) {
     const id = await requireWorkflow(context.store, context.access, workflowId);
-    return readHistoryPage(context.store, { workflowId: id, after, first, where });
+    return readHistoryPage(context.store, {
+      workflowId: id,
+      after,
+      first,
+      where,
+      hiddenBranchIds: context.visibility.hiddenBranchIds,
+    });
   },
 };
+
+/**
+ * The first `limit` stored events after `afterSeq` that the caller may see: events of branches
+ * restricted from it are skipped (their seqs are missing from the answer), and the log is read on
+ * until the page is full or the log ends, so a page is short only at the end.
+ */
+async function readVisibleEvents(
+  context: AppContext,
+  workflowId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<WorkflowEventMessage[]> {
+  const { hidingRoots } = context.visibility;
+  const visible: WorkflowEventMessage[] = [];
+  let after = afterSeq;
+  while (visible.length < limit) {
+    const page = await readEvents(context.store, workflowId, { afterSeq: after, limit });
+    visible.push(...page.filter((event) => !hiddenByLineage(event.lineage, hidingRoots)));
+    if (page.length < limit) break;
+    after = page[page.length - 1].seq;
+  }
+  return visible.slice(0, limit);
+}

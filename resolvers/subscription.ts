@@ -2,8 +2,7 @@ import type { GraphQLResolveInfo } from "graphql";
 import { badUserInput } from "../src/errors";
 import { findMonitor } from "../src/domain/find-monitor";
 import { requireWorkflow } from "../src/domain/find-workflow";
-import { mayRead } from "../src/domain/workflow-access";
-import { endWhenRevoked } from "../src/live/end-when-revoked";
+import { visibleTo } from "../src/graphql/visibility";
 import { openEventStream } from "../src/live/event-stream";
 import { replayEvents } from "../src/domain/history/replay";
 import { filterEvents } from "../src/live/filter-events";
@@ -26,10 +25,7 @@ async function resolveNode(event: NodeEvent, _args: unknown, context: AppContext
   return node;
 }
 
-/**
- * The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now. For a caller
- * who is not an admin it ends once the caller may no longer read the workflow (a revoked grant).
- */
+/** The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now, as the caller may see it. */
 async function stream(context: AppContext, workflowId: string, afterSeq: number | null | undefined) {
   if (afterSeq != null && afterSeq < -1) throw badUserInput("afterSeq must be -1 or more", { field: "afterSeq" });
   const events = await openEventStream(context.bus, context.events, {
@@ -39,8 +35,7 @@ async function stream(context: AppContext, workflowId: string, afterSeq: number 
     maxBufferBytes: context.subscriberBuffer.maxBytes,
     onOverflow: context.closeSlowSubscriber,
   });
-  if (context.access.admin) return events;
-  return endWhenRevoked(events, () => mayRead(context.store, context.access, workflowId));
+  return visibleTo(context, workflowId, events);
 }
 
 /** Live events, each published after its write committed, resumable with `afterSeq`. */
@@ -65,7 +60,7 @@ export const Subscription = {
   monitoredActivity: {
     /** Nodes appended after the monitor, to the branches it watches. */
     async subscribe(_root: unknown, args: SubscriptionMonitoredActivityArgs, context: AppContext) {
-      const watch = await findMonitor(context.store, context.access, args.monitorId);
+      const watch = await findMonitor(context.store, context.access, args.monitorId, context.visibility);
       return filterEvents(
         await stream(context, watch.workflowId, args.afterSeq),
         (event) => isNodeEvent(event) && event.seq > watch.seq && watch.branchIds.includes(event.node.branchId),
@@ -88,9 +83,7 @@ export const Subscription = {
         speed,
         maxGapMs: args.maxGapMs,
       });
-      return context.access.admin
-        ? events
-        : endWhenRevoked(events, () => mayRead(context.store, context.access, workflowId));
+      return visibleTo(context, workflowId, events);
     },
     resolve: (event: WorkflowEventMessage) => event,
   },

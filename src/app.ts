@@ -8,8 +8,9 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createAuthenticator } from "./auth/authenticator";
 import { authenticateHttp, operationGatePlugin } from "./auth/http";
-import { accessScopeOf, visibilityClaims, withVisibleWorkflows } from "./auth/access-scope";
-import { readableWorkflowIds } from "./domain/workflow-access";
+import { accessScopeOf } from "./auth/access-scope";
+import { lookupAccessView } from "./domain/visibility";
+import { applyAccessView } from "./graphql/visibility";
 import type { Principal } from "./auth/principal";
 import { createWebSocketAuth } from "./auth/websocket-auth";
 import { hasRedis, isLoopbackHost, type Config } from "./config";
@@ -94,11 +95,12 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   // Built for each operation: the workflows a caller may read are looked up as it starts.
   const context = async (principal: Principal): Promise<AppContext> => {
     const scope = accessScopeOf(principal);
-    const workflowIds = await readableWorkflowIds(store, scope);
-    return {
+    const view = await lookupAccessView(store, scope);
+    const context: AppContext = {
       principal,
-      access: withVisibleWorkflows(scope, workflowIds),
-      jwt: visibilityClaims(principal, scope, workflowIds),
+      access: scope,
+      jwt: {},
+      visibility: view.visibility,
       store,
       bus,
       events,
@@ -106,6 +108,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       subscriberBuffer: config.subscriberBuffer,
       sessionConfig: { database: target.database },
     };
+    applyAccessView(context, view);
+    return context;
   };
   const baseFormatError = createErrorFormatter(logger);
   const formatError = config.production ? withoutSuggestions(baseFormatError) : baseFormatError;

@@ -6,6 +6,8 @@ import type { Principal } from "./principal";
  * its principals. Built from the verified token only, never from client input.
  */
 export interface AccessScope {
+  /** The caller's `sub`: recorded as `writtenBy` on what it writes. */
+  sub: string;
   /** Admins see and do everything. */
   admin: boolean;
   /** The caller's `sub` and `group:<name>` for each of its groups, sorted and without repeats. */
@@ -23,14 +25,18 @@ export interface AccessScope {
  * with the same principals share caches only while they see the same workflows (a workflow
  * started or granted since changes the key).
  */
-export function withVisibleWorkflows(scope: AccessScope, workflowIds: readonly string[] | null): AccessScope {
+export function withVisibleWorkflows(
+  scope: AccessScope,
+  workflowIds: readonly string[] | null,
+  hiddenKey = "",
+): AccessScope {
   if (workflowIds === null) return scope;
   const base = scope.key.split("#")[0];
   const digest = createHash("sha256")
     .update([...workflowIds].sort().join("\n"))
     .digest("base64url")
     .slice(0, 22);
-  return { ...scope, key: `${base}#${digest}` };
+  return { ...scope, key: hiddenKey ? `${base}#${digest}#${hiddenKey}` : `${base}#${digest}` };
 }
 
 /** The prefix of a group principal: `group:ops` is everyone whose `groups` claim holds `ops`. */
@@ -47,27 +53,39 @@ export function accessScopeOf(principal: Principal): AccessScope {
     ...principal.groups.map((group) => GROUP_PREFIX + group),
   ];
   const sorted = [...new Set(principals)].sort();
-  return { admin, principals: sorted, key: admin ? "admin" : JSON.stringify(sorted) };
+  return { sub: principal.sub, admin, principals: sorted, key: admin ? "admin" : JSON.stringify(sorted) };
 }
 
 /**
  * The JWT handed to @neo4j/graphql (`context.jwt`): the verified claims plus `admin`,
- * `principals` and `workflowIds` (the workflows the caller may read; empty for admins, who see
- * all), which the visibility rules of schema.graphql read as `$jwt.admin`, `$jwt.principals` and
- * `$jwt.workflowIds`. These are set here and override any claim of the same name in the token.
+ * `principals`, `workflowIds` (the workflows the caller may read; empty for admins, who see
+ * all), `ownedWorkflowIds` and `hiddenBranchIds` (branches restricted from the caller, with the
+ * branches forked from them), which the visibility rules of schema.graphql read as `$jwt.…`.
+ * These are set here and override any claim of the same name in the token.
  */
 export function visibilityClaims(
   principal: Principal,
   scope: AccessScope,
   workflowIds: readonly string[] | null,
+  inside: { ownedWorkflowIds: readonly string[]; hiddenBranchIds: readonly string[] } = {
+    ownedWorkflowIds: [],
+    hiddenBranchIds: [],
+  },
 ): Record<string, unknown> {
   return {
     ...principal.claims,
     admin: scope.admin,
     principals: [...scope.principals],
     workflowIds: [...(workflowIds ?? [])],
+    ownedWorkflowIds: [...inside.ownedWorkflowIds],
+    hiddenBranchIds: [...inside.hiddenBranchIds],
   };
 }
 
 /** The scope of an admin (and of every caller when authentication is off): every workflow. */
-export const ADMIN_SCOPE: AccessScope = Object.freeze({ admin: true, principals: Object.freeze([]), key: "admin" });
+export const ADMIN_SCOPE: AccessScope = Object.freeze({
+  sub: "system",
+  admin: true,
+  principals: Object.freeze([]),
+  key: "admin",
+});

@@ -14,6 +14,7 @@ import {
   metadataText,
   normalizeId,
 } from "./validation";
+import { normalizeRestrictedTo } from "./visibility";
 import { WorkflowWriter } from "./workflow-writer";
 import type { NodeSpec } from "./write-plan";
 
@@ -24,6 +25,7 @@ export interface OptionInput {
   metadata?: Record<string, unknown> | null;
   agentId?: string | null;
   existingNodeId?: string | null;
+  restrictedTo?: string[] | null;
 }
 
 /** schema.graphql's `AddDecisionInput`. */
@@ -37,6 +39,7 @@ export interface AddDecisionInput {
   agentId?: string | null;
   userId?: string | null;
   branchId?: string | null;
+  restrictedTo?: string[] | null;
 }
 
 /** A validated option; `clientId` tells whether the client named a new option's id (else it was generated). */
@@ -74,6 +77,8 @@ export async function addDecision(store: Store, input: AddDecisionInput, caller:
     agentId: input.agentId ?? null,
     userId: input.userId ?? null,
     branchId: input.branchId ? normalizeId(input.branchId) : null,
+    restrictedTo: normalizeRestrictedTo(input.restrictedTo, "input.restrictedTo"),
+    writtenBy: caller.sub,
     field: "input",
   };
   const options = input.options.map((option, index) =>
@@ -112,10 +117,19 @@ export async function addDecision(store: Store, input: AddDecisionInput, caller:
 
 function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, field: string): PreparedOption {
   if (option.existingNodeId) {
-    if (option.content != null || option.id != null || option.metadata != null || option.agentId != null) {
-      throw badUserInput("An option is either new (id, content, metadata, agentId) or an existingNodeId, not both", {
-        field,
-      });
+    if (
+      option.content != null ||
+      option.id != null ||
+      option.metadata != null ||
+      option.agentId != null ||
+      option.restrictedTo != null
+    ) {
+      throw badUserInput(
+        "An option is either new (id, content, metadata, agentId, restrictedTo) or an existingNodeId, not both",
+        {
+          field,
+        },
+      );
     }
     return { kind: "existing", id: normalizeId(option.existingNodeId), field };
   }
@@ -136,6 +150,8 @@ function prepareOption(store: Store, option: OptionInput, decision: NodeSpec, fi
       userId: decision.userId,
       branchId: null,
       newBranchName: `option: ${option.content.slice(0, 40)}`,
+      restrictedTo: normalizeRestrictedTo(option.restrictedTo, `${field}.restrictedTo`),
+      writtenBy: decision.writtenBy,
       field,
     },
   };

@@ -46,6 +46,7 @@ export async function addMonitor(store: Store, input: AddMonitorInput, caller: A
     agentId: input.agentId ?? null,
     userId: null,
     branchId: input.branchId ? normalizeId(input.branchId) : null,
+    writtenBy: caller.sub,
     field: "input",
   };
   return writeTransaction(store.driver, store.database, async (tx) => {

@@ -6,6 +6,7 @@ import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
 import { assertSameNode } from "./idempotency";
 import { NODE_TYPES, type NodeType, type StoredNode } from "./workflow-node";
+import { normalizeRestrictedTo } from "./visibility";
 import { WorkflowWriter } from "./workflow-writer";
 import type { NodeSpec } from "./write-plan";
 
@@ -20,6 +21,7 @@ export interface AppendNodeInput {
   agentId?: string | null;
   userId?: string | null;
   branchId?: string | null;
+  restrictedTo?: string[] | null;
 }
 
 /** What a write did: the nodes it returns, and the events to publish after commit. */
@@ -43,7 +45,9 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[], calle
       limit: store.maxBatchSize,
     });
   }
-  const specs = inputs.map((input, index) => prepare(store, input, inputs.length > 1 ? `input[${index}]` : "input"));
+  const specs = inputs.map((input, index) =>
+    prepare(store, input, inputs.length > 1 ? `input[${index}]` : "input", caller.sub),
+  );
   const seen = new Set<string>();
   for (const spec of specs) {
     if (seen.has(spec.id)) throw badUserInput(`The batch names id ${spec.id} twice`, { id: spec.id });
@@ -72,7 +76,7 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[], calle
   });
 }
 
-function prepare(store: Store, input: AppendNodeInput, field: string): NodeSpec {
+function prepare(store: Store, input: AppendNodeInput, field: string, writtenBy: string): NodeSpec {
   checkInput(store, input, field);
   if (!NODE_TYPES.includes(input.type)) throw badUserInput(`${field}.type is not a NodeType`);
   if (input.type === "SYSTEM") {
@@ -93,6 +97,8 @@ function prepare(store: Store, input: AppendNodeInput, field: string): NodeSpec 
     agentId: input.agentId ?? null,
     userId: input.userId ?? null,
     branchId: input.branchId ? normalizeId(input.branchId) : null,
+    restrictedTo: normalizeRestrictedTo(input.restrictedTo, `${field}.restrictedTo`),
+    writtenBy,
     field,
   };
 }

@@ -6,6 +6,7 @@ import { badUserInput } from "../errors";
 import type { Store } from "./store";
 import { checkInput, checkNotBlank, normalizeId } from "./validation";
 import { workflowOfBranch, workflowOfNode } from "./workflow-of";
+import { normalizeRestrictedTo } from "./visibility";
 import { WorkflowWriter } from "./workflow-writer";
 
 export interface BranchResult {
@@ -63,6 +64,49 @@ export async function setBranchStatus(
     const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [], branchIds: [id] }, caller);
     const branch = writer.plan.requireBranch(id, workflowId, "input.branchId");
     if (branch.status !== status) writer.plan.setBranchStatus(branch, status);
+    await writer.flush();
+    return { branch, events: writer.plan.events };
+  });
+}
+
+/** schema.graphql's `SetBranchVisibilityInput`. */
+export interface SetBranchVisibilityInput {
+  branchId: string;
+  restrictedTo?: string[] | null;
+}
+
+/**
+ * Restricts a branch, its nodes and the branches forked from it to the principals listed (and the
+ * workflow's owners and admins), or, with null or an empty list, makes it visible to every reader
+ * of the workflow again (BRANCH_VISIBILITY_CHANGED). Setting the list it has changes nothing.
+ * @throws GraphQLError NOT_FOUND for a branch the caller cannot see, FORBIDDEN unless the caller
+ *   owns the workflow, BAD_USER_INPUT for the main branch (restrict a whole workflow with grants).
+ */
+export async function setBranchVisibility(
+  store: Store,
+  input: SetBranchVisibilityInput,
+  caller: AccessScope,
+): Promise<BranchResult> {
+  checkInput(store, input, "input");
+  checkNotBlank(input.branchId, "input.branchId");
+  const id = normalizeId(input.branchId);
+  const restrictedTo = normalizeRestrictedTo(input.restrictedTo, "input.restrictedTo");
+  return writeTransaction(store.driver, store.database, async (tx) => {
+    const workflowId = await workflowOfBranch(tx, id, "input.branchId");
+    const writer = await WorkflowWriter.open(
+      tx,
+      { workflowIds: [workflowId], nodeIds: [], branchIds: [id], needed: "OWNER" },
+      caller,
+    );
+    const branch = writer.plan.requireBranch(id, workflowId, "input.branchId");
+    if (branch.forkedFromId === null) {
+      throw badUserInput("The main branch cannot be restricted; grant access to the workflow instead", {
+        field: "input.branchId",
+      });
+    }
+    if (JSON.stringify(branch.restrictedTo ?? null) !== JSON.stringify(restrictedTo)) {
+      writer.plan.setBranchVisibility(branch, restrictedTo);
+    }
     await writer.flush();
     return { branch, events: writer.plan.events };
   });

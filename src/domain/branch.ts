@@ -16,11 +16,15 @@ export interface BranchState {
   headId: string | null;
   /** The node it forked from; null for the main branch. */
   forkedFromId: string | null;
+  /** The branches on the path from the root to its fork point, then itself (see visibility.ts). */
+  lineage: string[];
+  /** setBranchVisibility's list: only these principals (and owners, admins) see it; null: everyone. */
+  restrictedTo: string[] | null;
 }
 
 /** Cypher map projection of a Branch (`b` bound to it). */
 export const BRANCH_PROJECTION =
-  "b {.id, .workflowId, .name, .status, .seq, .length, .headId, .forkedFromId, createdAt: toString(b.createdAt)}";
+  "b {.id, .workflowId, .name, .status, .seq, .length, .headId, .forkedFromId, .lineage, .restrictedTo, createdAt: toString(b.createdAt)}";
 
 export function toBranchState(value: Record<string, unknown>): BranchState {
   return {
@@ -33,5 +37,7 @@ export function toBranchState(value: Record<string, unknown>): BranchState {
     length: Number(value.length),
     headId: (value.headId as string | null) ?? null,
     forkedFromId: (value.forkedFromId as string | null) ?? null,
+    lineage: (value.lineage as string[] | null) ?? [String(value.id)],
+    restrictedTo: (value.restrictedTo as string[] | null) ?? null,
   };
 }

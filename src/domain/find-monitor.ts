@@ -4,6 +4,7 @@ import { readTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
 import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
+import { SEE_ALL, type Visibility } from "./visibility";
 
 /** What `monitoredActivity` needs to know of a monitor. */
 export interface MonitorWatch {
@@ -18,19 +19,32 @@ export interface MonitorWatch {
  * @throws NOT_FOUND for an unknown node or one of a workflow the caller may not read,
  * BAD_USER_INPUT for a node that is not a MONITOR.
  */
-export async function findMonitor(store: Store, caller: AccessScope, monitorId: string): Promise<MonitorWatch> {
+export async function findMonitor(
+  store: Store,
+  caller: AccessScope,
+  monitorId: string,
+  visibility: Visibility = SEE_ALL,
+): Promise<MonitorWatch> {
   const id = normalizeId(monitorId);
   const result = await readTransaction(store.driver, store.database, (tx) =>
     tx.run(
       `MATCH (m:WorkflowNode {id: $id}) OPTIONAL MATCH (w:Workflow {id: m.workflowId})
-       RETURN m {.workflowId, .type, .seq, .watchBranchIds} AS m, ${GRANTS_OF_W} AS grants`,
+       RETURN m {.workflowId, .branchId, .type, .seq, .watchBranchIds} AS m, ${GRANTS_OF_W} AS grants`,
       { id },
     ),
   );
   const grants = result.records[0]?.get("grants") as Grant[] | undefined;
   if (result.records.length === 0 || accessOf(caller, grants ?? []) === null)
     throw notFound(`Monitor ${id} does not exist`, { field: "monitorId" });
-  const m = result.records[0].get("m") as { workflowId: string; type: string; seq: number; watchBranchIds: string[] };
+  const m = result.records[0].get("m") as {
+    workflowId: string;
+    branchId: string;
+    type: string;
+    seq: number;
+    watchBranchIds: string[];
+  };
+  if (visibility.hiddenBranchIds.includes(m.branchId))
+    throw notFound(`Monitor ${id} does not exist`, { field: "monitorId" });
   if (m.type !== "MONITOR") throw badUserInput(`Node ${id} is a ${m.type}, not a MONITOR`, { field: "monitorId" });
   return { monitorId: id, workflowId: m.workflowId, seq: Number(m.seq), branchIds: m.watchBranchIds ?? [] };
 }

@@ -5,7 +5,16 @@ import type { NodeSpec } from "./write-plan";
 /** The fields of a node spec an idempotent retry must repeat. */
 export type RetriedNode = Pick<
   NodeSpec,
-  "workflowId" | "parentId" | "type" | "content" | "metadata" | "agentId" | "userId" | "branchId" | "field"
+  | "workflowId"
+  | "parentId"
+  | "type"
+  | "content"
+  | "metadata"
+  | "agentId"
+  | "userId"
+  | "branchId"
+  | "field"
+  | "restrictedTo"
 >;
 
 /**
@@ -25,6 +34,7 @@ export function assertSameNode(stored: StoredNode, spec: RetriedNode, extra: [st
       ["agentId", stored.agentId, spec.agentId],
       ["userId", stored.userId, spec.userId],
       ["branchId", stored.branchId, spec.branchId ?? stored.branchId],
+      ["restrictedTo", stored.restrictedTo ?? null, spec.restrictedTo ?? null],
       ...extra,
     ] as [string, unknown, unknown][]
   )

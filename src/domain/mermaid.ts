@@ -2,12 +2,14 @@ import neo4j from "neo4j-driver";
 import { readTransaction } from "../infra/neo4j";
 import { renderMermaid, type ChartData, type ChartNode } from "./mermaid-render";
 import type { Store } from "./store";
+import { contentVisible, SEE_ALL, visibilityParams, type Visibility } from "./visibility";
 
 /** The most nodes drawn in one chart; larger workflows are drawn up to this many (in seq order). */
 export const MERMAID_MAX_NODES = 1000;
 
 const READ_CHART = (select: string) => `
 ${select}
+WITH n WHERE NOT n.branchId IN $hiddenBranchIds
 WITH n ORDER BY n.seq LIMIT $limit
 WITH collect(n) AS nodes
 WITH nodes, [n IN nodes | n.id] AS ids
@@ -18,7 +20,8 @@ CALL (nodes) {
   RETURN collect(b {.id, .name, .status}) AS branches
 }
 RETURN
-  [n IN nodes | n {.id, .type, .content, .branchId, .seq, parentId: [(p:WorkflowNode)-[:PARENT_OF]->(n) | p.id][0]}] AS nodes,
+  [n IN nodes | n {.id, .type, .branchId, .seq, parentId: [(p:WorkflowNode)-[:PARENT_OF]->(n) | p.id][0],
+    content: CASE WHEN ${contentVisible("n")} THEN n.content ELSE '[redacted]' END}] AS nodes,
   branches,
   [n IN nodes | [(n)-[:OPTION_OF]->(o:WorkflowNode) WHERE o.id IN ids | {from: n.id, to: o.id}]] AS options,
   [n IN nodes | [(n)-[:CHOSEN_OPTION]->(o:WorkflowNode) WHERE o.id IN ids | {from: n.id, to: o.id}]] AS chosen,
@@ -32,17 +35,24 @@ export async function workflowMermaid(
   store: Store,
   workflowId: string,
   nodeIds: string[] | null = null,
+  visibility: Visibility = SEE_ALL,
 ): Promise<string> {
-  return renderMermaid(await readChart(store, workflowId, nodeIds));
+  return renderMermaid(await readChart(store, workflowId, nodeIds, visibility));
 }
 
 /** Reads what a chart shows: the workflow's first {@link MERMAID_MAX_NODES} nodes (or those of `nodeIds`). */
-export async function readChart(store: Store, workflowId: string, nodeIds: string[] | null): Promise<ChartData> {
+export async function readChart(
+  store: Store,
+  workflowId: string,
+  nodeIds: string[] | null,
+  visibility: Visibility = SEE_ALL,
+): Promise<ChartData> {
   return readTransaction(store.driver, store.database, async (tx) => {
     const result = await tx.run(nodeIds ? SOME_NODES : WHOLE_WORKFLOW, {
       workflowId,
       ids: nodeIds,
       limit: neo4j.int(MERMAID_MAX_NODES + 1),
+      ...visibilityParams(visibility),
     });
     const record = result.records[0];
     const nodes = (record.get("nodes") as ChartNode[]).map((n) => ({ ...n, seq: Number(n.seq) }));

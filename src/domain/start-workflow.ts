@@ -37,7 +37,7 @@ CREATE (w:Workflow {
 CREATE (:WorkflowGrant {workflowId: $id, principal: $owner, access: 'OWNER'})
 CREATE (:Branch {
   id: $root.branchId, workflowId: $id, name: 'main', status: 'ACTIVE', createdAt: datetime($timestamp),
-  seq: 0, length: 1, headId: $root.id, forkedFromId: null
+  seq: 0, length: 1, headId: $root.id, forkedFromId: null, lineage: [$root.branchId]
 })
 WITH $root AS root
 CREATE (n:WorkflowNode)
@@ -92,6 +92,8 @@ export async function startWorkflow(
       userId: input.userId ?? null,
       parentId: null,
       watchBranchIds: null,
+      restrictedTo: null,
+      writtenBy: owner,
     };
     await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root, owner });
     return { workflowId: id, root, created: true };

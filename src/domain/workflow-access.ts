@@ -1,6 +1,6 @@
 import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
-import { databaseUnavailable, forbidden, isDatabaseUnavailable, notFound } from "../errors";
+import { forbidden, notFound } from "../errors";
 import { readTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
@@ -87,29 +87,4 @@ export async function requireAccess(
 export async function mayRead(store: Store, scope: AccessScope, workflowId: string): Promise<boolean> {
   const grants = await readTransaction(store.driver, store.database, (tx) => readGrants(tx, workflowId));
   return grants !== null && includes(accessOf(scope, grants), "READ");
-}
-
-/**
- * The ids of the workflows the caller may read (null for admins: all of them), one index seek per
- * principal. @neo4j/graphql's visibility rules compare each row's workflow id with this list.
- * @throws GraphQLError SERVICE_UNAVAILABLE when the database cannot be reached.
- */
-export async function readableWorkflowIds(store: Store, scope: AccessScope): Promise<string[] | null> {
-  if (scope.admin) return null;
-  if (scope.principals.length === 0) return [];
-  try {
-    const result = await readTransaction(store.driver, store.database, (tx) =>
-      tx.run(
-        `UNWIND $principals AS principal
-         MATCH (g:WorkflowGrant {principal: principal})
-         RETURN collect(DISTINCT g.workflowId) AS ids`,
-        { principals: [...scope.principals] },
-      ),
-    );
-    return result.records[0].get("ids") as string[];
-  } catch (error) {
-    // Looked up while the context is built, before any resolver: name the outage here.
-    if (isDatabaseUnavailable(error)) throw databaseUnavailable();
-    throw error;
-  }
 }

@@ -2,7 +2,13 @@ import type { NodeType, StoredNode } from "./workflow-node";
 
 /** schema.graphql's `WorkflowEventKind`. */
 export type WorkflowEventKind =
-  "NODE_ADDED" | "DECISION_ADDED" | "OPTION_CHOSEN" | "BRANCH_CREATED" | "BRANCH_STATUS_CHANGED" | "MONITOR_ADDED";
+  | "NODE_ADDED"
+  | "DECISION_ADDED"
+  | "OPTION_CHOSEN"
+  | "BRANCH_CREATED"
+  | "BRANCH_STATUS_CHANGED"
+  | "MONITOR_ADDED"
+  | "BRANCH_VISIBILITY_CHANGED";
 
 /** Kinds whose event carries the node that was written. */
 export const NODE_EVENT_KINDS: ReadonlySet<WorkflowEventKind> = new Set([
@@ -36,6 +42,11 @@ export interface WorkflowEventMessage {
   /** OPTION_CHOSEN: the decision and the option chosen. */
   decisionId?: string;
   optionId?: string;
+  /**
+   * The lineage of the branch the event is about (the node's, the branch's, or the decision's for
+   * OPTION_CHOSEN): a stream hides the event from a caller a branch of it is restricted from.
+   */
+  lineage?: string[];
 }
 
 /** An event's identity: its workflow and seq. */

@@ -21,6 +21,10 @@ export interface StoredNode {
   parentId: string | null;
   /** On a MONITOR: the branches it watches (those of its targets when it was created). */
   watchBranchIds: string[] | null;
+  /** Only these principals (and the workflow's owners, admins) may read its content and metadata; null: all. */
+  restrictedTo: string[] | null;
+  /** The authenticated `sub` that wrote it (null for nodes written before it was recorded). */
+  writtenBy: string | null;
 }
 
 /** A node's outgoing decision and monitor edges, read for idempotency checks and rules. */
@@ -30,7 +34,10 @@ export interface NodeLinks {
   chosenId: string | null;
 }
 
-/** The WorkflowNode fields that a StoredNode answers without a database read. */
+/**
+ * The WorkflowNode fields that a StoredNode answers without a database read (`redacted` is false
+ * for a node written without restrictedTo; one written with it is always read).
+ */
 export const STORED_NODE_FIELDS: ReadonlySet<string> = new Set([
   "id",
   "workflowId",
@@ -43,16 +50,19 @@ export const STORED_NODE_FIELDS: ReadonlySet<string> = new Set([
   "depth",
   "agentId",
   "userId",
+  "writtenBy",
+  "redacted",
   "__typename",
 ]);
 
 /** Cypher map projection of the stored properties but `timestamp` (written with datetime()). */
 export const WRITABLE_NODE_PROPERTIES =
-  "{.id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId, .watchBranchIds}";
+  "{.id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId, .watchBranchIds, .restrictedTo, .writtenBy}";
 
 /** Cypher projection that reads a node back as a StoredNode plus its links (`n` bound to the node). */
 export const STORED_NODE_PROJECTION = `n {
   .id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId, .watchBranchIds,
+  .restrictedTo, .writtenBy,
   timestamp: toString(n.timestamp),
   parentId: [(p:WorkflowNode)-[:PARENT_OF]->(n) | p.id][0],
   optionIds: [(n)-[:OPTION_OF]->(o:WorkflowNode) | o.id],
@@ -76,6 +86,8 @@ export function toStoredNode(value: Record<string, unknown>): StoredNode {
     userId: (value.userId as string | null) ?? null,
     parentId: (value.parentId as string | null) ?? null,
     watchBranchIds: (value.watchBranchIds as string[] | null) ?? null,
+    restrictedTo: (value.restrictedTo as string[] | null) ?? null,
+    writtenBy: (value.writtenBy as string | null) ?? null,
   };
 }
 

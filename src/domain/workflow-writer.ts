@@ -1,7 +1,8 @@
 import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { forbidden } from "../errors";
-import { accessOf, GRANTS_OF_W, includes, type Grant } from "./workflow-access";
+import { accessOf, GRANTS_OF_W, includes, type Grant, type WorkflowAccess } from "./workflow-access";
+import { hiddenByLineage, hidingRootsIn } from "./visibility";
 import { BRANCH_PROJECTION, toBranchState } from "./branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
 import { WritePlan } from "./write-plan";
@@ -23,7 +24,8 @@ CALL (*) {
   UNWIND $workflowIds AS workflowId
   MATCH (w:Workflow {id: workflowId})
   RETURN collect(w {
-    .id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1), grants: ${GRANTS_OF_W}
+    .id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1), grants: ${GRANTS_OF_W},
+    restricted: COLLECT { MATCH (r:RestrictedBranch {workflowId: w.id}) RETURN r {.id, .restrictedTo} }
   }) AS workflows
 }
 CALL (*) {
@@ -56,14 +58,16 @@ CALL (*) {
 CALL (*) {
   UNWIND $newBranches AS row
   CREATE (b:Branch)
-  SET b = row {.id, .workflowId, .name, .status, .seq, .length, .headId, .forkedFromId},
+  SET b = row {.id, .workflowId, .name, .status, .seq, .length, .headId, .forkedFromId, .lineage},
       b.createdAt = datetime(row.createdAt)
   RETURN count(*) AS createdBranches
 }
 CALL (*) {
   UNWIND $changedBranches AS row
   MATCH (b:Branch {id: row.id})
-  SET b.headId = row.headId, b.length = row.length, b.status = row.status
+  SET b.headId = row.headId, b.length = row.length, b.status = row.status, b.restrictedTo = row.restrictedTo
+  FOREACH (_ IN CASE WHEN row.restrictedTo IS NULL THEN [] ELSE [1] END | SET b:RestrictedBranch)
+  FOREACH (_ IN CASE WHEN row.restrictedTo IS NULL THEN [1] ELSE [] END | REMOVE b:RestrictedBranch)
   RETURN count(*) AS changedBranches
 }
 CALL (*) {
@@ -89,7 +93,7 @@ CALL (*) {
 CALL (*) {
   UNWIND $records AS row
   CREATE (x:WorkflowEvent)
-  SET x = row {.workflowId, .seq, .kind, .branchId, .decisionId, .optionId, .status}, x.at = datetime(row.at)
+  SET x = row {.workflowId, .seq, .kind, .branchId, .decisionId, .optionId, .status, .restrictedTo}, x.at = datetime(row.at)
   RETURN count(*) AS records
 }
 CALL (*) {
@@ -105,6 +109,8 @@ export interface WriteScope {
   workflowIds: string[];
   nodeIds: string[];
   branchIds?: string[];
+  /** The access the caller needs on every workflow of the scope. @default "WRITE" */
+  needed?: WorkflowAccess;
 }
 
 /**
@@ -122,9 +128,10 @@ export class WorkflowWriter {
 
   /**
    * Locks the scope's workflows and reads its nodes and their branches, as `caller` sees them: a
-   * workflow the caller may not read, and its nodes and branches, are planned as if they did not
-   * exist (NOT_FOUND).
-   * @throws GraphQLError FORBIDDEN when the caller may read a workflow of the scope but not write it.
+   * workflow the caller may not read, and its nodes and branches, and the branches restricted from
+   * the caller (with their nodes), are planned as if they did not exist (NOT_FOUND).
+   * @throws GraphQLError FORBIDDEN when the caller may read a workflow of the scope but lacks the
+   *   access needed (WRITE unless the scope says otherwise).
    */
   static async open(tx: ManagedTransaction, scope: WriteScope, caller: AccessScope): Promise<WorkflowWriter> {
     const result = await tx.run(LOCK_AND_READ, {
@@ -133,18 +140,30 @@ export class WorkflowWriter {
       branchIds: [...new Set(scope.branchIds ?? [])],
     });
     const record = result.records[0];
+    const needed = scope.needed ?? "WRITE";
     const hidden = new Set<string>();
-    const workflows = (record.get("workflows") as (Record<string, unknown> & { grants: Grant[] })[]).filter((w) => {
+    const roots = new Set<string>();
+    type Read = Record<string, unknown> & {
+      grants: Grant[];
+      restricted: { id: string; restrictedTo: string[] | null }[];
+    };
+    const workflows = (record.get("workflows") as Read[]).filter((w) => {
       const access = accessOf(caller, w.grants);
       if (!includes(access, "READ")) {
         hidden.add(String(w.id));
         return false;
       }
-      if (!includes(access, "WRITE"))
-        throw forbidden(`Workflow ${String(w.id)} needs WRITE access; the caller has READ`);
+      if (!includes(access, needed))
+        throw forbidden(`Workflow ${String(w.id)} needs ${needed} access; the caller has ${access}`);
+      for (const root of hidingRootsIn(caller, w.grants, w.restricted)) roots.add(root);
       return true;
     });
-    const visible = (value: Record<string, unknown>) => !hidden.has(String(value.workflowId));
+    const branchLineage = new Map(
+      (record.get("branches") as Record<string, unknown>[]).map((b) => [String(b.id), b.lineage as string[] | null]),
+    );
+    const visible = (value: Record<string, unknown>) =>
+      !hidden.has(String(value.workflowId)) &&
+      !hiddenByLineage(branchLineage.get(String(value.branchId ?? value.id)) ?? null, roots);
     const plan = new WritePlan({
       workflows: workflows.map((w) => ({
         id: String(w.id),

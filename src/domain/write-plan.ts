@@ -67,6 +67,10 @@ export interface NodeSpec {
   /** Always start a new branch at the parent (each OPTION node does). */
   newBranchName?: string;
   watchBranchIds?: string[];
+  /** Only these principals may read its content and metadata (normalised); null: all. */
+  restrictedTo?: string[] | null;
+  /** The authenticated `sub` writing it. */
+  writtenBy?: string | null;
   /** Where in the request the node came from, for error messages. */
   field: string;
 }
@@ -191,6 +195,8 @@ export class WritePlan {
       userId: spec.userId,
       parentId: parent.id,
       watchBranchIds: spec.watchBranchIds ?? null,
+      restrictedTo: spec.restrictedTo ?? null,
+      writtenBy: spec.writtenBy ?? null,
     };
     branch.headId = node.id;
     branch.length += 1;
@@ -205,6 +211,7 @@ export class WritePlan {
       at: this.timestamp,
       node,
       branchId: branch.id,
+      lineage: branch.lineage,
     });
     return node;
   }
@@ -224,12 +231,15 @@ export class WritePlan {
     const parentBranch = this.branches.get(parent.branchId);
     if (!spec.newBranchName && parentBranch && parentBranch.headId === parent.id) return parentBranch;
     const workflow = this.workflows.get(spec.workflowId)!;
-    return this.createBranch(spec.workflowId, spec.newBranchName ?? `branch-${workflow.branchCount}`, parent.id, seq);
+    return this.createBranch(spec.workflowId, spec.newBranchName ?? `branch-${workflow.branchCount}`, parent, seq);
   }
 
-  private createBranch(workflowId: string, name: string, forkedFromId: string, seq: number): BranchState {
+  /** A new branch at `from`: its lineage is the lineage of `from`'s branch, then itself. */
+  private createBranch(workflowId: string, name: string, from: StoredNode, seq: number): BranchState {
+    const id = this.newId();
+    const parentLineage = this.branches.get(from.branchId)?.lineage ?? [from.branchId];
     const branch: BranchState = {
-      id: this.newId(),
+      id,
       workflowId,
       name,
       status: "ACTIVE",
@@ -237,7 +247,9 @@ export class WritePlan {
       seq,
       length: 0,
       headId: null,
-      forkedFromId,
+      forkedFromId: from.id,
+      lineage: [...parentLineage.filter((b) => b !== id), id],
+      restrictedTo: null,
     };
     this.branches.set(branch.id, branch);
     this.newBranches.add(branch.id);
@@ -290,8 +302,15 @@ export class WritePlan {
   forkBranch(from: StoredNode, name: string | null): BranchState {
     const seq = this.nextSeq(from.workflowId);
     const workflow = this.workflows.get(from.workflowId)!;
-    const branch = this.createBranch(from.workflowId, name ?? `branch-${workflow.branchCount}`, from.id, seq);
-    this.record({ kind: "BRANCH_CREATED", seq, workflowId: from.workflowId, at: this.timestamp, branchId: branch.id });
+    const branch = this.createBranch(from.workflowId, name ?? `branch-${workflow.branchCount}`, from, seq);
+    this.record({
+      kind: "BRANCH_CREATED",
+      seq,
+      workflowId: from.workflowId,
+      at: this.timestamp,
+      branchId: branch.id,
+      lineage: branch.lineage,
+    });
     return branch;
   }
 
@@ -301,8 +320,37 @@ export class WritePlan {
     branch.status = status;
     if (!this.newBranches.has(branch.id)) this.changedBranches.add(branch.id);
     this.record(
-      { kind: "BRANCH_STATUS_CHANGED", seq, workflowId: branch.workflowId, at: this.timestamp, branchId: branch.id },
+      {
+        kind: "BRANCH_STATUS_CHANGED",
+        seq,
+        workflowId: branch.workflowId,
+        at: this.timestamp,
+        branchId: branch.id,
+        lineage: branch.lineage,
+      },
       { status },
+    );
+  }
+
+  /**
+   * Plans a change of who may see a branch (and the branches forked from it), with its
+   * BRANCH_VISIBILITY_CHANGED event. `restrictedTo` is normalised; null makes it visible to every
+   * reader of the workflow again.
+   */
+  setBranchVisibility(branch: BranchState, restrictedTo: string[] | null): void {
+    const seq = this.nextSeq(branch.workflowId);
+    branch.restrictedTo = restrictedTo;
+    if (!this.newBranches.has(branch.id)) this.changedBranches.add(branch.id);
+    this.record(
+      {
+        kind: "BRANCH_VISIBILITY_CHANGED",
+        seq,
+        workflowId: branch.workflowId,
+        at: this.timestamp,
+        branchId: branch.id,
+        lineage: branch.lineage,
+      },
+      { restrictedTo },
     );
   }
 
@@ -329,6 +377,7 @@ export class WritePlan {
       at: this.timestamp,
       decisionId: decision.id,
       optionId: option.id,
+      lineage: this.branches.get(decision.branchId)?.lineage ?? [decision.branchId],
     });
   }
 
@@ -340,12 +389,15 @@ export class WritePlan {
   /** An event that is not a node is kept as a (:WorkflowEvent) record, so it can be replayed. */
   private record(event: WorkflowEventMessage, extra: Record<string, unknown> = {}): void {
     this.events.push(event);
+    // The lineage is read from the branch when the log is read back (it never changes).
+    const { lineage: _lineage, ...stored } = event;
     this.records.push({
       decisionId: null,
       optionId: null,
       branchId: null,
       status: null,
-      ...event,
+      restrictedTo: null,
+      ...stored,
       ...extra,
     });
   }

@@ -51,6 +51,12 @@ export type AddDecisionInput = {
    * BAD_USER_INPUT when it is in another workflow).
    */
   parentId: Scalars['ID']['input'];
+  /**
+   * Only these principals (a `sub`, or `group:<name>`), the workflow's owners and admins may read the
+   * decision's content and metadata; for everyone else they are null and `redacted` is true. At most 100;
+   * null or empty: everyone who may see the node.
+   */
+  restrictedTo?: InputMaybe<Array<Scalars['String']['input']>>;
   /** The user on whose behalf the decision is written; also recorded on its new OPTION nodes. */
   userId?: InputMaybe<Scalars['String']['input']>;
   /** The workflow to append to (NOT_FOUND when it does not exist). */
@@ -121,12 +127,23 @@ export type AppendNodeInput = {
    * BAD_USER_INPUT when it is in another workflow) or, in appendNodes, one earlier in the same batch.
    */
   parentId: Scalars['ID']['input'];
+  /**
+   * Only these principals (a `sub`, or `group:<name>`), the workflow's owners and admins may read the
+   * node's content and metadata; for everyone else they are null and `redacted` is true. At most 100;
+   * null or empty: everyone who may see the node.
+   */
+  restrictedTo?: InputMaybe<Array<Scalars['String']['input']>>;
   /** What the node records: any type but SYSTEM (BAD_USER_INPUT). */
   type: NodeType;
   /** The user on whose behalf the node is written; free text, recorded as given. */
   userId?: InputMaybe<Scalars['String']['input']>;
   /** The workflow to append to (NOT_FOUND when it does not exist). */
   workflowId: Scalars['ID']['input'];
+};
+
+/** Boolean filters */
+export type BooleanScalarFilters = {
+  eq?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 /**
@@ -166,6 +183,11 @@ export type Branch = {
    * created by forkBranch and not yet appended to, from the root to the node it forked from.
    */
   path: Array<WorkflowNode>;
+  /**
+   * Who may see the branch, its nodes and the branches forked from it (besides the workflow's owners
+   * and admins), as set by setBranchVisibility; null when every reader of the workflow may.
+   */
+  restrictedTo?: Maybe<Array<Scalars['String']['output']>>;
   /** The workflow event sequence number at which the branch was created (0 for the main branch). */
   seq: Scalars['Int']['output'];
   /** Structured summary: counts, agents, first and last times. */
@@ -288,6 +310,7 @@ export type BranchWhere = {
   path_NONE?: InputMaybe<WorkflowNodeWhere>;
   path_SINGLE?: InputMaybe<WorkflowNodeWhere>;
   path_SOME?: InputMaybe<WorkflowNodeWhere>;
+  restrictedTo?: InputMaybe<StringListFilters>;
   seq?: InputMaybe<IntScalarFilters>;
   status?: InputMaybe<BranchStatusEnumScalarFilters>;
   workflowId?: InputMaybe<IdScalarFilters>;
@@ -536,6 +559,13 @@ export type Mutation = {
    */
   setBranchStatus: Branch;
   /**
+   * Restricts who may see a branch, its nodes and the branches forked from it (or lifts the
+   * restriction), publishes BRANCH_VISIBILITY_CHANGED and returns the branch. Owners and admins only
+   * (FORBIDDEN for other readers). Idempotent: setting the list it has writes and publishes nothing.
+   * Live subscriptions of the principals it leaves out stop receiving the branch's events at once.
+   */
+  setBranchVisibility: Branch;
+  /**
    * Creates a workflow, its main branch and its root SYSTEM node (seq 0), and publishes the root's
    * NODE_ADDED. Idempotent with an id: see StartWorkflowInput.id.
    */
@@ -668,6 +698,19 @@ export type MutationSetBranchStatusArgs = {
  * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
  * compared case-insensitively.
  */
+export type MutationSetBranchVisibilityArgs = {
+  input: SetBranchVisibilityInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationStartWorkflowArgs = {
   input: StartWorkflowInput;
 };
@@ -717,6 +760,12 @@ export type OptionInput = {
   id?: InputMaybe<Scalars['ID']['input']>;
   /** Any JSON object, kept on the new OPTION node. */
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  /**
+   * Only these principals (a `sub`, or `group:<name>`), the workflow's owners and admins may read the
+   * new option's content and metadata; for everyone else they are null and `redacted` is true. At most 100;
+   * null or empty: everyone who may see the node.
+   */
+  restrictedTo?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 /** Pagination information (Relay) */
@@ -884,6 +933,18 @@ export type SetBranchStatusInput = {
   status: BranchStatus;
 };
 
+/** A branch and who may see it. */
+export type SetBranchVisibilityInput = {
+  /** The branch (NOT_FOUND when the caller cannot see it; BAD_USER_INPUT for the main branch). */
+  branchId: Scalars['ID']['input'];
+  /**
+   * The principals (a `sub`, or `group:<name>`) who may see the branch, its nodes and the branches
+   * forked from it, besides the workflow's owners and admins; at most 100. Null or empty: every
+   * reader of the workflow may see it again.
+   */
+  restrictedTo?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 /** An enum for sorting in either ascending or descending order. */
 export type SortDirection =
   /** Sort by field values in ascending order. */
@@ -917,6 +978,12 @@ export type StringAggregateSelection = {
   __typename?: 'StringAggregateSelection';
   longest?: Maybe<Scalars['String']['output']>;
   shortest?: Maybe<Scalars['String']['output']>;
+};
+
+/** String list filters */
+export type StringListFilters = {
+  eq?: InputMaybe<Array<Scalars['String']['input']>>;
+  includes?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Filters for an aggregation of a string field */
@@ -1060,7 +1127,7 @@ export type Workflow = {
   myAccess?: Maybe<WorkflowAccess>;
   /** The name given to startWorkflow. */
   name: Scalars['String']['output'];
-  /** How many nodes the workflow holds, root included. */
+  /** How many nodes of the workflow the caller can see, root included (restricted branches are not counted). */
   nodeCount: Scalars['Int']['output'];
   /** The workflow's SYSTEM node (the system prompt, seq 0). */
   root?: Maybe<WorkflowNode>;
@@ -1097,7 +1164,8 @@ export type WorkflowEvent = {
   /** When the event was written (server clock, UTC). */
   at: Scalars['DateTime']['output'];
   /**
-   * The node's branch (node events), or the branch created or changed; null for OPTION_CHOSEN. Its
+   * The node's branch (node events), or the branch created or changed (BRANCH_CREATED,
+   * BRANCH_STATUS_CHANGED, BRANCH_VISIBILITY_CHANGED); null for OPTION_CHOSEN. Its
    * fields are as they are now, not as they were at the event (`workflowAt` shows that).
    */
   branch?: Maybe<Branch>;
@@ -1124,6 +1192,11 @@ export type WorkflowEventKind =
   | 'BRANCH_CREATED'
   /** setBranchStatus changed a branch's status. */
   | 'BRANCH_STATUS_CHANGED'
+  /**
+   * setBranchVisibility changed who may see a branch (`branch.restrictedTo`). Delivered to those who
+   * may see the branch afterwards; those it now leaves out stop seeing its events.
+   */
+  | 'BRANCH_VISIBILITY_CHANGED'
   /** addDecision wrote a DECISION node; NODE_ADDED events for its new OPTION nodes follow, in the order given. */
   | 'DECISION_ADDED'
   /** addMonitor wrote a MONITOR node. */
@@ -1171,9 +1244,9 @@ export type WorkflowNode = {
   chosenOption?: Maybe<WorkflowNode>;
   /**
    * The node's text (a prompt, a message, an action, a question, an option), as written. At most the
-   * server's content limit: 1 MiB of UTF-8 by default.
+   * server's content limit: 1 MiB of UTF-8 by default. Null when the node is `redacted` for the caller.
    */
-  content: Scalars['String']['output'];
+  content?: Maybe<Scalars['String']['output']>;
   /**
    * On an option: the decision that offers it (the earliest, for a node offered by several); null on a
    * node no decision offers.
@@ -1185,7 +1258,7 @@ export type WorkflowNode = {
   id: Scalars['ID']['output'];
   /**
    * The client's JSON object, as written (keys sorted); null when none was given. Always null on the
-   * root: the metadata given to startWorkflow belongs to the Workflow.
+   * root: the metadata given to startWorkflow belongs to the Workflow. Null when the node is `redacted`.
    */
   metadata?: Maybe<Scalars['JSONObject']['output']>;
   /** The MONITOR nodes watching this node. */
@@ -1205,6 +1278,17 @@ export type WorkflowNode = {
   /** The path from the root (the system prompt) to this node: root first, this node last. */
   pathToRoot: Array<WorkflowNode>;
   /**
+   * True when the node was written with `restrictedTo` and the caller is not in that list (nor an owner
+   * of the workflow, nor an admin): its `content` and `metadata` are then null. The node stays in the
+   * tree, so paths and children stay whole.
+   */
+  redacted: Scalars['Boolean']['output'];
+  /**
+   * Who may read the node's content and metadata (besides the workflow's owners and admins), as
+   * written with `restrictedTo`; null for an unrestricted node, and for a caller it is redacted for.
+   */
+  restrictedTo?: Maybe<Array<Scalars['String']['output']>>;
+  /**
    * The workflow's event sequence number at which the node was written (root = 0). Unique within the
    * workflow: the order in which its events happened.
    */
@@ -1217,6 +1301,11 @@ export type WorkflowNode = {
   userId?: Maybe<Scalars['String']['output']>;
   /** The workflow the node belongs to. */
   workflowId: Scalars['ID']['output'];
+  /**
+   * The authenticated principal (the token's `sub`) that wrote the node; `agentId` and `userId` are the
+   * client's to set, this one is not. Null for nodes written before it was recorded.
+   */
+  writtenBy?: Maybe<Scalars['String']['output']>;
 };
 
 
@@ -1368,11 +1457,11 @@ export type WorkflowNodeChildrenNodeAggregationWhereInput = {
   NOT?: InputMaybe<WorkflowNodeChildrenNodeAggregationWhereInput>;
   OR?: InputMaybe<Array<WorkflowNodeChildrenNodeAggregationWhereInput>>;
   agentId?: InputMaybe<StringScalarAggregationFilters>;
-  content?: InputMaybe<StringScalarAggregationFilters>;
   depth?: InputMaybe<IntScalarAggregationFilters>;
   seq?: InputMaybe<IntScalarAggregationFilters>;
   timestamp?: InputMaybe<DateTimeScalarAggregationFilters>;
   userId?: InputMaybe<StringScalarAggregationFilters>;
+  writtenBy?: InputMaybe<StringScalarAggregationFilters>;
 };
 
 export type WorkflowNodeChildrenRelationship = {
@@ -1426,11 +1515,11 @@ export type WorkflowNodeMonitoredByNodeAggregationWhereInput = {
   NOT?: InputMaybe<WorkflowNodeMonitoredByNodeAggregationWhereInput>;
   OR?: InputMaybe<Array<WorkflowNodeMonitoredByNodeAggregationWhereInput>>;
   agentId?: InputMaybe<StringScalarAggregationFilters>;
-  content?: InputMaybe<StringScalarAggregationFilters>;
   depth?: InputMaybe<IntScalarAggregationFilters>;
   seq?: InputMaybe<IntScalarAggregationFilters>;
   timestamp?: InputMaybe<DateTimeScalarAggregationFilters>;
   userId?: InputMaybe<StringScalarAggregationFilters>;
+  writtenBy?: InputMaybe<StringScalarAggregationFilters>;
 };
 
 export type WorkflowNodeMonitoredByRelationship = {
@@ -1484,11 +1573,11 @@ export type WorkflowNodeMonitorsNodeAggregationWhereInput = {
   NOT?: InputMaybe<WorkflowNodeMonitorsNodeAggregationWhereInput>;
   OR?: InputMaybe<Array<WorkflowNodeMonitorsNodeAggregationWhereInput>>;
   agentId?: InputMaybe<StringScalarAggregationFilters>;
-  content?: InputMaybe<StringScalarAggregationFilters>;
   depth?: InputMaybe<IntScalarAggregationFilters>;
   seq?: InputMaybe<IntScalarAggregationFilters>;
   timestamp?: InputMaybe<DateTimeScalarAggregationFilters>;
   userId?: InputMaybe<StringScalarAggregationFilters>;
+  writtenBy?: InputMaybe<StringScalarAggregationFilters>;
 };
 
 export type WorkflowNodeMonitorsRelationship = {
@@ -1542,11 +1631,11 @@ export type WorkflowNodeOptionsNodeAggregationWhereInput = {
   NOT?: InputMaybe<WorkflowNodeOptionsNodeAggregationWhereInput>;
   OR?: InputMaybe<Array<WorkflowNodeOptionsNodeAggregationWhereInput>>;
   agentId?: InputMaybe<StringScalarAggregationFilters>;
-  content?: InputMaybe<StringScalarAggregationFilters>;
   depth?: InputMaybe<IntScalarAggregationFilters>;
   seq?: InputMaybe<IntScalarAggregationFilters>;
   timestamp?: InputMaybe<DateTimeScalarAggregationFilters>;
   userId?: InputMaybe<StringScalarAggregationFilters>;
+  writtenBy?: InputMaybe<StringScalarAggregationFilters>;
 };
 
 export type WorkflowNodeOptionsRelationship = {
@@ -1574,11 +1663,13 @@ export type WorkflowNodeSort = {
   depth?: InputMaybe<SortDirection>;
   id?: InputMaybe<SortDirection>;
   metadata?: InputMaybe<SortDirection>;
+  redacted?: InputMaybe<SortDirection>;
   seq?: InputMaybe<SortDirection>;
   timestamp?: InputMaybe<SortDirection>;
   type?: InputMaybe<SortDirection>;
   userId?: InputMaybe<SortDirection>;
   workflowId?: InputMaybe<SortDirection>;
+  writtenBy?: InputMaybe<SortDirection>;
 };
 
 export type WorkflowNodeWhere = {
@@ -1608,11 +1699,14 @@ export type WorkflowNodeWhere = {
   pathToRoot_NONE?: InputMaybe<WorkflowNodeWhere>;
   pathToRoot_SINGLE?: InputMaybe<WorkflowNodeWhere>;
   pathToRoot_SOME?: InputMaybe<WorkflowNodeWhere>;
+  redacted?: InputMaybe<BooleanScalarFilters>;
+  restrictedTo?: InputMaybe<StringListFilters>;
   seq?: InputMaybe<IntScalarFilters>;
   timestamp?: InputMaybe<DateTimeScalarFilters>;
   type?: InputMaybe<NodeTypeEnumScalarFilters>;
   userId?: InputMaybe<StringScalarFilters>;
   workflowId?: InputMaybe<IdScalarFilters>;
+  writtenBy?: InputMaybe<StringScalarFilters>;
 };
 
 export type WorkflowNodeWorkflowNodeChildrenAggregateSelection = {
@@ -1624,11 +1718,11 @@ export type WorkflowNodeWorkflowNodeChildrenAggregateSelection = {
 export type WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection = {
   __typename?: 'WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection';
   agentId: StringAggregateSelection;
-  content: StringAggregateSelection;
   depth: IntAggregateSelection;
   seq: IntAggregateSelection;
   timestamp: DateTimeAggregateSelection;
   userId: StringAggregateSelection;
+  writtenBy: StringAggregateSelection;
 };
 
 export type WorkflowNodeWorkflowNodeMonitoredByAggregateSelection = {
@@ -1640,11 +1734,11 @@ export type WorkflowNodeWorkflowNodeMonitoredByAggregateSelection = {
 export type WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection = {
   __typename?: 'WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection';
   agentId: StringAggregateSelection;
-  content: StringAggregateSelection;
   depth: IntAggregateSelection;
   seq: IntAggregateSelection;
   timestamp: DateTimeAggregateSelection;
   userId: StringAggregateSelection;
+  writtenBy: StringAggregateSelection;
 };
 
 export type WorkflowNodeWorkflowNodeMonitorsAggregateSelection = {
@@ -1656,11 +1750,11 @@ export type WorkflowNodeWorkflowNodeMonitorsAggregateSelection = {
 export type WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection = {
   __typename?: 'WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection';
   agentId: StringAggregateSelection;
-  content: StringAggregateSelection;
   depth: IntAggregateSelection;
   seq: IntAggregateSelection;
   timestamp: DateTimeAggregateSelection;
   userId: StringAggregateSelection;
+  writtenBy: StringAggregateSelection;
 };
 
 export type WorkflowNodeWorkflowNodeOptionsAggregateSelection = {
@@ -1672,11 +1766,11 @@ export type WorkflowNodeWorkflowNodeOptionsAggregateSelection = {
 export type WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection = {
   __typename?: 'WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection';
   agentId: StringAggregateSelection;
-  content: StringAggregateSelection;
   depth: IntAggregateSelection;
   seq: IntAggregateSelection;
   timestamp: DateTimeAggregateSelection;
   userId: StringAggregateSelection;
+  writtenBy: StringAggregateSelection;
 };
 
 /**
@@ -1830,6 +1924,7 @@ export type ResolversTypes = {
   AddMonitorInput: ResolverTypeWrapper<unknown>;
   AppendNodeInput: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
+  BooleanScalarFilters: ResolverTypeWrapper<unknown>;
   Branch: ResolverTypeWrapper<unknown>;
   BranchAt: ResolverTypeWrapper<unknown>;
   BranchRelationshipFilters: ResolverTypeWrapper<unknown>;
@@ -1871,10 +1966,12 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RevokeWorkflowAccessInput: ResolverTypeWrapper<unknown>;
   SetBranchStatusInput: ResolverTypeWrapper<unknown>;
+  SetBranchVisibilityInput: ResolverTypeWrapper<unknown>;
   SortDirection: ResolverTypeWrapper<unknown>;
   StartWorkflowInput: ResolverTypeWrapper<unknown>;
   String: ResolverTypeWrapper<unknown>;
   StringAggregateSelection: ResolverTypeWrapper<unknown>;
+  StringListFilters: ResolverTypeWrapper<unknown>;
   StringScalarAggregationFilters: ResolverTypeWrapper<unknown>;
   StringScalarFilters: ResolverTypeWrapper<unknown>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1937,6 +2034,7 @@ export type ResolversParentTypes = {
   AddMonitorInput: unknown;
   AppendNodeInput: unknown;
   Boolean: unknown;
+  BooleanScalarFilters: unknown;
   Branch: unknown;
   BranchAt: unknown;
   BranchRelationshipFilters: unknown;
@@ -1976,9 +2074,11 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RevokeWorkflowAccessInput: unknown;
   SetBranchStatusInput: unknown;
+  SetBranchVisibilityInput: unknown;
   StartWorkflowInput: unknown;
   String: unknown;
   StringAggregateSelection: unknown;
+  StringListFilters: unknown;
   StringScalarAggregationFilters: unknown;
   StringScalarFilters: unknown;
   Subscription: Record<PropertyKey, never>;
@@ -2042,6 +2142,7 @@ export type BranchResolvers<ContextType = AppContext, ParentType extends Resolve
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, RequireFields<BranchNodesArgs, 'afterSeq' | 'first'>>;
   path?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  restrictedTo?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   stats?: Resolver<ResolversTypes['BranchStats'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['BranchStatus'], ParentType, ContextType>;
@@ -2126,6 +2227,7 @@ export type MutationResolvers<ContextType = AppContext, ParentType extends Resol
   grantWorkflowAccess?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationGrantWorkflowAccessArgs, 'input'>>;
   revokeWorkflowAccess?: Resolver<Maybe<ResolversTypes['Workflow']>, ParentType, ContextType, RequireFields<MutationRevokeWorkflowAccessArgs, 'input'>>;
   setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'input'>>;
+  setBranchVisibility?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchVisibilityArgs, 'input'>>;
   startWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationStartWorkflowArgs, 'input'>>;
 };
 
@@ -2197,7 +2299,7 @@ export type WorkflowNodeResolvers<ContextType = AppContext, ParentType extends R
   children?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<WorkflowNodeChildrenArgs>>;
   childrenConnection?: Resolver<ResolversTypes['WorkflowNodeChildrenConnection'], ParentType, ContextType, Partial<WorkflowNodeChildrenConnectionArgs>>;
   chosenOption?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
-  content?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  content?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   decision?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   depth?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2210,11 +2312,14 @@ export type WorkflowNodeResolvers<ContextType = AppContext, ParentType extends R
   optionsConnection?: Resolver<ResolversTypes['WorkflowNodeOptionsConnection'], ParentType, ContextType, Partial<WorkflowNodeOptionsConnectionArgs>>;
   parent?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   pathToRoot?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  redacted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  restrictedTo?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['NodeType'], ParentType, ContextType>;
   userId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  writtenBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type WorkflowNodeChildrenConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeChildrenConnection'] = ResolversParentTypes['WorkflowNodeChildrenConnection']> = {
@@ -2272,11 +2377,11 @@ export type WorkflowNodeWorkflowNodeChildrenAggregateSelectionResolvers<ContextT
 
 export type WorkflowNodeWorkflowNodeChildrenNodeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeChildrenNodeAggregateSelection']> = {
   agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-  content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
   depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  writtenBy?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
 };
 
 export type WorkflowNodeWorkflowNodeMonitoredByAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeMonitoredByAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeMonitoredByAggregateSelection']> = {
@@ -2286,11 +2391,11 @@ export type WorkflowNodeWorkflowNodeMonitoredByAggregateSelectionResolvers<Conte
 
 export type WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeMonitoredByNodeAggregateSelection']> = {
   agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-  content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
   depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  writtenBy?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
 };
 
 export type WorkflowNodeWorkflowNodeMonitorsAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeMonitorsAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeMonitorsAggregateSelection']> = {
@@ -2300,11 +2405,11 @@ export type WorkflowNodeWorkflowNodeMonitorsAggregateSelectionResolvers<ContextT
 
 export type WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeMonitorsNodeAggregateSelection']> = {
   agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-  content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
   depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  writtenBy?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
 };
 
 export type WorkflowNodeWorkflowNodeOptionsAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeOptionsAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeOptionsAggregateSelection']> = {
@@ -2314,11 +2419,11 @@ export type WorkflowNodeWorkflowNodeOptionsAggregateSelectionResolvers<ContextTy
 
 export type WorkflowNodeWorkflowNodeOptionsNodeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection'] = ResolversParentTypes['WorkflowNodeWorkflowNodeOptionsNodeAggregateSelection']> = {
   agentId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
-  content?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
   depth?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['IntAggregateSelection'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTimeAggregateSelection'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
+  writtenBy?: Resolver<ResolversTypes['StringAggregateSelection'], ParentType, ContextType>;
 };
 
 export type WorkflowSnapshotResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowSnapshot'] = ResolversParentTypes['WorkflowSnapshot']> = {

@@ -1,6 +1,7 @@
 import type { AccessScope } from "../auth/access-scope";
 import type { Principal } from "../auth/principal";
 import type { Store } from "../domain/store";
+import type { Visibility } from "../domain/visibility";
 import type { EventBus } from "../live/event-bus";
 import type { EventSource } from "../domain/history/event-log";
 import type { SelectionLoader } from "./selection-loader";
@@ -17,6 +18,8 @@ export interface AppContext {
    * `$jwt` in `@cypher` statements; it is set only from a verified token, never from input.
    */
   jwt: Record<string, unknown>;
+  /** What is hidden or redacted from the caller inside the workflows it may read. */
+  visibility: Visibility;
   store: Store;
   bus: EventBus;
   /** The stored event log, for catch-up and gap filling. */

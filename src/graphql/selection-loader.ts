@@ -63,6 +63,11 @@ export interface LoadOptions {
    * @default undefined (not shared)
    */
   shared?: string;
+  /**
+   * An item the caller may not see (on a branch restricted from it) resolves to null instead of
+   * failing with NOT_FOUND. @default false
+   */
+  optional?: boolean;
 }
 
 interface Batch {
@@ -110,13 +115,7 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
     }
     for (const id of ids) batch.ids.add(id);
     const done = batch.done;
-    return ids.map((id) =>
-      done.then((rows) => {
-        const row = rows.get(id);
-        if (!row) throw new GraphQLError(`${root} ${id} could not be read`, { extensions: { code: "NOT_FOUND" } });
-        return row;
-      }),
-    );
+    return ids.map((id) => done.then((rows) => rows.get(id) ?? null));
   }
 
   function load(
@@ -125,11 +124,17 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
     root: RootField,
     ids: string[],
     options: LoadOptions = {},
-  ) {
-    // The caller's scope is part of the key: a batch runs with one caller's context, and a shared
-    // result was filtered by what that caller may see.
+  ): Promise<unknown[]> {
+    const found = (row: unknown, id: string) => {
+      if (row === null && !options.optional) {
+        throw new GraphQLError(`${root} ${id} could not be read`, { extensions: { code: "NOT_FOUND" } });
+      }
+      return row;
+    };
     const key = [context.access.key, root, printSelection(info), JSON.stringify(info.variableValues)].join("|");
-    if (!options.shared) return Promise.all(enqueue(key, info, context, root, ids));
+    if (!options.shared) {
+      return Promise.all(enqueue(key, info, context, root, ids).map((row, i) => row.then((r) => found(r, ids[i]))));
+    }
     const scope = `${options.shared}|${key}`;
     const missing = ids.filter((id) => !shared.has(`${scope}|${id}`));
     enqueue(key, info, context, root, missing).forEach((pending, i) => {
@@ -138,13 +143,16 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
       const evict = () => setTimeout(() => shared.delete(cacheKey), SHARED_TTL_MS).unref();
       pending.then(evict, () => shared.delete(cacheKey));
     });
-    return Promise.all(ids.map((id) => shared.get(`${scope}|${id}`)!));
+    return Promise.all(ids.map((id) => shared.get(`${scope}|${id}`)!.then((r) => found(r, id))));
   }
 
   return {
     stats,
     async nodes(info, context, nodes, options = {}) {
-      if (selectsOnly(info, STORED_NODE_FIELDS)) return nodes;
+      // A node with restrictedTo may be redacted for this caller: the library's read decides.
+      if (nodes.every((n) => !n.restrictedTo) && selectsOnly(info, STORED_NODE_FIELDS)) {
+        return nodes.map((n) => ({ ...n, redacted: false }));
+      }
       return load(
         info,
         context,

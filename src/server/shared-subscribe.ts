@@ -31,10 +31,11 @@ async function sharedSubscribe(
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return source as ExecutionResult;
   // The caller's visibility scope is part of the key: results are filtered by what the caller may
-  // see, so they are shared only between callers who see the same workflows.
-  const scope = (args.contextValue as { access?: { key?: string } } | undefined)?.access?.key;
-  if (scope === undefined) throw new Error("shared subscribe needs context.access.key");
-  const operation = `${scope}|${print(args.document)}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
+  // see, so they are shared only between callers who see the same things. It is read at each event:
+  // what a caller sees can change while its subscription runs (a grant, a restricted branch).
+  const context = args.contextValue as { access?: { key?: string } } | undefined;
+  if (context?.access?.key === undefined) throw new Error("shared subscribe needs context.access.key");
+  const operation = `${print(args.document)}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
   const events = source[Symbol.asyncIterator]();
   // Not an async generator: a generator's return() waits until its pending next() settles, which
   // for a quiet workflow is never, and the stream would stay subscribed after its client left.
@@ -43,7 +44,8 @@ async function sharedSubscribe(
       const next = await events.next();
       if (next.done) return { value: undefined, done: true };
       const event = next.value;
-      const value = await resultFor(args.schema, keyOf(event), operation, () => execute({ ...args, rootValue: event }));
+      const key = `${context.access!.key!}|${operation}`;
+      const value = await resultFor(args.schema, keyOf(event), key, () => execute({ ...args, rootValue: event }));
       return { value, done: false };
     },
     async return() {

@@ -36,6 +36,8 @@ function event(seq: number, content = ""): WorkflowEventMessage {
       userId: null,
       parentId: seq > 0 ? `n${seq - 1}` : null,
       watchBranchIds: null,
+      restrictedTo: null,
+      writtenBy: null,
     },
   };
 }

@@ -23,6 +23,8 @@ const stored: StoredNode = {
   userId: null,
   parentId: "p",
   watchBranchIds: null,
+  restrictedTo: null,
+  writtenBy: null,
 };
 
 const retry: RetriedNode = {

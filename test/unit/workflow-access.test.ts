@@ -26,7 +26,12 @@ const principal = (sub: string, roles: Principal["roles"], groups: string[] = []
 describe("accessScopeOf and visibilityClaims", () => {
   it("yields the sub and group:<name> per group, sorted, and the scope key names them", () => {
     const scope = accessScopeOf(principal("carol", ["writer"], ["ops", "dev", "ops"]));
-    expect(scope).toEqual({ admin: false, principals: ["carol", "group:dev", "group:ops"], key: expect.any(String) });
+    expect(scope).toEqual({
+      sub: "carol",
+      admin: false,
+      principals: ["carol", "group:dev", "group:ops"],
+      key: expect.any(String),
+    });
     expect(scope.key).toBe(accessScopeOf(principal("carol", ["reader"], ["dev", "ops"])).key);
     expect(scope.key).not.toBe(accessScopeOf(principal("carol", ["reader"], ["dev"])).key);
   });

@@ -23,6 +23,8 @@ function storedNode(id: string, fields: Partial<StoredNode> = {}): StoredNode {
     userId: null,
     parentId: null,
     watchBranchIds: null,
+    restrictedTo: null,
+    writtenBy: null,
     ...fields,
   };
 }
@@ -38,6 +40,8 @@ function branch(id: string, fields: Partial<BranchState> = {}): BranchState {
     length: 1,
     headId: null,
     forkedFromId: null,
+    lineage: [id],
+    restrictedTo: null,
     ...fields,
   };
 }
@@ -138,8 +142,24 @@ describe("WritePlan: branch rules", () => {
     expect(d.branchId).toBe("new-branch-2");
     const flush = plan.flushParameters()!;
     expect(flush.newBranches).toEqual([
-      { ...branch("new-branch-1"), name: "branch-1", seq: 2, length: 1, headId: "b", forkedFromId: "root" },
-      { ...branch("new-branch-2"), name: "branch-2", seq: 4, length: 1, headId: "d", forkedFromId: "a" },
+      {
+        ...branch("new-branch-1"),
+        name: "branch-1",
+        seq: 2,
+        length: 1,
+        headId: "b",
+        forkedFromId: "root",
+        lineage: ["main", "new-branch-1"],
+      },
+      {
+        ...branch("new-branch-2"),
+        name: "branch-2",
+        seq: 4,
+        length: 1,
+        headId: "d",
+        forkedFromId: "a",
+        lineage: ["main", "new-branch-2"],
+      },
     ]);
     expect(flush.changedBranches.map((b) => b.id)).toEqual(["main"]);
     expect(flush.workflows[0].branchCount).toBe(3);
@@ -263,8 +283,17 @@ describe("WritePlan: branches, choices and edges", () => {
   it("records BRANCH_CREATED for a forked branch, with an empty branch at the node", () => {
     const plan = newPlan();
     const forked = plan.forkBranch(plan.requireNode("a", W, "f"), null);
-    expect(forked).toEqual({ ...branch("new-branch-1"), name: "branch-1", seq: 2, length: 0, forkedFromId: "a" });
-    expect(plan.events).toEqual([{ kind: "BRANCH_CREATED", seq: 2, workflowId: W, at: AT, branchId: forked.id }]);
+    expect(forked).toEqual({
+      ...branch("new-branch-1"),
+      name: "branch-1",
+      seq: 2,
+      length: 0,
+      forkedFromId: "a",
+      lineage: ["main", "new-branch-1"],
+    });
+    expect(plan.events).toEqual([
+      { kind: "BRANCH_CREATED", seq: 2, workflowId: W, at: AT, branchId: forked.id, lineage: ["main", forked.id] },
+    ]);
     expect(plan.flushParameters()!.records).toEqual([
       {
         kind: "BRANCH_CREATED",
@@ -275,8 +304,33 @@ describe("WritePlan: branches, choices and edges", () => {
         decisionId: null,
         optionId: null,
         status: null,
+        restrictedTo: null,
       },
     ]);
+  });
+
+  it("gives a branch forked from a fork the whole lineage, and its events carry it", () => {
+    const plan = newPlan();
+    const b = plan.addNode(spec("b", "root"));
+    const c = plan.addNode(spec("c", "b"));
+    const d = plan.addNode(spec("d", "b"));
+    expect(c.branchId).toBe(b.branchId);
+    expect(plan.branch(d.branchId)!.lineage).toEqual(["main", b.branchId, d.branchId]);
+    expect(plan.events.at(-1)!.lineage).toEqual(["main", b.branchId, d.branchId]);
+  });
+
+  it("plans a visibility change as BRANCH_VISIBILITY_CHANGED with the list kept on the record", () => {
+    const plan = newPlan();
+    const forked = plan.forkBranch(plan.requireNode("a", W, "f"), null);
+    plan.setBranchVisibility(forked, ["ana", "group:ops"]);
+    expect(plan.events.at(-1)).toMatchObject({ kind: "BRANCH_VISIBILITY_CHANGED", seq: 3, branchId: forked.id });
+    const flush = plan.flushParameters()!;
+    expect(flush.records.at(-1)).toMatchObject({
+      kind: "BRANCH_VISIBILITY_CHANGED",
+      restrictedTo: ["ana", "group:ops"],
+    });
+    expect(flush.records.at(-1)).not.toHaveProperty("lineage");
+    expect(flush.newBranches[0].restrictedTo).toEqual(["ana", "group:ops"]);
   });
 
   it("records BRANCH_STATUS_CHANGED with the new status and flushes the changed branch", () => {

@@ -22,15 +22,19 @@ CALL () {
   MATCH (n:WorkflowNode {workflowId: $workflowId})
   WHERE n.seq > $afterSeq AND n.seq <= $toSeq
   WITH n ORDER BY n.seq ASC LIMIT $limit
-  RETURN n.seq AS seq, ${STORED_NODE_PROJECTION} AS node, null AS record
+  RETURN n.seq AS seq, ${STORED_NODE_PROJECTION} AS node, null AS record, n.branchId AS branchId
   UNION ALL
   MATCH (e:WorkflowEvent {workflowId: $workflowId})
   WHERE e.seq > $afterSeq AND e.seq <= $toSeq
   WITH e ORDER BY e.seq ASC LIMIT $limit
+  OPTIONAL MATCH (d:WorkflowNode {id: e.decisionId})
   RETURN e.seq AS seq, null AS node,
-         e {.kind, .seq, .workflowId, .branchId, .decisionId, .optionId, at: toString(e.at)} AS record
+         e {.kind, .seq, .workflowId, .branchId, .decisionId, .optionId, at: toString(e.at)} AS record,
+         coalesce(e.branchId, d.branchId) AS branchId
 }
-RETURN node, record ORDER BY seq ASC LIMIT $limit`;
+WITH node, record, branchId, seq ORDER BY seq ASC LIMIT $limit
+OPTIONAL MATCH (b:Branch {id: branchId})
+RETURN node, record, coalesce(b.lineage, [branchId]) AS lineage ORDER BY seq ASC`;
 
 export interface ReadEventsOptions {
   /** Events with a greater seq. @default -1 (from the root's event, seq 0) */
@@ -59,6 +63,7 @@ export async function readEvents(
   );
   return result.records.map((r): WorkflowEventMessage => {
     const value = r.get("node") as Record<string, unknown> | null;
+    const lineage = (r.get("lineage") as (string | null)[]).filter((id): id is string => id !== null);
     if (value) {
       const node = toStoredNode(value);
       return {
@@ -68,6 +73,7 @@ export async function readEvents(
         at: node.timestamp,
         node,
         branchId: node.branchId,
+        lineage,
       };
     }
     const record = r.get("record") as Record<string, unknown>;
@@ -79,6 +85,7 @@ export async function readEvents(
       ...(record.branchId ? { branchId: String(record.branchId) } : {}),
       ...(record.decisionId ? { decisionId: String(record.decisionId) } : {}),
       ...(record.optionId ? { optionId: String(record.optionId) } : {}),
+      lineage,
     };
   });
 }

@@ -21,6 +21,8 @@ export interface HistoryPageRequest {
   /** @default 100 */
   first?: number | null;
   where?: HistoryFilter | null;
+  /** Branches hidden from the caller (see visibility.ts): their nodes are left out. */
+  hiddenBranchIds?: readonly string[];
 }
 
 /** One page: the nodes in seq order, each with the cursor that resumes after it. */
@@ -45,6 +47,7 @@ MATCH (n:WorkflowNode) USING INDEX n:WorkflowNode(${key}, seq)
 WHERE n.${key} = $${key} AND n.seq > $afterSeq ${byBranch ? "AND n.workflowId = $workflowId" : ""}
   AND ($type IS NULL OR n.type = $type)
   AND ($agentId IS NULL OR n.agentId = $agentId)
+  AND NOT n.branchId IN $hiddenBranchIds
 WITH n ORDER BY n.${key} ASC, n.seq ASC LIMIT $limit
 RETURN ${STORED_NODE_PROJECTION} AS node`;
 };
@@ -70,6 +73,7 @@ export async function readHistoryPage(store: Store, request: HistoryPageRequest)
       agentId: where.agentId ?? null,
       afterSeq: neo4j.int(afterSeq),
       limit: neo4j.int(first + 1),
+      hiddenBranchIds: [...(request.hiddenBranchIds ?? [])],
     }),
   );
   const nodes = result.records.map((r) => toStoredNode(r.get("node") as Record<string, unknown>));

@@ -31,16 +31,18 @@ export const SNAPSHOT_MAX_NODES = 10000;
 const READ_SNAPSHOT = `
 MATCH (w:Workflow {id: $workflowId})
 CALL (w) {
-  MATCH (n:WorkflowNode {workflowId: w.id}) WHERE n.seq <= $seq
+  MATCH (n:WorkflowNode {workflowId: w.id}) WHERE n.seq <= $seq AND NOT n.branchId IN $hidden
   WITH n ORDER BY n.seq
   RETURN collect(n.id)[0..$maxNodes] AS nodeIds, max(n.timestamp) AS lastNodeAt, count(n) AS nodeCount
 }
 CALL (w) {
   MATCH (e:WorkflowEvent {workflowId: w.id}) WHERE e.seq <= $seq
+  OPTIONAL MATCH (d:WorkflowNode {id: e.decisionId})
+  WITH e WHERE NOT coalesce(e.branchId, d.branchId) IN $hidden
   RETURN max(e.at) AS lastEventAt
 }
 CALL (w) {
-  MATCH (b:Branch {workflowId: w.id}) WHERE b.seq <= $seq
+  MATCH (b:Branch {workflowId: w.id}) WHERE b.seq <= $seq AND NOT b.id IN $hidden
   CALL (b) {
     OPTIONAL MATCH (n:WorkflowNode {branchId: b.id}) WHERE n.seq <= $seq
     WITH n ORDER BY n.seq DESC
@@ -56,18 +58,19 @@ CALL (w) {
   RETURN collect({branchId: b.id, status: status, length: length, headId: headId}) AS branches
 }
 CALL (w) {
-  MATCH (d:WorkflowNode {workflowId: w.id, type: 'DECISION'}) WHERE d.seq <= $seq
+  MATCH (d:WorkflowNode {workflowId: w.id, type: 'DECISION'}) WHERE d.seq <= $seq AND NOT d.branchId IN $hidden
   CALL (d) {
-    OPTIONAL MATCH (d)-[r:OPTION_OF]->(o:WorkflowNode)
+    OPTIONAL MATCH (d)-[r:OPTION_OF]->(o:WorkflowNode) WHERE NOT o.branchId IN $hidden
     WITH o, r ORDER BY coalesce(r.index, o.seq)
     RETURN collect(o.id) AS optionIds
   }
-  OPTIONAL MATCH (d)-[c:CHOSEN_OPTION]->(chosen:WorkflowNode) WHERE c.seq <= $seq
+  OPTIONAL MATCH (d)-[c:CHOSEN_OPTION]->(chosen:WorkflowNode) WHERE c.seq <= $seq AND NOT chosen.branchId IN $hidden
   WITH d, optionIds, chosen ORDER BY d.seq
   RETURN collect({decisionId: d.id, optionIds: optionIds, chosenId: chosen.id}) AS decisions
 }
 CALL (w) {
-  MATCH (m:WorkflowNode {workflowId: w.id, type: 'MONITOR'})-[:MONITORS]->(t:WorkflowNode) WHERE m.seq <= $seq
+  MATCH (m:WorkflowNode {workflowId: w.id, type: 'MONITOR'})-[:MONITORS]->(t:WorkflowNode)
+  WHERE m.seq <= $seq AND NOT m.branchId IN $hidden AND NOT t.branchId IN $hidden
   WITH m, t ORDER BY m.seq, t.seq
   RETURN collect({monitorId: m.id, targetId: t.id}) AS monitors
 }
@@ -80,10 +83,20 @@ RETURN w.lastSeq AS lastSeq, nodeIds, nodeCount, branches, decisions, monitors,
  * its monitors.
  * @throws NOT_FOUND for an unknown workflow, BAD_USER_INPUT for a seq it has not reached.
  */
-export async function workflowAt(store: Store, workflowId: string, seq: number): Promise<SnapshotIds> {
+export async function workflowAt(
+  store: Store,
+  workflowId: string,
+  seq: number,
+  hiddenBranchIds: readonly string[] = [],
+): Promise<SnapshotIds> {
   const id = normalizeId(workflowId);
   const result = await readTransaction(store.driver, store.database, (tx) =>
-    tx.run(READ_SNAPSHOT, { workflowId: id, seq: neo4j.int(seq), maxNodes: neo4j.int(SNAPSHOT_MAX_NODES) }),
+    tx.run(READ_SNAPSHOT, {
+      workflowId: id,
+      seq: neo4j.int(seq),
+      maxNodes: neo4j.int(SNAPSHOT_MAX_NODES),
+      hidden: [...hiddenBranchIds],
+    }),
   );
   if (result.records.length === 0) throw notFound(`Workflow ${id} does not exist`, { field: "workflowId" });
   const record = result.records[0];

@@ -1,0 +1,181 @@
+import { createHash } from "node:crypto";
+import type { ManagedTransaction } from "neo4j-driver";
+import type { AccessScope } from "../auth/access-scope";
+import { badUserInput, databaseUnavailable, isDatabaseUnavailable } from "../errors";
+import { readTransaction } from "../infra/neo4j";
+import type { Store } from "./store";
+import type { Grant } from "./workflow-access";
+import { accessOf } from "./workflow-access";
+
+/**
+ * What one caller may see inside the workflows it may read, looked up as each operation starts
+ * (and again while a subscription runs):
+ * - a branch restricted with setBranchVisibility hides itself and every branch forked from it (its
+ *   "lineage" descendants) from everyone outside its list;
+ * - a node written with `restrictedTo` stays in the tree, with its content and metadata redacted
+ *   for everyone outside its list.
+ * Admins and a workflow's owners see everything in it.
+ */
+export interface Visibility {
+  /** Admins: nothing is hidden or redacted. */
+  seeAll: boolean;
+  /** The caller's `sub` and `group:<name>` principals, as restriction lists name them. */
+  principals: readonly string[];
+  /** Workflows the caller owns: nothing in them is hidden from it. */
+  ownedWorkflowIds: readonly string[];
+  /** Restricted branches whose list leaves the caller out. */
+  hidingRoots: ReadonlySet<string>;
+  /** Every branch hidden from the caller: the roots and every branch forked from them. */
+  hiddenBranchIds: readonly string[];
+  /** Names what is hidden: equal keys hide the same branches (part of every cache key). */
+  key: string;
+}
+
+/** What an admin (and every caller while authentication is off) sees: everything. */
+export const SEE_ALL: Visibility = Object.freeze({
+  seeAll: true,
+  principals: Object.freeze([]) as readonly string[],
+  ownedWorkflowIds: Object.freeze([]) as readonly string[],
+  hidingRoots: new Set<string>(),
+  hiddenBranchIds: Object.freeze([]) as readonly string[],
+  key: "",
+});
+
+/** Most principals in one `restrictedTo` list. */
+export const MAX_RESTRICTED_TO = 100;
+
+/**
+ * A `restrictedTo` input as stored: principals without repeats, sorted; null (no restriction) for
+ * null or an empty list.
+ * Sizes and encoding are checked by checkInput, like every input string.
+ * @throws BAD_USER_INPUT for a blank principal, or a list over {@link MAX_RESTRICTED_TO}.
+ */
+export function normalizeRestrictedTo(list: readonly string[] | null | undefined, field: string): string[] | null {
+  if (list == null || list.length === 0) return null;
+  if (list.length > MAX_RESTRICTED_TO) {
+    throw badUserInput(`${field} names at most ${MAX_RESTRICTED_TO} principals`, { field, limit: MAX_RESTRICTED_TO });
+  }
+  list.forEach((principal, i) => {
+    if (typeof principal !== "string" || principal.trim() === "") {
+      throw badUserInput(`${field}[${i}] must not be blank`, { field: `${field}[${i}]` });
+    }
+  });
+  return [...new Set(list)].sort();
+}
+
+/** True when a restriction list leaves out every one of the caller's principals. */
+export function excludes(restrictedTo: readonly string[] | null | undefined, principals: readonly string[]): boolean {
+  return restrictedTo != null && restrictedTo.length > 0 && !restrictedTo.some((p) => principals.includes(p));
+}
+
+/** True when something on a branch with this lineage (its fork ancestry, itself included) is hidden. */
+export function hiddenByLineage(lineage: readonly string[] | null | undefined, roots: ReadonlySet<string>): boolean {
+  if (roots.size === 0 || !lineage) return false;
+  return lineage.some((id) => roots.has(id));
+}
+
+/**
+ * The restricted branches of one workflow that hide from a caller with `grants` access to it: none
+ * for admins and owners.
+ */
+export function hidingRootsIn(
+  scope: AccessScope,
+  grants: readonly Grant[],
+  restricted: readonly { id: string; restrictedTo: readonly string[] | null }[],
+): Set<string> {
+  if (scope.admin || accessOf(scope, grants) === "OWNER") return new Set();
+  return new Set(restricted.filter((r) => excludes(r.restrictedTo, scope.principals)).map((r) => r.id));
+}
+
+/**
+ * Cypher condition: the caller may read node `n`'s content (not redacted). Reads the parameters of
+ * {@link visibilityParams}.
+ */
+export const contentVisible = (n: string) =>
+  `(${n}.restrictedTo IS NULL OR $seeAll OR ${n}.workflowId IN $ownedWorkflowIds OR any(p IN ${n}.restrictedTo WHERE p IN $principals))`;
+
+/** The parameters of {@link contentVisible} and `$hiddenBranchIds` filters. */
+export function visibilityParams(v: Visibility) {
+  return {
+    seeAll: v.seeAll,
+    principals: [...v.principals],
+    ownedWorkflowIds: [...v.ownedWorkflowIds],
+    hiddenBranchIds: [...v.hiddenBranchIds],
+  };
+}
+
+/** True when the caller may read a node's content. */
+export function canSeeContent(v: Visibility, node: { workflowId: string; restrictedTo?: readonly string[] | null }) {
+  return (
+    v.seeAll ||
+    !node.restrictedTo ||
+    v.ownedWorkflowIds.includes(node.workflowId) ||
+    node.restrictedTo.some((p) => v.principals.includes(p))
+  );
+}
+
+const LOOKUP = `
+UNWIND $principals AS principal
+MATCH (g:WorkflowGrant {principal: principal})
+WITH collect(DISTINCT g.workflowId) AS ids,
+     collect(DISTINCT CASE WHEN g.access = 'OWNER' THEN g.workflowId END) AS owned
+CALL (ids, owned) {
+  UNWIND ids AS workflowId
+  MATCH (r:RestrictedBranch {workflowId: workflowId})
+  WHERE NOT workflowId IN owned AND NOT any(p IN r.restrictedTo WHERE p IN $principals)
+  MATCH (b:Branch {workflowId: workflowId}) WHERE r.id IN b.lineage
+  RETURN collect(DISTINCT r.id) AS roots, collect(DISTINCT b.id) AS hidden
+}
+RETURN ids, owned, roots, hidden`;
+
+/** What a caller may read: the workflows (null: all) and what is hidden inside them. */
+export interface AccessView {
+  workflowIds: string[] | null;
+  visibility: Visibility;
+}
+
+/**
+ * Looks up what a caller may read, in one statement: the workflows granted to its principals, the
+ * ones it owns, and the restricted branches (with their descendants) that hide from it.
+ */
+export async function readAccessView(tx: ManagedTransaction, scope: AccessScope): Promise<AccessView> {
+  if (scope.admin) return { workflowIds: null, visibility: SEE_ALL };
+  if (scope.principals.length === 0) {
+    return { workflowIds: [], visibility: { ...SEE_ALL, seeAll: false, key: "" } };
+  }
+  const result = await tx.run(LOOKUP, { principals: [...scope.principals] });
+  const record = result.records[0];
+  const hidden = (record.get("hidden") as string[]).sort();
+  return {
+    workflowIds: record.get("ids") as string[],
+    visibility: {
+      seeAll: false,
+      principals: scope.principals,
+      ownedWorkflowIds: record.get("owned") as string[],
+      hidingRoots: new Set(record.get("roots") as string[]),
+      hiddenBranchIds: hidden,
+      key: digest(hidden),
+    },
+  };
+}
+
+/** A short digest of a sorted id list ("" for none). */
+export function digest(ids: readonly string[]): string {
+  if (ids.length === 0) return "";
+  return createHash("sha256").update(ids.join("\n")).digest("base64url").slice(0, 22);
+}
+
+/**
+ * {@link readAccessView} in a read transaction of its own, as each operation starts.
+ * @throws GraphQLError SERVICE_UNAVAILABLE when the database cannot be reached.
+ */
+export async function lookupAccessView(store: Store, scope: AccessScope): Promise<AccessView> {
+  if (scope.admin) return { workflowIds: null, visibility: SEE_ALL };
+  try {
+    return await readTransaction(store.driver, store.database, (tx) => readAccessView(tx, scope));
+  } catch (error) {
+    // Looked up while the context is built, before any resolver: name the outage here.
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable();
+    throw error;
+  }
+}
