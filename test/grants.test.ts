@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { createClient, type Client } from "graphql-ws";
-import WebSocket from "ws";
-import { signToken, type TokenClaims } from "../src/auth/sign-token";
+import type { TokenClaims } from "../src/auth/sign-token";
+import { codeOf, createCallers, type Callers } from "./support/callers";
 import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
 import { disposeAll, eventually, onDispose, startApp, subscribe, testDriver } from "./support/harness";
 import type { RunningApp } from "./support/harness";
@@ -23,57 +22,20 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-interface Response {
-  data?: Record<string, any> | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
+let made: Callers | undefined;
+const callers = () => (made ??= createCallers(api, SECRET, onDispose));
+const post = (as: TokenClaims, query: string, variables: Record<string, unknown> = {}) =>
+  callers().post(as, query, variables);
+const ok = (as: TokenClaims, query: string, variables: Record<string, unknown> = {}) =>
+  callers().ok(as, query, variables);
+const client = (as: TokenClaims) => callers().client(as);
 
-const tokens = new Map<string, Promise<string>>();
-/** A cached bearer value per caller. */
-function bearerFor(claims: TokenClaims): Promise<string> {
-  const key = JSON.stringify(claims);
-  if (!tokens.has(key))
-    tokens.set(
-      key,
-      signToken(SECRET, claims).then((t) => `Bearer ${t}`),
-    );
-  return tokens.get(key)!;
-}
 const ANA: TokenClaims = { sub: "ana", roles: ["writer"] };
 // ben and carol are writers: the role gate lets them write, so only grants can stop them.
 const BEN: TokenClaims = { sub: "ben", roles: ["writer"] };
 const CAROL: TokenClaims = { sub: "carol", roles: ["writer"], groups: ["ops"] };
 const DAVE: TokenClaims = { sub: "dave", roles: ["writer"], groups: ["sales"] };
 const ADMIN: TokenClaims = { sub: "root", roles: ["admin"] };
-
-async function post(as: TokenClaims, query: string, variables: Record<string, unknown> = {}): Promise<Response> {
-  const res = await fetch(api.url, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: await bearerFor(as) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as Response;
-}
-
-async function ok(as: TokenClaims, query: string, variables: Record<string, unknown> = {}) {
-  const res = await post(as, query, variables);
-  if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
-  return res.data!;
-}
-
-const codeOf = (res: Response) => res.errors?.[0]?.extensions?.code;
-
-async function client(as: TokenClaims): Promise<Client> {
-  const authorization = await bearerFor(as);
-  const created = createClient({
-    url: api.wsUrl,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization },
-  });
-  onDispose(() => created.dispose());
-  return created;
-}
 
 const WORKFLOW = /* GraphQL */ `
   query ($id: ID!) {

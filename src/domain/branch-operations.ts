@@ -95,10 +95,11 @@ export async function setBranchVisibility(
     const workflowId = await workflowOfBranch(tx, id, "input.branchId");
     const writer = await WorkflowWriter.open(
       tx,
-      { workflowIds: [workflowId], nodeIds: [], branchIds: [id], needed: "OWNER" },
+      { workflowIds: [workflowId], nodeIds: [], branchIds: [id], needed: "READ" },
       caller,
     );
     const branch = writer.plan.requireBranch(id, workflowId, "input.branchId");
+    writer.requireAccess(workflowId, "OWNER");
     if (branch.forkedFromId === null) {
       throw badUserInput("The main branch cannot be restricted; grant access to the workflow instead", {
         field: "input.branchId",

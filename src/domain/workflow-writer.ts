@@ -124,7 +124,19 @@ export class WorkflowWriter {
     private readonly tx: ManagedTransaction,
     /** The write being planned against what was read. */
     readonly plan: WritePlan,
+    private readonly access: ReadonlyMap<string, WorkflowAccess>,
   ) {}
+
+  /**
+   * Checks the caller's access to a workflow of the scope, for operations that look up what they
+   * act on before checking a higher access (so that what the caller cannot see is NOT_FOUND first).
+   * @throws GraphQLError FORBIDDEN when the caller's access does not include `needed`.
+   */
+  requireAccess(workflowId: string, needed: WorkflowAccess): void {
+    const access = this.access.get(workflowId) ?? null;
+    if (!includes(access, needed))
+      throw forbidden(`Workflow ${workflowId} needs ${needed} access; the caller has ${access}`);
+  }
 
   /**
    * Locks the scope's workflows and reads its nodes and their branches, as `caller` sees them: a
@@ -143,6 +155,7 @@ export class WorkflowWriter {
     const needed = scope.needed ?? "WRITE";
     const hidden = new Set<string>();
     const roots = new Set<string>();
+    const accessByWorkflow = new Map<string, WorkflowAccess>();
     type Read = Record<string, unknown> & {
       grants: Grant[];
       restricted: { id: string; restrictedTo: string[] | null }[];
@@ -155,6 +168,7 @@ export class WorkflowWriter {
       }
       if (!includes(access, needed))
         throw forbidden(`Workflow ${String(w.id)} needs ${needed} access; the caller has ${access}`);
+      accessByWorkflow.set(String(w.id), access!);
       for (const root of hidingRootsIn(caller, w.grants, w.restricted)) roots.add(root);
       return true;
     });
@@ -177,7 +191,7 @@ export class WorkflowWriter {
       })),
       branches: (record.get("branches") as Record<string, unknown>[]).filter(visible).map(toBranchState),
     });
-    return new WorkflowWriter(tx, plan);
+    return new WorkflowWriter(tx, plan, accessByWorkflow);
   }
 
   /** Writes everything planned (nothing when nothing was). */

@@ -1285,9 +1285,9 @@ export type WorkflowNode = {
   redacted: Scalars['Boolean']['output'];
   /**
    * Who may read the node's content and metadata (besides the workflow's owners and admins), as
-   * written with `restrictedTo`; null for an unrestricted node, and for a caller it is redacted for.
+   * written with `restrictedTo`; empty for an unrestricted node, and for a caller it is redacted for.
    */
-  restrictedTo?: Maybe<Array<Scalars['String']['output']>>;
+  restrictedTo: Array<Scalars['String']['output']>;
   /**
    * The workflow's event sequence number at which the node was written (root = 0). Unique within the
    * workflow: the order in which its events happened.
@@ -2313,7 +2313,7 @@ export type WorkflowNodeResolvers<ContextType = AppContext, ParentType extends R
   parent?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   pathToRoot?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   redacted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
-  restrictedTo?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  restrictedTo?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['NodeType'], ParentType, ContextType>;
