@@ -242,6 +242,7 @@ describe("role gates over HTTP", () => {
         "grantWorkflowAccess",
         "revokeWorkflowAccess",
         "setBranchStatus",
+        "setBranchVisibility",
         "startWorkflow",
       ].sort(),
     );

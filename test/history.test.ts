@@ -249,6 +249,8 @@ describe("history", () => {
             agentId: null,
             afterSeq: neo4j.int(afterSeq),
             limit: neo4j.int(101),
+            // As for a caller some branches are hidden from: the filter must not cost the index.
+            hiddenBranchIds: ["a-hidden-branch", "another-hidden-branch"],
           });
           const total = (plan: any): number =>
             Number(plan.dbHits ?? 0) + (plan.children ?? []).reduce((s: number, c: any) => s + total(c), 0);
