@@ -9,7 +9,8 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { createAuthenticator } from "./auth/authenticator";
 import { authenticateHttp, operationGatePlugin } from "./auth/http";
 import { accessScopeOf } from "./auth/access-scope";
-import { lookupAccessView } from "./domain/visibility";
+import { lookupAccessView, readWorkflowVisibility } from "./domain/visibility";
+import { createSharedAccess } from "./live/shared-access";
 import { applyAccessView } from "./graphql/visibility";
 import type { Principal } from "./auth/principal";
 import { createWebSocketAuth } from "./auth/websocket-auth";
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const schema = await createSchema(driver);
   const loader = createSelectionLoader(() => schema);
   const events = createEventSource(store);
+  const sharedAccess = createSharedAccess((workflowId: string) => readWorkflowVisibility(store, workflowId));
   const authenticator = createAuthenticator(config.auth, { logger });
   if (!authenticator.enabled) {
     logger.warn(
@@ -105,6 +107,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       bus,
       events,
       loader,
+      sharedAccess,
       subscriberBuffer: config.subscriberBuffer,
       sessionConfig: { database: target.database },
     };

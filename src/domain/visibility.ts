@@ -179,3 +179,61 @@ export async function lookupAccessView(store: Store, scope: AccessScope): Promis
     throw error;
   }
 }
+
+/**
+ * What decides who may see what in one workflow: its grants and its restricted branches with the
+ * branches forked from each, as of `seq` (the workflow's lastSeq when read). The same for every
+ * subscriber of the workflow: each works out its own view from it ({@link viewIn}).
+ */
+export interface WorkflowVisibilityState {
+  seq: number;
+  /** null: the workflow does not exist (any more). */
+  grants: Grant[] | null;
+  restricted: { id: string; restrictedTo: string[] | null; branchIds: string[] }[];
+}
+
+const READ_WORKFLOW_VISIBILITY = `
+MATCH (w:Workflow {id: $workflowId})
+RETURN w.lastSeq AS seq,
+  COLLECT { MATCH (g:WorkflowGrant {workflowId: w.id}) RETURN g {.principal, .access} } AS grants,
+  COLLECT {
+    MATCH (r:RestrictedBranch {workflowId: w.id})
+    RETURN r {.id, .restrictedTo,
+      branchIds: COLLECT { MATCH (b:Branch {workflowId: w.id}) WHERE r.id IN b.lineage RETURN b.id }}
+  } AS restricted`;
+
+/** Reads a workflow's {@link WorkflowVisibilityState} (one statement). */
+export async function readWorkflowVisibility(store: Store, workflowId: string): Promise<WorkflowVisibilityState> {
+  const result = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run(READ_WORKFLOW_VISIBILITY, { workflowId }),
+  );
+  const record = result.records[0];
+  if (!record) return { seq: Number.MAX_SAFE_INTEGER, grants: null, restricted: [] };
+  return {
+    seq: Number(record.get("seq")),
+    grants: record.get("grants") as Grant[],
+    restricted: record.get("restricted") as WorkflowVisibilityState["restricted"],
+  };
+}
+
+/** One caller's view of one workflow. */
+export interface WorkflowView {
+  mayRead: boolean;
+  owner: boolean;
+  hidingRoots: Set<string>;
+  hiddenBranchIds: string[];
+}
+
+/** Works out a caller's view of a workflow from its state, in memory. */
+export function viewIn(scope: AccessScope, state: WorkflowVisibilityState): WorkflowView {
+  const access = state.grants === null ? null : accessOf(scope, state.grants);
+  const roots = state.grants === null ? new Set<string>() : hidingRootsIn(scope, state.grants, state.restricted);
+  const hidden = new Set<string>();
+  for (const r of state.restricted) if (roots.has(r.id)) for (const id of [r.id, ...r.branchIds]) hidden.add(id);
+  return {
+    mayRead: scope.admin || (access !== null && ["READ", "WRITE", "OWNER"].includes(access)),
+    owner: scope.admin || access === "OWNER",
+    hidingRoots: roots,
+    hiddenBranchIds: [...hidden].sort(),
+  };
+}

@@ -1,7 +1,8 @@
 import type { AccessScope } from "../auth/access-scope";
 import type { Principal } from "../auth/principal";
 import type { Store } from "../domain/store";
-import type { Visibility } from "../domain/visibility";
+import type { Visibility, WorkflowVisibilityState } from "../domain/visibility";
+import type { SharedAccess } from "../live/shared-access";
 import type { EventBus } from "../live/event-bus";
 import type { EventSource } from "../domain/history/event-log";
 import type { SelectionLoader } from "./selection-loader";
@@ -25,6 +26,8 @@ export interface AppContext {
   /** The stored event log, for catch-up and gap filling. */
   events: EventSource;
   loader: SelectionLoader;
+  /** Workflows' access states read once per interval for all their subscribers (one per app). */
+  sharedAccess: SharedAccess<WorkflowVisibilityState>;
   /** Over WebSocket: closes the connection as too slow (code 4429). */
   closeSlowSubscriber?: () => void;
   /** Per-subscription buffer bounds (see openEventStream). */

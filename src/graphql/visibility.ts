@@ -1,5 +1,12 @@
 import { visibilityClaims, withVisibleWorkflows } from "../auth/access-scope";
-import { digest, hiddenByLineage, lookupAccessView, type AccessView } from "../domain/visibility";
+import {
+  digest,
+  hiddenByLineage,
+  viewIn,
+  type AccessView,
+  type WorkflowView,
+  type WorkflowVisibilityState,
+} from "../domain/visibility";
 import type { WorkflowEventMessage } from "../domain/workflow-event";
 import { watchVisibility } from "../live/visible-events";
 import type { AppContext } from "./context";
@@ -15,17 +22,6 @@ export function applyAccessView(
   context.access = withVisibleWorkflows(context.access, view.workflowIds, view.visibility.key);
   context.jwt = visibilityClaims(context.principal, context.access, view.workflowIds, view.visibility);
   context.visibility = view.visibility;
-}
-
-/**
- * Looks up again what the caller may see (grants, owners, restricted branches), for a long-running
- * subscription. @returns whether the caller may still read the workflow.
- */
-export async function refreshAccess(context: AppContext, workflowId: string): Promise<boolean> {
-  if (context.access.admin) return true;
-  const view = await lookupAccessView(context.store, context.access);
-  applyAccessView(context, view);
-  return view.workflowIds === null || view.workflowIds.includes(workflowId);
 }
 
 /**
@@ -47,8 +43,10 @@ export function seeWorkflow(context: AppContext, workflowId: string): void {
 
 /**
  * What a caller who is not an admin may see of a workflow's events: none of a branch restricted from
- * it (or forked from one), its view looked up again at each visibility change and every few seconds,
- * and the end of the stream once it may no longer read the workflow (a revoked grant).
+ * it (or forked from one), its view worked out again from the workflow's shared access state at
+ * each visibility change and every few seconds, and the end of the stream once it may no longer
+ * read the workflow (a revoked grant). The context is kept in step, so the payload's nested reads
+ * (and the shared results' cache key) follow the same view.
  */
 export function visibleTo<T extends WorkflowEventMessage>(
   context: AppContext,
@@ -56,22 +54,50 @@ export function visibleTo<T extends WorkflowEventMessage>(
   events: AsyncIterableIterator<T>,
 ): AsyncIterableIterator<T> {
   if (context.access.admin) return events;
+  const apply = (state: WorkflowVisibilityState) => {
+    const view = viewIn(context.access, state);
+    applyWorkflowView(context, workflowId, view);
+    return view.mayRead;
+  };
   return watchVisibility(events, {
-    refresh: () => refreshAccess(context, workflowId),
+    refresh: async (seq) => apply(await context.sharedAccess.atLeast(workflowId, seq)),
+    watch: (revoked) =>
+      context.sharedAccess.watch(workflowId, (state) => {
+        if (!apply(state)) revoked();
+      }),
     changesVisibility: (event) => event.kind === "BRANCH_VISIBILITY_CHANGED",
     visible: (event) => {
       const { visibility } = context;
       if (!hiddenByLineage(event.lineage, visibility.hidingRoots)) return true;
-      // A branch forked from a hidden one after the lookup: hidden from nested reads too.
+      // A branch forked from a hidden one after the last lookup: hidden from nested reads too.
       const branchId = event.node?.branchId ?? event.branchId;
       if (branchId && !visibility.hiddenBranchIds.includes(branchId)) {
-        const hiddenBranchIds = [...visibility.hiddenBranchIds, branchId].sort();
-        applyAccessView(context, {
-          workflowIds: (context.jwt.workflowIds as string[] | undefined) ?? [],
-          visibility: { ...visibility, hiddenBranchIds, key: digest(hiddenBranchIds) },
+        applyWorkflowView(context, workflowId, {
+          mayRead: true,
+          owner: false,
+          hidingRoots: new Set(visibility.hidingRoots),
+          hiddenBranchIds: [...visibility.hiddenBranchIds, branchId].sort(),
         });
       }
       return false;
+    },
+  });
+}
+
+/**
+ * Sets a subscription's context to the caller's view of its one workflow (its payloads never read
+ * another workflow).
+ */
+function applyWorkflowView(context: AppContext, workflowId: string, view: WorkflowView) {
+  const workflowIds = (context.jwt.workflowIds as string[] | undefined) ?? [];
+  applyAccessView(context, {
+    workflowIds,
+    visibility: {
+      ...context.visibility,
+      ownedWorkflowIds: view.owner ? [workflowId] : [],
+      hidingRoots: view.hidingRoots,
+      hiddenBranchIds: view.hiddenBranchIds,
+      key: digest(view.hiddenBranchIds),
     },
   });
 }

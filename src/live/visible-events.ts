@@ -4,47 +4,43 @@ export const ACCESS_RECHECK_MS = 2000;
 /** How a stream keeps to what its caller may see while it runs. */
 export interface VisibilityWatch<T> {
   /**
-   * Looks up again what the caller may see (and updates what `visible` reads).
+   * Brings what `visible` reads up to date with the workflow as of at least `seq`.
    * @returns false once the caller may no longer read the workflow at all.
    */
-  refresh(): Promise<boolean>;
+  refresh(seq: number): Promise<boolean>;
   /** Whether the caller may see the event, as far as the last lookup knows. */
   visible(event: T): boolean;
   /** True for an event that changes what the caller may see: the lookup runs again before it is judged. */
   changesVisibility(event: T): boolean;
-  /** @default ACCESS_RECHECK_MS */
-  intervalMs?: number;
+  /**
+   * Starts the periodic checks (grants may change without an event): calls `revoked` once the
+   * caller may no longer read the workflow. @returns the function that stops them.
+   */
+  watch(revoked: () => void): () => void;
 }
 
 /**
  * The events of `source` the caller may see, in order. An event that changes visibility (a branch
  * restricted or opened) makes the stream look up the caller's view before that event and any later
  * one is judged, so nothing of a branch restricted at seq N is delivered after N. Grants are looked
- * up again every `intervalMs`: once the caller may no longer read the workflow (a revoked grant) the
- * stream ends (the client sees the subscription complete). A failed periodic lookup (say, Neo4j
- * briefly unreachable) keeps the stream open until the next one: only a definite "no" ends it; a
- * failed lookup before a visibility change ends the stream with that error (the client resumes).
+ * up again periodically (`watch`): once the caller may no longer read the workflow (a revoked
+ * grant) the stream ends (the client sees the subscription complete). A failed lookup before a
+ * visibility change ends the stream with that error (the client resumes with afterSeq).
  */
-export function watchVisibility<T>(
+export function watchVisibility<T extends { seq: number }>(
   source: AsyncIterableIterator<T>,
   watch: VisibilityWatch<T>,
 ): AsyncIterableIterator<T> {
   let ended = false;
+  const watching = { stop: () => undefined as void };
   const end = () => {
     if (ended) return;
     ended = true;
-    clearInterval(timer);
+    watching.stop();
     void source.return?.();
   };
-  const timer = setInterval(() => {
-    watch.refresh().then(
-      (allowed) => {
-        if (!allowed) end();
-      },
-      () => undefined,
-    );
-  }, watch.intervalMs ?? ACCESS_RECHECK_MS);
-  timer.unref();
+  watching.stop = watch.watch(end);
+  if (ended) watching.stop();
   const done = (): IteratorResult<T> => ({ value: undefined, done: true });
   const iterator: AsyncIterableIterator<T> = {
     async next() {
@@ -53,7 +49,7 @@ export function watchVisibility<T>(
         const result = await source.next();
         // Nothing buffered before the revocation was noticed is delivered after it.
         if (result.done || ended) return ended ? done() : result;
-        if (watch.changesVisibility(result.value) && !(await watch.refresh())) {
+        if (watch.changesVisibility(result.value) && !(await watch.refresh(result.value.seq))) {
           end();
           return done();
         }

@@ -10,6 +10,7 @@ import {
   type Visibility,
 } from "../../src/domain/visibility";
 import { watchVisibility } from "../../src/live/visible-events";
+import { createSharedAccess } from "../../src/live/shared-access";
 import { thrown } from "../support/thrown";
 
 const principal = (sub: string, roles: string[], groups: string[] = []): Principal =>
@@ -109,7 +110,7 @@ function source<T>(items: T[]) {
 describe("watchVisibility", () => {
   it("looks the view up again before a visibility change is judged, and filters by the new view", async () => {
     const hidden = new Set(["b"]);
-    const refreshes: number[] = [];
+    const refreshedAt: number[] = [];
     const events = [
       { seq: 1, branch: "a" },
       { seq: 2, branch: "b" },
@@ -118,8 +119,8 @@ describe("watchVisibility", () => {
       { seq: 5, branch: "b" },
     ];
     const watched = watchVisibility(source(events), {
-      refresh: async () => {
-        refreshes.push(Date.now());
+      refresh: async (seq) => {
+        refreshedAt.push(seq);
         // The change at seq 3 hides a and shows b.
         hidden.clear();
         hidden.add("a");
@@ -127,42 +128,79 @@ describe("watchVisibility", () => {
       },
       visible: (e) => !hidden.has(e.branch),
       changesVisibility: (e) => e.change === true,
-      intervalMs: 60000,
+      watch: () => () => undefined,
     });
     const seen: number[] = [];
     for (let i = 0; i < 2; i += 1) seen.push((await watched.next()).value!.seq);
     expect(seen).toEqual([1, 5]);
-    expect(refreshes).toHaveLength(1);
+    expect(refreshedAt).toEqual([3]);
     await watched.return!();
   });
 
   it("ends the stream when a lookup says the workflow can no longer be read", async () => {
-    const watched = watchVisibility(source([{ n: 1 }, { n: 2 }]), {
+    const watched = watchVisibility(source([{ seq: 1 }, { seq: 2 }]), {
       refresh: async () => false,
       visible: () => true,
-      changesVisibility: (e) => e.n === 2,
-      intervalMs: 60000,
+      changesVisibility: (e) => e.seq === 2,
+      watch: () => () => undefined,
     });
-    expect((await watched.next()).value).toEqual({ n: 1 });
+    expect((await watched.next()).value).toEqual({ seq: 1 });
     expect((await watched.next()).done).toBe(true);
     expect((await watched.next()).done).toBe(true);
   });
 
-  it("ends on the periodic lookup's definite no, not on its failure", async () => {
-    let answer: () => Promise<boolean> = () => Promise.reject(new Error("database away"));
-    const watched = watchVisibility(source<{ n: number }>([]), {
-      refresh: () => answer(),
+  it("ends when the periodic check says revoked, and stops checking once ended", async () => {
+    let revoke: () => void = () => undefined;
+    let stopped = 0;
+    const watched = watchVisibility(source<{ seq: number }>([]), {
+      refresh: async () => true,
       visible: () => true,
       changesVisibility: () => false,
-      intervalMs: 20,
+      watch: (revoked) => {
+        revoke = revoked;
+        return () => (stopped += 1);
+      },
     });
     const next = watched.next();
-    await new Promise((r) => setTimeout(r, 80));
-    let settled = false;
-    void next.then(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 10));
-    expect(settled).toBe(false);
-    answer = async () => false;
+    revoke();
     expect((await next).done).toBe(true);
+    expect(stopped).toBe(1);
+  });
+});
+
+describe("createSharedAccess", () => {
+  it("reads a workflow once per interval for all its watchers, and stops when the last one leaves", async () => {
+    let reads = 0;
+    const shared = createSharedAccess(async () => ({ seq: (reads += 1) }), 20);
+    const seen: number[][] = [[], [], []];
+    const stops = seen.map((list) => shared.watch("w", (state) => list.push(state.seq)));
+    await new Promise((r) => setTimeout(r, 110));
+    expect(seen[0].length).toBeGreaterThanOrEqual(3);
+    expect(seen[1]).toEqual(seen[0]);
+    expect(reads).toBe(seen[0].length);
+    for (const stop of stops) stop();
+    expect(shared.watched).toBe(0);
+    const after = reads;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(reads).toBe(after);
+  });
+
+  it("answers atLeast(seq) with one shared read, and reads again when what it has is older than seq", async () => {
+    let seq = 5;
+    let reads = 0;
+    const shared = createSharedAccess(async () => {
+      reads += 1;
+      return { seq };
+    }, 60000);
+    const stop = shared.watch("w", () => undefined);
+    const answers = await Promise.all([1, 2, 3].map(() => shared.atLeast("w", 5)));
+    expect(answers.map((a) => a.seq)).toEqual([5, 5, 5]);
+    expect(reads).toBe(1);
+    expect((await shared.atLeast("w", 4)).seq).toBe(5);
+    expect(reads).toBe(1);
+    seq = 7;
+    expect((await shared.atLeast("w", 7)).seq).toBe(7);
+    expect(reads).toBe(2);
+    stop();
   });
 });
