@@ -3,6 +3,13 @@ import { addMonitor } from "../src/domain/add-monitor";
 import { appendNodes, type WriteResult } from "../src/domain/append-nodes";
 import { forkBranch, setBranchStatus, setBranchVisibility, type BranchResult } from "../src/domain/branch-operations";
 import { chooseOption } from "../src/domain/choose-option";
+import {
+  cancelWorkflow,
+  completeWorkflow,
+  failWorkflow,
+  resumeWorkflow,
+  type LifecycleResult,
+} from "../src/domain/lifecycle";
 import { grantWorkflowAccess, revokeWorkflowAccess } from "../src/domain/grants";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { AppContext } from "../src/graphql/context";
@@ -45,6 +52,13 @@ async function branchResult(result: BranchResult, context: AppContext, info: Gra
   return branch;
 }
 
+async function workflowResult(result: LifecycleResult, context: AppContext, info: GraphQLResolveInfo) {
+  await context.bus.publish(result.events);
+  const ids = [result.workflowId];
+  const [workflow] = await readBack({ ids, events: result.events }, () => context.loader.workflows(info, context, ids));
+  return workflow;
+}
+
 /** Each mutation: domain operation (one transaction) → publish after commit → read back the selection. */
 export const Mutation: Pick<
   Resolvers,
@@ -57,6 +71,10 @@ export const Mutation: Pick<
   | "forkBranch"
   | "setBranchStatus"
   | "setBranchVisibility"
+  | "completeWorkflow"
+  | "failWorkflow"
+  | "cancelWorkflow"
+  | "resumeWorkflow"
   | "grantWorkflowAccess"
   | "revokeWorkflowAccess"
 > = {
@@ -109,6 +127,18 @@ export const Mutation: Pick<
   },
   async setBranchVisibility(_root, { input }, context, info) {
     return branchResult(await setBranchVisibility(context.store, input, context.access), context, info);
+  },
+  async completeWorkflow(_root, { input }, context, info) {
+    return workflowResult(await completeWorkflow(context.store, input, context.access), context, info);
+  },
+  async failWorkflow(_root, { input }, context, info) {
+    return workflowResult(await failWorkflow(context.store, input, context.access), context, info);
+  },
+  async cancelWorkflow(_root, { input }, context, info) {
+    return workflowResult(await cancelWorkflow(context.store, input, context.access), context, info);
+  },
+  async resumeWorkflow(_root, { input }, context, info) {
+    return branchResult(await resumeWorkflow(context.store, input, context.access), context, info);
   },
   async grantWorkflowAccess(_root, { input }, context, info) {
     const ids = [await grantWorkflowAccess(context.store, context.access, input)];

@@ -24,6 +24,7 @@ const SHAPES: Record<string, [string, string]> = {
   DECISION: ['{"', '"}'],
   OPTION: ['("', '")'],
   MONITOR: ['[/"', '"/]'],
+  ERROR: ['{{"', '"}}'],
 };
 
 /** Draws the chart: branches as subgraphs, decisions as diamonds, chosen edges bold, monitors dotted. */

@@ -8,7 +8,8 @@ export type WorkflowEventKind =
   | "BRANCH_CREATED"
   | "BRANCH_STATUS_CHANGED"
   | "MONITOR_ADDED"
-  | "BRANCH_VISIBILITY_CHANGED";
+  | "BRANCH_VISIBILITY_CHANGED"
+  | "WORKFLOW_STATUS_CHANGED";
 
 /** Kinds whose event carries the node that was written. */
 export const NODE_EVENT_KINDS: ReadonlySet<WorkflowEventKind> = new Set([
@@ -47,6 +48,8 @@ export interface WorkflowEventMessage {
    * OPTION_CHOSEN): a stream hides the event from a caller a branch of it is restricted from.
    */
   lineage?: string[];
+  /** WORKFLOW_STATUS_CHANGED: the workflow's new status. */
+  status?: string;
 }
 
 /** An event's identity: its workflow and seq. */

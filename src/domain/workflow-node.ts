@@ -1,5 +1,5 @@
 /** The node types of schema.graphql's `NodeType`. */
-export const NODE_TYPES = ["SYSTEM", "MESSAGE", "ACTION", "DECISION", "OPTION", "MONITOR"] as const;
+export const NODE_TYPES = ["SYSTEM", "MESSAGE", "ACTION", "DECISION", "OPTION", "MONITOR", "ERROR"] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
 /**

@@ -5,7 +5,7 @@ import { accessOf, GRANTS_OF_W, includes, type Grant, type WorkflowAccess } from
 import { hiddenByLineage, hidingRootsIn } from "./visibility";
 import { BRANCH_PROJECTION, toBranchState } from "./branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
-import { WritePlan } from "./write-plan";
+import { WritePlan, type WorkflowLifecycle } from "./write-plan";
 
 /**
  * Locks the workflows (so concurrent writers draw consecutive seq values and see each other's
@@ -25,6 +25,11 @@ CALL (*) {
   MATCH (w:Workflow {id: workflowId})
   RETURN collect(w {
     .id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1), grants: ${GRANTS_OF_W},
+    lifecycle: {
+      status: coalesce(w.status, 'RUNNING'), endedAt: toString(w.endedAt), summary: w.summary, error: w.error,
+      cancelReason: w.cancelReason, resumedFromNodeId: w.resumedFromNodeId, resumeName: w.resumeName,
+      resumeBranchId: w.resumeBranchId
+    },
     restricted: COLLECT { MATCH (r:RestrictedBranch {workflowId: w.id}) RETURN r {.id, .restrictedTo} }
   }) AS workflows
 }
@@ -100,6 +105,11 @@ CALL (*) {
   UNWIND $workflows AS row
   MATCH (w:Workflow {id: row.id})
   SET w.lastSeq = row.lastSeq, w.nodeCount = row.nodeCount, w.branchCount = row.branchCount
+  FOREACH (l IN CASE WHEN row.lifecycle IS NULL THEN [] ELSE [row.lifecycle] END |
+    SET w.status = l.status, w.summary = l.summary, w.error = l.error, w.cancelReason = l.cancelReason,
+        w.resumedFromNodeId = l.resumedFromNodeId, w.resumeName = l.resumeName,
+        w.resumeBranchId = l.resumeBranchId,
+        w.endedAt = CASE WHEN l.endedAt IS NULL THEN null ELSE datetime(l.endedAt) END)
   RETURN count(*) AS workflows
 }
 RETURN createdNodes`;
@@ -184,6 +194,7 @@ export class WorkflowWriter {
         lastSeq: Number(w.lastSeq),
         nodeCount: Number(w.nodeCount),
         branchCount: Number(w.branchCount),
+        lifecycle: w.lifecycle as WorkflowLifecycle,
       })),
       nodes: (record.get("nodes") as Record<string, unknown>[]).filter(visible).map((value) => ({
         node: toStoredNode(value),

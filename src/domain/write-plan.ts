@@ -10,7 +10,42 @@ export interface WorkflowCounters {
   lastSeq: number;
   nodeCount: number;
   branchCount: number;
+  /** Its status and how it ended; absent: RUNNING (as a workflow read before lifecycle existed). */
+  lifecycle?: WorkflowLifecycle;
 }
+
+/** schema.graphql's `WorkflowStatus`. */
+export const WORKFLOW_STATUSES = ["RUNNING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
+
+/** A workflow's status and the properties that say how it ended or was resumed. */
+export interface WorkflowLifecycle {
+  status: WorkflowStatus;
+  /** ISO-8601; set when it ends, cleared when it is resumed. */
+  endedAt: string | null;
+  /** completeWorkflow's summary. */
+  summary: string | null;
+  /** failWorkflow's error, as JSON text ({message, code, nodeId, details}). */
+  error: string | null;
+  /** cancelWorkflow's reason. */
+  cancelReason: string | null;
+  /** The last resumeWorkflow: the node it forked at, the name asked for, and the new branch. */
+  resumedFromNodeId: string | null;
+  resumeName: string | null;
+  resumeBranchId: string | null;
+}
+
+/** The lifecycle of a workflow that has never ended. */
+export const RUNNING: WorkflowLifecycle = Object.freeze({
+  status: "RUNNING",
+  endedAt: null,
+  summary: null,
+  error: null,
+  cancelReason: null,
+  resumedFromNodeId: null,
+  resumeName: null,
+  resumeBranchId: null,
+});
 
 /** What a write read before planning: the locked workflows, the nodes it refers to and their branches. */
 export interface WriteSnapshot {
@@ -97,7 +132,10 @@ export class WritePlan {
   readonly events: WorkflowEventMessage[] = [];
   private readonly timestamp: string;
   private readonly newId: () => string;
-  private readonly workflows = new Map<string, WorkflowCounters & { changed: boolean }>();
+  private readonly workflows = new Map<
+    string,
+    WorkflowCounters & { changed: boolean; lifecycleChanged: boolean; lifecycle: WorkflowLifecycle }
+  >();
   private readonly nodes = new Map<string, StoredNode>();
   private readonly links = new Map<string, NodeLinks>();
   private readonly stored = new Set<string>();
@@ -112,7 +150,9 @@ export class WritePlan {
   constructor(snapshot: WriteSnapshot, options: WritePlanOptions = {}) {
     this.timestamp = options.timestamp ?? new Date().toISOString();
     this.newId = options.newId ?? randomUUID;
-    for (const w of snapshot.workflows) this.workflows.set(w.id, { ...w, changed: false });
+    for (const w of snapshot.workflows) {
+      this.workflows.set(w.id, { ...w, lifecycle: w.lifecycle ?? RUNNING, changed: false, lifecycleChanged: false });
+    }
     for (const { node, links } of snapshot.nodes) {
       this.nodes.set(node.id, node);
       this.links.set(node.id, links);
@@ -124,6 +164,51 @@ export class WritePlan {
   /** @throws NOT_FOUND when the workflow does not exist. */
   requireWorkflow(workflowId: string, field: string): void {
     if (!this.workflows.has(workflowId)) throw notFound(`Workflow ${workflowId} does not exist`, { field });
+  }
+
+  /** The workflow's status and how it ended (it must be in the snapshot). */
+  lifecycle(workflowId: string): WorkflowLifecycle {
+    return this.workflows.get(workflowId)!.lifecycle;
+  }
+
+  /**
+   * Only a RUNNING workflow takes new nodes, choices and branches.
+   * @throws CONFLICT naming the workflow's status (`extensions.status`).
+   */
+  requireRunning(workflowId: string, field: string): void {
+    const { status } = this.lifecycle(workflowId);
+    if (status !== "RUNNING") {
+      throw conflict(`Workflow ${workflowId} is ${status}: only a RUNNING workflow can be written to`, {
+        field,
+        status,
+      });
+    }
+  }
+
+  /**
+   * Plans a change of the workflow's status with its WORKFLOW_STATUS_CHANGED event; `changes` are
+   * the lifecycle properties that change with it.
+   */
+  setWorkflowStatus(workflowId: string, changes: Partial<WorkflowLifecycle> & { status: WorkflowStatus }): void {
+    const workflow = this.workflows.get(workflowId)!;
+    const seq = this.nextSeq(workflowId);
+    workflow.lifecycle = {
+      ...workflow.lifecycle,
+      endedAt: changes.status === "RUNNING" ? null : this.timestamp,
+      ...changes,
+    };
+    workflow.lifecycleChanged = true;
+    this.record({ kind: "WORKFLOW_STATUS_CHANGED", seq, workflowId, at: this.timestamp, status: changes.status });
+  }
+
+  /** Records what resumeWorkflow did, so that a retry with the same input finds it. */
+  setResume(
+    workflowId: string,
+    resume: Pick<WorkflowLifecycle, "resumedFromNodeId" | "resumeName" | "resumeBranchId">,
+  ): void {
+    const workflow = this.workflows.get(workflowId)!;
+    workflow.lifecycle = { ...workflow.lifecycle, ...resume };
+    workflow.lifecycleChanged = true;
   }
 
   /** A node stored before this write, if any (for idempotency checks). */
@@ -177,6 +262,7 @@ export class WritePlan {
    */
   addNode(spec: NodeSpec): StoredNode {
     this.requireWorkflow(spec.workflowId, `${spec.field}.workflowId`);
+    this.requireRunning(spec.workflowId, `${spec.field}.workflowId`);
     if (this.nodes.has(spec.id)) throw conflict(`Node ${spec.id} already exists`, { field: `${spec.field}.id` });
     const parent = this.requireNode(spec.parentId, spec.workflowId, `${spec.field}.parentId`, "Parent node");
     const seq = this.nextSeq(spec.workflowId);
@@ -300,6 +386,7 @@ export class WritePlan {
 
   /** Plans an empty branch at a node (forkBranch), with its BRANCH_CREATED event. */
   forkBranch(from: StoredNode, name: string | null): BranchState {
+    this.requireRunning(from.workflowId, "input.fromNodeId");
     const seq = this.nextSeq(from.workflowId);
     const workflow = this.workflows.get(from.workflowId)!;
     const branch = this.createBranch(from.workflowId, name ?? `branch-${workflow.branchCount}`, from, seq);
@@ -356,6 +443,7 @@ export class WritePlan {
 
   /** Plans `(decision)-[:CHOSEN_OPTION]->(option)` with its OPTION_CHOSEN event. */
   chooseOption(decision: StoredNode, option: StoredNode, reason: string | null, by: string | null): void {
+    this.requireRunning(decision.workflowId, "input.decisionId");
     const seq = this.nextSeq(decision.workflowId);
     this.edges.push({
       type: "CHOSEN_OPTION",
@@ -413,7 +501,13 @@ export class WritePlan {
       records: [...this.records],
       workflows: [...this.workflows.values()]
         .filter((w) => w.changed)
-        .map(({ id, lastSeq, nodeCount, branchCount }) => ({ id, lastSeq, nodeCount, branchCount })),
+        .map(({ id, lastSeq, nodeCount, branchCount, lifecycle, lifecycleChanged }) => ({
+          id,
+          lastSeq,
+          nodeCount,
+          branchCount,
+          ...(lifecycleChanged ? { lifecycle } : {}),
+        })),
     };
   }
 

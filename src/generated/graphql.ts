@@ -316,6 +316,14 @@ export type BranchWhere = {
   workflowId?: InputMaybe<IdScalarFilters>;
 };
 
+/** Ends a RUNNING workflow as CANCELLED. */
+export type CancelWorkflowInput = {
+  /** Why it was stopped, kept as `Workflow.cancelReason`. */
+  reason?: InputMaybe<Scalars['String']['input']>;
+  /** The workflow (NOT_FOUND when the caller cannot read it). */
+  workflowId: Scalars['ID']['input'];
+};
+
 /** The choice of one option of a decision. */
 export type ChooseOptionInput = {
   /** The agent that chose (kept with the choice in preference to userId; no field returns it yet). */
@@ -331,6 +339,14 @@ export type ChooseOptionInput = {
   reason?: InputMaybe<Scalars['String']['input']>;
   /** The user who chose, kept with the choice when no agentId is given (no field returns it yet). */
   userId?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Ends a RUNNING workflow as COMPLETED. */
+export type CompleteWorkflowInput = {
+  /** What the workflow achieved, kept as `Workflow.summary`. */
+  summary?: InputMaybe<Scalars['String']['input']>;
+  /** The workflow (NOT_FOUND when the caller cannot read it). */
+  workflowId: Scalars['ID']['input'];
 };
 
 export type ConnectionAggregationCountFilterInput = {
@@ -375,6 +391,14 @@ export type DecisionPoint = {
   decision: WorkflowNode;
   /** Its options, in the order they were offered. */
   options: Array<WorkflowNode>;
+};
+
+/** Ends a RUNNING workflow as FAILED. */
+export type FailWorkflowInput = {
+  /** What went wrong. */
+  error: WorkflowErrorInput;
+  /** The workflow (NOT_FOUND when the caller cannot read it). */
+  workflowId: Scalars['ID']['input'];
 };
 
 /** Float filters */
@@ -531,11 +555,27 @@ export type Mutation = {
    */
   appendNodes: Array<WorkflowNode>;
   /**
+   * Ends a RUNNING workflow as CANCELLED (WORKFLOW_STATUS_CHANGED) and returns it. Needs WRITE.
+   * Idempotent like completeWorkflow.
+   */
+  cancelWorkflow: Workflow;
+  /**
    * Records the choice of one of a decision's options (OPTION_CHOSEN) and returns the decision. A
    * decision is made once: choosing the chosen option again returns it without a new event; choosing
    * another is a CONFLICT whose `extensions.chosenId` names the option chosen.
    */
   chooseOption: WorkflowNode;
+  /**
+   * Ends a RUNNING workflow as COMPLETED (WORKFLOW_STATUS_CHANGED) and returns it; from then on writes
+   * that add to it are a CONFLICT. Needs WRITE. Idempotent: the same summary again changes nothing;
+   * any other ending of an ended workflow is a CONFLICT.
+   */
+  completeWorkflow: Workflow;
+  /**
+   * Ends a RUNNING workflow as FAILED with its error (WORKFLOW_STATUS_CHANGED) and returns it. Needs
+   * WRITE. Idempotent like completeWorkflow.
+   */
+  failWorkflow: Workflow;
   /**
    * Creates an empty branch at a node (BRANCH_CREATED) and returns it; append under that node with its
    * branchId to continue it. Not idempotent: each call creates another branch.
@@ -547,6 +587,13 @@ export type Mutation = {
    * Publishes no event.
    */
   grantWorkflowAccess: Workflow;
+  /**
+   * Reopens a FAILED or CANCELLED workflow: RUNNING again (WORKFLOW_STATUS_CHANGED), the branch that
+   * failed kept and marked ABANDONED (BRANCH_STATUS_CHANGED; the branch of the error's node, else of
+   * `fromNodeId`), and a new branch forked at `fromNodeId` (BRANCH_CREATED), which it returns: append
+   * under `fromNodeId` with its id to go on. Needs WRITE. Retrying the same resume returns the same branch.
+   */
+  resumeWorkflow: Branch;
   /**
    * Ends a principal's access to a workflow and returns the workflow, or null when the caller revoked
    * its own access (an owner handing the workflow on). The principal's open subscriptions to it end
@@ -633,8 +680,47 @@ export type MutationAppendNodesArgs = {
  * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
  * compared case-insensitively.
  */
+export type MutationCancelWorkflowArgs = {
+  input: CancelWorkflowInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationChooseOptionArgs = {
   input: ChooseOptionInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
+export type MutationCompleteWorkflowArgs = {
+  input: CompleteWorkflowInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
+export type MutationFailWorkflowArgs = {
+  input: FailWorkflowInput;
 };
 
 
@@ -661,6 +747,19 @@ export type MutationForkBranchArgs = {
  */
 export type MutationGrantWorkflowAccessArgs = {
   input: GrantWorkflowAccessInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
+export type MutationResumeWorkflowArgs = {
+  input: ResumeWorkflowInput;
 };
 
 
@@ -721,6 +820,11 @@ export type NodeType =
   | 'ACTION'
   /** A point where one of several options is chosen; addDecision creates it with its options. */
   | 'DECISION'
+  /**
+   * An error an agent hit, appended like any node under the node whose step failed, so the tree shows
+   * where things went wrong (failWorkflow can name it as the failed node).
+   */
+  | 'ERROR'
   /** A message from an LLM, an agent or a user. */
   | 'MESSAGE'
   /** A node that watches other branches; addMonitor creates it. */
@@ -914,6 +1018,16 @@ export type QueryWorkflowsArgs = {
   where?: InputMaybe<WorkflowWhere>;
 };
 
+/** Reopens a FAILED or CANCELLED workflow at a node. */
+export type ResumeWorkflowInput = {
+  /** The node to go on from: a new branch is forked there (NOT_FOUND when it does not exist). */
+  fromNodeId: Scalars['ID']['input'];
+  /** The new branch's name; `branch-N` when omitted. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** The workflow (NOT_FOUND when the caller cannot read it; CONFLICT unless FAILED or CANCELLED). */
+  workflowId: Scalars['ID']['input'];
+};
+
 /** A principal whose access to a workflow ends. */
 export type RevokeWorkflowAccessInput = {
   /**
@@ -1097,8 +1211,18 @@ export type Workflow = {
   __typename?: 'Workflow';
   /** The workflow's branches in the order they were created; the first, the main branch, holds the root. */
   branches: Array<Branch>;
+  /** cancelWorkflow's reason (kept after resumeWorkflow); null when it was not cancelled last. */
+  cancelReason?: Maybe<Scalars['String']['output']>;
   /** When startWorkflow created the workflow (server clock, UTC). */
   createdAt: Scalars['DateTime']['output'];
+  /** When the workflow was completed, failed or cancelled; null while RUNNING. */
+  endedAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * failWorkflow's error, as the object `{message, code, nodeId, details}` (`nodeId`: the node that
+   * failed, if named); kept after resumeWorkflow as the last failure; null when it never failed (or
+   * ended otherwise since).
+   */
+  error?: Maybe<Scalars['JSONObject']['output']>;
   /**
    * Who has access to the workflow, by principal. Only owners and admins see the list; for anyone
    * else it is empty.
@@ -1131,8 +1255,10 @@ export type Workflow = {
   nodeCount: Scalars['Int']['output'];
   /** The workflow's SYSTEM node (the system prompt, seq 0). */
   root?: Maybe<WorkflowNode>;
-  /** RUNNING from the start; no mutation of this API changes it yet. */
+  /** RUNNING from the start; see WorkflowStatus for what changes it. */
   status: WorkflowStatus;
+  /** completeWorkflow's summary; null otherwise. */
+  summary?: Maybe<Scalars['String']['output']>;
 };
 
 /**
@@ -1151,6 +1277,18 @@ export type WorkflowAccess =
 export type WorkflowAccessEnumScalarFilters = {
   eq?: InputMaybe<WorkflowAccess>;
   in?: InputMaybe<Array<WorkflowAccess>>;
+};
+
+/** What went wrong, kept as `Workflow.error`. */
+export type WorkflowErrorInput = {
+  /** A code of the caller's own (an exception class, an HTTP status). */
+  code?: InputMaybe<Scalars['String']['input']>;
+  /** Any JSON object (a stack trace, the failing input). */
+  details?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** What happened; must not be blank. */
+  message: Scalars['String']['input'];
+  /** The node whose step failed (often an ERROR node): a node of the same workflow (NOT_FOUND otherwise). */
+  nodeId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 /**
@@ -1179,6 +1317,8 @@ export type WorkflowEvent = {
   option?: Maybe<WorkflowNode>;
   /** The event's sequence number in its workflow: 0, 1, 2, … without gaps, one per event. */
   seq: Scalars['Int']['output'];
+  /** WORKFLOW_STATUS_CHANGED: the workflow's new status; null for other kinds. */
+  status?: Maybe<WorkflowStatus>;
   /** The workflow the event belongs to. */
   workflowId: Scalars['ID']['output'];
 };
@@ -1207,7 +1347,12 @@ export type WorkflowEventKind =
    */
   | 'NODE_ADDED'
   /** chooseOption recorded the choice of an option. */
-  | 'OPTION_CHOSEN';
+  | 'OPTION_CHOSEN'
+  /**
+   * The workflow's status changed (completeWorkflow, failWorkflow, cancelWorkflow, resumeWorkflow);
+   * `status` is the new one.
+   */
+  | 'WORKFLOW_STATUS_CHANGED';
 
 /** One principal's access to a workflow. */
 export type WorkflowGrant = {
@@ -1800,7 +1945,10 @@ export type WorkflowSnapshot = {
 
 /** Fields to sort Workflows by. The order in which sorts are applied is not guaranteed when specifying many fields in one WorkflowSort object. */
 export type WorkflowSort = {
+  cancelReason?: InputMaybe<SortDirection>;
   createdAt?: InputMaybe<SortDirection>;
+  endedAt?: InputMaybe<SortDirection>;
+  error?: InputMaybe<SortDirection>;
   id?: InputMaybe<SortDirection>;
   lastSeq?: InputMaybe<SortDirection>;
   metadata?: InputMaybe<SortDirection>;
@@ -1808,9 +1956,14 @@ export type WorkflowSort = {
   name?: InputMaybe<SortDirection>;
   nodeCount?: InputMaybe<SortDirection>;
   status?: InputMaybe<SortDirection>;
+  summary?: InputMaybe<SortDirection>;
 };
 
-/** The state of a workflow. Every workflow starts RUNNING; no mutation of this API changes it yet. */
+/**
+ * The state of a workflow. Every workflow starts RUNNING; completeWorkflow, failWorkflow and
+ * cancelWorkflow end it, and resumeWorkflow reopens a FAILED or CANCELLED one. Only a RUNNING
+ * workflow takes new nodes, choices and branches (CONFLICT otherwise, with `extensions.status`).
+ */
 export type WorkflowStatus =
   /** The workflow was stopped before it finished. */
   | 'CANCELLED'
@@ -1836,7 +1989,10 @@ export type WorkflowWhere = {
   branches_NONE?: InputMaybe<BranchWhere>;
   branches_SINGLE?: InputMaybe<BranchWhere>;
   branches_SOME?: InputMaybe<BranchWhere>;
+  cancelReason?: InputMaybe<StringScalarFilters>;
   createdAt?: InputMaybe<DateTimeScalarFilters>;
+  endedAt?: InputMaybe<DateTimeScalarFilters>;
+  error?: InputMaybe<JsonObjectScalarFilters>;
   id?: InputMaybe<IdScalarFilters>;
   lastSeq?: InputMaybe<IntScalarFilters>;
   metadata?: InputMaybe<JsonObjectScalarFilters>;
@@ -1845,6 +2001,7 @@ export type WorkflowWhere = {
   nodeCount?: InputMaybe<IntScalarFilters>;
   root?: InputMaybe<WorkflowNodeWhere>;
   status?: InputMaybe<WorkflowStatusEnumScalarFilters>;
+  summary?: InputMaybe<StringScalarFilters>;
 };
 
 
@@ -1933,7 +2090,9 @@ export type ResolversTypes = {
   BranchStatus: ResolverTypeWrapper<unknown>;
   BranchStatusEnumScalarFilters: ResolverTypeWrapper<unknown>;
   BranchWhere: ResolverTypeWrapper<unknown>;
+  CancelWorkflowInput: ResolverTypeWrapper<unknown>;
   ChooseOptionInput: ResolverTypeWrapper<unknown>;
+  CompleteWorkflowInput: ResolverTypeWrapper<unknown>;
   ConnectionAggregationCountFilterInput: ResolverTypeWrapper<unknown>;
   CountConnection: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
@@ -1941,6 +2100,7 @@ export type ResolversTypes = {
   DateTimeScalarAggregationFilters: ResolverTypeWrapper<unknown>;
   DateTimeScalarFilters: ResolverTypeWrapper<unknown>;
   DecisionPoint: ResolverTypeWrapper<unknown>;
+  FailWorkflowInput: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   FloatScalarFilters: ResolverTypeWrapper<unknown>;
   ForkBranchInput: ResolverTypeWrapper<unknown>;
@@ -1964,6 +2124,7 @@ export type ResolversTypes = {
   OptionInput: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ResumeWorkflowInput: ResolverTypeWrapper<unknown>;
   RevokeWorkflowAccessInput: ResolverTypeWrapper<unknown>;
   SetBranchStatusInput: ResolverTypeWrapper<unknown>;
   SetBranchVisibilityInput: ResolverTypeWrapper<unknown>;
@@ -1978,6 +2139,7 @@ export type ResolversTypes = {
   Workflow: ResolverTypeWrapper<unknown>;
   WorkflowAccess: ResolverTypeWrapper<unknown>;
   WorkflowAccessEnumScalarFilters: ResolverTypeWrapper<unknown>;
+  WorkflowErrorInput: ResolverTypeWrapper<unknown>;
   WorkflowEvent: ResolverTypeWrapper<unknown>;
   WorkflowEventKind: ResolverTypeWrapper<unknown>;
   WorkflowGrant: ResolverTypeWrapper<unknown>;
@@ -2042,7 +2204,9 @@ export type ResolversParentTypes = {
   BranchStats: unknown;
   BranchStatusEnumScalarFilters: unknown;
   BranchWhere: unknown;
+  CancelWorkflowInput: unknown;
   ChooseOptionInput: unknown;
+  CompleteWorkflowInput: unknown;
   ConnectionAggregationCountFilterInput: unknown;
   CountConnection: unknown;
   DateTime: unknown;
@@ -2050,6 +2214,7 @@ export type ResolversParentTypes = {
   DateTimeScalarAggregationFilters: unknown;
   DateTimeScalarFilters: unknown;
   DecisionPoint: unknown;
+  FailWorkflowInput: unknown;
   Float: unknown;
   FloatScalarFilters: unknown;
   ForkBranchInput: unknown;
@@ -2072,6 +2237,7 @@ export type ResolversParentTypes = {
   OptionInput: unknown;
   PageInfo: unknown;
   Query: Record<PropertyKey, never>;
+  ResumeWorkflowInput: unknown;
   RevokeWorkflowAccessInput: unknown;
   SetBranchStatusInput: unknown;
   SetBranchVisibilityInput: unknown;
@@ -2084,6 +2250,7 @@ export type ResolversParentTypes = {
   Subscription: Record<PropertyKey, never>;
   Workflow: unknown;
   WorkflowAccessEnumScalarFilters: unknown;
+  WorkflowErrorInput: unknown;
   WorkflowEvent: unknown;
   WorkflowGrant: unknown;
   WorkflowNode: unknown;
@@ -2222,9 +2389,13 @@ export type MutationResolvers<ContextType = AppContext, ParentType extends Resol
   addMonitor?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationAddMonitorArgs, 'input'>>;
   appendNode?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationAppendNodeArgs, 'input'>>;
   appendNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, RequireFields<MutationAppendNodesArgs, 'input'>>;
+  cancelWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationCancelWorkflowArgs, 'input'>>;
   chooseOption?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationChooseOptionArgs, 'input'>>;
+  completeWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationCompleteWorkflowArgs, 'input'>>;
+  failWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationFailWorkflowArgs, 'input'>>;
   forkBranch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationForkBranchArgs, 'input'>>;
   grantWorkflowAccess?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationGrantWorkflowAccessArgs, 'input'>>;
+  resumeWorkflow?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationResumeWorkflowArgs, 'input'>>;
   revokeWorkflowAccess?: Resolver<Maybe<ResolversTypes['Workflow']>, ParentType, ContextType, RequireFields<MutationRevokeWorkflowAccessArgs, 'input'>>;
   setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'input'>>;
   setBranchVisibility?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchVisibilityArgs, 'input'>>;
@@ -2263,7 +2434,10 @@ export type SubscriptionResolvers<ContextType = AppContext, ParentType extends R
 
 export type WorkflowResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Workflow'] = ResolversParentTypes['Workflow']> = {
   branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType>;
+  cancelReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
   grants?: Resolver<Array<ResolversTypes['WorkflowGrant']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2274,6 +2448,7 @@ export type WorkflowResolvers<ContextType = AppContext, ParentType extends Resol
   nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   root?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['WorkflowStatus'], ParentType, ContextType>;
+  summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type WorkflowEventResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowEvent'] = ResolversParentTypes['WorkflowEvent']> = {
@@ -2284,6 +2459,7 @@ export type WorkflowEventResolvers<ContextType = AppContext, ParentType extends 
   node?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   option?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['WorkflowStatus']>, ParentType, ContextType>;
   workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 

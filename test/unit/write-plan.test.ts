@@ -1,7 +1,7 @@
 import { nodeEventKind } from "../../src/domain/workflow-event";
 import type { BranchState } from "../../src/domain/branch";
 import type { NodeLinks, StoredNode } from "../../src/domain/workflow-node";
-import { WritePlan, type NodeSpec, type WriteSnapshot } from "../../src/domain/write-plan";
+import { RUNNING, WritePlan, type NodeSpec, type WriteSnapshot } from "../../src/domain/write-plan";
 import { thrown } from "../support/thrown";
 
 const AT = "2026-01-01T00:00:00.000Z";
@@ -455,5 +455,43 @@ describe("nodeEventKind", () => {
     expect(nodeEventKind("MONITOR")).toBe("MONITOR_ADDED");
     expect(nodeEventKind("MESSAGE")).toBe("NODE_ADDED");
     expect(nodeEventKind("OPTION")).toBe("NODE_ADDED");
+  });
+});
+
+describe("WritePlan: workflow lifecycle", () => {
+  it("refuses nodes, choices and forks in an ended workflow with CONFLICT naming its status", () => {
+    const ended = snapshot().workflows.map((w) =>
+      w.id === W ? { ...w, lifecycle: { ...RUNNING, status: "FAILED" as const } } : w,
+    );
+    const plan = newPlan({ workflows: ended });
+    for (const attempt of [
+      () => plan.addNode(spec("b", "a")),
+      () => plan.forkBranch(plan.requireNode("a", W, "f"), null),
+    ]) {
+      expect(thrown(attempt).extensions).toMatchObject({ code: "CONFLICT", status: "FAILED" });
+    }
+    expect(plan.flushParameters()).toBeNull();
+  });
+
+  it("plans a status change as WORKFLOW_STATUS_CHANGED with its seq, and flushes the lifecycle only when it changed", () => {
+    const plan = newPlan();
+    plan.setWorkflowStatus(W, { status: "COMPLETED", summary: "done" });
+    expect(plan.events).toEqual([
+      { kind: "WORKFLOW_STATUS_CHANGED", seq: 2, workflowId: W, at: AT, status: "COMPLETED" },
+    ]);
+    const flush = plan.flushParameters()!;
+    expect(flush.workflows).toEqual([
+      {
+        id: W,
+        lastSeq: 2,
+        nodeCount: 2,
+        branchCount: 1,
+        lifecycle: { ...RUNNING, status: "COMPLETED", summary: "done", endedAt: AT },
+      },
+    ]);
+    expect(flush.records[0]).toMatchObject({ kind: "WORKFLOW_STATUS_CHANGED", status: "COMPLETED" });
+    const appended = newPlan();
+    appended.addNode(spec("b", "a"));
+    expect(appended.flushParameters()!.workflows[0]).not.toHaveProperty("lifecycle");
   });
 });

@@ -29,7 +29,7 @@ CALL () {
   WITH e ORDER BY e.seq ASC LIMIT $limit
   OPTIONAL MATCH (d:WorkflowNode {id: e.decisionId})
   RETURN e.seq AS seq, null AS node,
-         e {.kind, .seq, .workflowId, .branchId, .decisionId, .optionId, at: toString(e.at)} AS record,
+         e {.kind, .seq, .workflowId, .branchId, .decisionId, .optionId, .status, at: toString(e.at)} AS record,
          coalesce(e.branchId, d.branchId) AS branchId
 }
 WITH node, record, branchId, seq ORDER BY seq ASC LIMIT $limit
@@ -85,6 +85,7 @@ export async function readEvents(
       ...(record.branchId ? { branchId: String(record.branchId) } : {}),
       ...(record.decisionId ? { decisionId: String(record.decisionId) } : {}),
       ...(record.optionId ? { optionId: String(record.optionId) } : {}),
+      ...(record.kind === "WORKFLOW_STATUS_CHANGED" ? { status: String(record.status) } : {}),
       lineage,
     };
   });
