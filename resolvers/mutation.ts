@@ -17,6 +17,9 @@ import { seeWorkflow } from "../src/graphql/visibility";
 import type { MutationResolvers } from "../src/generated/graphql";
 import type { GraphQLResolveInfo } from "graphql";
 import { writtenButUnreadable } from "../src/errors";
+import { GraphQLError } from "graphql";
+import type { AccessScope, AuditTrail } from "../src/auth/access-scope";
+import { inputDigest, recordRefusal } from "../src/domain/audit";
 
 type Resolvers = Required<MutationResolvers<AppContext>>;
 
@@ -59,9 +62,21 @@ async function workflowResult(result: LifecycleResult, context: AppContext, info
   return workflow;
 }
 
-/** Each mutation: domain operation (one transaction) → publish after commit → read back the selection. */
-export const Mutation: Pick<
-  Resolvers,
+/**
+ * The caller as a mutation's domain operation sees it: its scope plus what its audit entry
+ * records (the operation, the request, a digest of the input).
+ */
+function audited(context: AppContext, operation: string, input: unknown): AccessScope {
+  const trail: AuditTrail = {
+    operation,
+    requestId: context.request.id,
+    clientAddress: context.request.clientAddress,
+    inputDigest: inputDigest(input),
+  };
+  return { ...context.access, audit: trail };
+}
+
+type MutationName =
   | "startWorkflow"
   | "appendNode"
   | "appendNodes"
@@ -76,8 +91,43 @@ export const Mutation: Pick<
   | "cancelWorkflow"
   | "resumeWorkflow"
   | "grantWorkflowAccess"
-  | "revokeWorkflowAccess"
-> = {
+  | "revokeWorkflowAccess";
+
+/**
+ * Wraps each mutation: it runs with an audited caller, and a FORBIDDEN refusal is recorded in the
+ * audit trail (in a transaction of its own, the refused write having written nothing).
+ */
+function withAudit(name: MutationName): Resolvers[MutationName] {
+  const run = operations[name] as (
+    root: unknown,
+    args: { input: unknown },
+    context: AppContext,
+    info: GraphQLResolveInfo,
+  ) => unknown;
+  return (async (root: unknown, args: { input: unknown }, context: AppContext, info: GraphQLResolveInfo) => {
+    const caller = audited(context, name, args.input);
+    try {
+      return await run(root, args, { ...context, access: caller } as AppContext, info);
+    } catch (error) {
+      if (isForbidden(error)) {
+        const workflowId = (args.input as { workflowId?: unknown } | null)?.workflowId;
+        await recordRefusal(
+          context.store,
+          { sub: caller.sub, roles: caller.roles ?? [] },
+          caller.audit!,
+          "FORBIDDEN",
+          typeof workflowId === "string" ? [workflowId] : [],
+        ).catch(() => undefined);
+      }
+      throw error;
+    }
+  }) as never;
+}
+
+const isForbidden = (error: unknown) => error instanceof GraphQLError && error.extensions.code === "FORBIDDEN";
+
+/** Each mutation: domain operation (one transaction) → publish after commit → read back the selection. */
+const operations: Pick<Resolvers, MutationName> = {
   async startWorkflow(_root, { input }, context, info) {
     const result = await startWorkflow(context.store, input, context.access, context.principal.sub);
     if (result.created) {
@@ -152,3 +202,7 @@ export const Mutation: Pick<
     return workflow;
   },
 };
+
+export const Mutation: Pick<Resolvers, MutationName> = Object.fromEntries(
+  (Object.keys(operations) as MutationName[]).map((name) => [name, withAudit(name)]),
+) as Pick<Resolvers, MutationName>;

@@ -1,4 +1,5 @@
-import { createServer, type Server } from "node:http";
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
@@ -32,8 +33,14 @@ import { healthz, readyz } from "./server/health";
 import { attachWebSocket } from "./server/websocket";
 import { createOriginPolicy } from "./server/cors";
 import { createHttpRateLimit } from "./server/http-rate-limit";
-import { createOperationLimiter } from "./server/rate-limit";
+import { clientIp, createOperationLimiter } from "./server/rate-limit";
 import { securityHeaders, withoutSuggestions } from "./server/security-headers";
+import {
+  createRefusalRecorder,
+  mutationField,
+  mutationFieldOfText,
+  UNAUTHENTICATED_PRINCIPAL,
+} from "./server/audit-refusals";
 import { createWebSocketLimits } from "./server/websocket-limits";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
@@ -95,11 +102,15 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     );
   }
   // Built for each operation: the workflows a caller may read are looked up as it starts.
-  const context = async (principal: Principal): Promise<AppContext> => {
+  const context = async (
+    principal: Principal,
+    request: AppContext["request"] = { id: randomUUID(), clientAddress: null },
+  ): Promise<AppContext> => {
     const scope = accessScopeOf(principal);
     const view = await lookupAccessView(store, scope);
     const context: AppContext = {
       principal,
+      request,
       access: scope,
       jwt: {},
       visibility: view.visibility,
@@ -123,6 +134,16 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     logger,
   });
   const httpRateLimit = createHttpRateLimit<AppContext>(limiter, config.trustProxyHops);
+  const recordRefused = createRefusalRecorder(store, logger);
+  /** The request's id (the client's X-Request-Id when it is a short token) and address, for the audit trail. */
+  const requestOf = (req: IncomingMessage): AppContext["request"] => {
+    const given = req.headers["x-request-id"];
+    const id = typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    return {
+      id,
+      clientAddress: clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxyHops),
+    };
+  };
   // One set of shape and cost limits for HTTP and WebSocket, checked before anything runs.
   const queryLimits = createQueryLimits(schema, config.queryLimits);
 
@@ -144,7 +165,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       // No HTTP caching hints are used: skip the per-field cache-control bookkeeping.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
-      operationGatePlugin<AppContext>(),
+      operationGatePlugin<AppContext>(async (context, operation, variables) => {
+        const field = mutationField(operation);
+        if (field) await recordRefused(context.principal, context.request, field, variables, "FORBIDDEN");
+      }),
       queryLimitsPlugin(queryLimits),
     ],
   });
@@ -194,11 +218,28 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         express.json({ limit: config.maxBodyBytes }),
         queryTokensMiddleware(queryLimits, formatError),
         expressMiddleware(apollo, {
-          context: async ({ req }) =>
-            httpRateLimit.withClientIp(
-              await context(await authenticateHttp(authenticator, req.headers.authorization)),
-              req,
-            ),
+          context: async ({ req }) => {
+            const request = requestOf(req);
+            let principal: Principal;
+            try {
+              principal = await authenticateHttp(authenticator, req.headers.authorization);
+            } catch (error) {
+              // A mutation refused for want of a valid token is an audited attempt too.
+              const body = req.body as { query?: unknown; operationName?: unknown; variables?: unknown } | undefined;
+              const field = mutationFieldOfText(body?.query, body?.operationName);
+              if (field && isCode(error, "UNAUTHENTICATED")) {
+                await recordRefused(
+                  { sub: UNAUTHENTICATED_PRINCIPAL, roles: [] },
+                  request,
+                  field,
+                  body?.variables,
+                  "UNAUTHENTICATED",
+                );
+              }
+              throw error;
+            }
+            return httpRateLimit.withClientIp(await context(principal, request), req);
+          },
         }),
       );
       expressApp.use(jsonErrorHandler(logger));
@@ -260,4 +301,9 @@ function jsonErrorHandler(logger: Logger) {
           : (error.message ?? "Bad request");
     res.status(status).json({ errors: [badRequest(message).toJSON()] });
   };
+}
+
+/** True for a GraphQLError with this `extensions.code`. */
+function isCode(error: unknown, code: string): boolean {
+  return (error as { extensions?: { code?: unknown } } | null)?.extensions?.code === code;
 }

@@ -8,6 +8,10 @@ import type { Principal } from "./principal";
 export interface AccessScope {
   /** The caller's `sub`: recorded as `writtenBy` on what it writes. */
   sub: string;
+  /** The token's roles, as the audit trail records them. */
+  roles?: readonly string[];
+  /** Set on the scope a mutation runs with: what its audit entry records. */
+  audit?: AuditTrail;
   /** Admins see and do everything. */
   admin: boolean;
   /** The caller's `sub` and `group:<name>` for each of its groups, sorted and without repeats. */
@@ -39,6 +43,18 @@ export function withVisibleWorkflows(
   return { ...scope, key: hiddenKey ? `${base}#${digest}#${hiddenKey}` : `${base}#${digest}` };
 }
 
+/** What the audit entry of one mutation records besides the caller (see src/domain/audit.ts). */
+export interface AuditTrail {
+  /** The mutation's field name (`appendNode`, `grantWorkflowAccess`, …). */
+  operation: string;
+  /** The request's id (`X-Request-Id` when the client sent one, else generated). */
+  requestId: string;
+  /** The client's address (after trusted proxies); null when unknown. */
+  clientAddress: string | null;
+  /** SHA-256 of the mutation's input, as canonical JSON. */
+  inputDigest: string;
+}
+
 /** The prefix of a group principal: `group:ops` is everyone whose `groups` claim holds `ops`. */
 export const GROUP_PREFIX = "group:";
 
@@ -53,7 +69,13 @@ export function accessScopeOf(principal: Principal): AccessScope {
     ...principal.groups.map((group) => GROUP_PREFIX + group),
   ];
   const sorted = [...new Set(principals)].sort();
-  return { sub: principal.sub, admin, principals: sorted, key: admin ? "admin" : JSON.stringify(sorted) };
+  return {
+    sub: principal.sub,
+    roles: [...principal.roles],
+    admin,
+    principals: sorted,
+    key: admin ? "admin" : JSON.stringify(sorted),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { HeaderMap, type ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError } from "graphql";
+import { GraphQLError, type OperationDefinitionNode } from "graphql";
 import type { Authenticator } from "./authenticator";
 import { checkOperation } from "./operation-gate";
 import type { Principal } from "./principal";
@@ -24,13 +24,22 @@ export async function authenticateHttp(authenticator: Authenticator, authorizati
  * Apollo plugin applying {@link checkOperation} once the operation is known (after validation,
  * before execution), so that a refused mutation writes nothing.
  */
-export function operationGatePlugin<TContext extends { principal: Principal }>(): ApolloServerPlugin<TContext> {
+export function operationGatePlugin<TContext extends { principal: Principal }>(
+  onRefused?: (
+    context: TContext,
+    operation: OperationDefinitionNode | null | undefined,
+    variables: unknown,
+  ) => Promise<void>,
+): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ contextValue, operation }) {
+        async didResolveOperation({ contextValue, operation, request }) {
           const denied = checkOperation(contextValue.principal, operation?.operation);
-          if (denied) throw withHttpStatus(denied);
+          if (denied) {
+            await onRefused?.(contextValue, operation, request.variables);
+            throw withHttpStatus(denied);
+          }
         },
       };
     },

@@ -106,11 +106,12 @@ export async function addDecision(store: Store, input: AddDecisionInput, caller:
     const stored = plan.storedNode(decision.id);
     if (stored) {
       assertSameDecision(stored.node, decision, await readStoredOptions(tx, decision.id), options.map(offered));
+      await writer.flush([stored.node.id]);
       return { nodes: [stored.node], events: [] };
     }
     await checkAncestors(tx, writer, decision, options);
     const node = plan.addDecision(decision, options);
-    await writer.flush();
+    await writer.flush([node.id]);
     return { nodes: [node], events: plan.events };
   });
 }

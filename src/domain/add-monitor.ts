@@ -64,6 +64,7 @@ export async function addMonitor(store: Store, input: AddMonitorInput, caller: A
     const stored = plan.storedNode(spec.id);
     if (stored) {
       assertSameNode(stored.node, spec, [["targetIds", stored.links.targetIds, [...targetIds].sort()]]);
+      await writer.flush([stored.node.id]);
       return { nodes: [stored.node], events: [] };
     }
     const monitor = plan.addMonitor(spec, targetIds);

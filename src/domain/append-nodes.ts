@@ -71,7 +71,7 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[], calle
       assertSameNode(stored.node, spec);
       return stored.node;
     });
-    await writer.flush();
+    await writer.flush(nodes.map((n) => n.id));
     return { nodes, events: plan.events };
   });
 }

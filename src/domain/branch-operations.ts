@@ -64,7 +64,7 @@ export async function setBranchStatus(
     const writer = await WorkflowWriter.open(tx, { workflowIds: [workflowId], nodeIds: [], branchIds: [id] }, caller);
     const branch = writer.plan.requireBranch(id, workflowId, "input.branchId");
     if (branch.status !== status) writer.plan.setBranchStatus(branch, status);
-    await writer.flush();
+    await writer.flush([branch.id]);
     return { branch, events: writer.plan.events };
   });
 }
@@ -108,7 +108,7 @@ export async function setBranchVisibility(
     if (JSON.stringify(branch.restrictedTo ?? null) !== JSON.stringify(restrictedTo)) {
       writer.plan.setBranchVisibility(branch, restrictedTo);
     }
-    await writer.flush();
+    await writer.flush([branch.id]);
     return { branch, events: writer.plan.events };
   });
 }

@@ -45,7 +45,10 @@ export async function chooseOption(store: Store, input: ChooseOptionInput, calle
     if (!links.optionIds.includes(optionId)) {
       throw badUserInput(`Node ${optionId} is not an option of decision ${decisionId}`, { field: "input.optionId" });
     }
-    if (links.chosenId === optionId) return { nodes: [decision], events: [] };
+    if (links.chosenId === optionId) {
+      await writer.flush([decisionId, optionId]);
+      return { nodes: [decision], events: [] };
+    }
     if (links.chosenId !== null) {
       throw conflict(`Decision ${decisionId} was already made: option ${links.chosenId} was chosen`, {
         field: "input.optionId",

@@ -1,6 +1,7 @@
 import type { AccessScope } from "../auth/access-scope";
 import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
+import { recordAudit } from "./audit";
 import type { Store } from "./store";
 import { checkInput, checkNotBlank, normalizeId } from "./validation";
 import { accessOf, checkAccess, GRANTS_OF_W, type Grant, type WorkflowAccess } from "./workflow-access";
@@ -81,6 +82,7 @@ async function changeAccess(
       });
     }
     await tx.run(access === null ? REVOKE : GRANT, { workflowId, principal, access });
+    await recordAudit(tx, scope, { workflowIds: [workflowId], targetIds: [principal] });
     return accessOf(scope, changed) === null ? null : workflowId;
   });
 }

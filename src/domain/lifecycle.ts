@@ -68,7 +68,10 @@ async function endWorkflow(
       const same = (["status", "summary", "error", "cancelReason"] as const).every(
         (key) => (now[key] ?? null) === (changes[key] ?? null),
       );
-      if (same) return { workflowId, events: [] };
+      if (same) {
+        await writer.flush();
+        return { workflowId, events: [] };
+      }
       throw conflict(`Workflow ${workflowId} is ${now.status} already`, {
         field: "input.workflowId",
         status: now.status,
@@ -164,7 +167,10 @@ export async function resumeWorkflow(
     const name = input.name ?? null;
     if (now.status === "RUNNING" && now.resumedFromNodeId === fromNodeId && now.resumeName === name) {
       const resumed = now.resumeBranchId ? await readBranch(tx, now.resumeBranchId) : null;
-      if (resumed) return { workflowId, events: [], branch: resumed };
+      if (resumed) {
+        await writer.flush([resumed.id]);
+        return { workflowId, events: [], branch: resumed };
+      }
     }
     if (now.status !== "FAILED" && now.status !== "CANCELLED") {
       throw conflict(`Workflow ${workflowId} is ${now.status}: only a FAILED or CANCELLED workflow can be resumed`, {

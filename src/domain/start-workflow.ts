@@ -2,6 +2,7 @@ import type { AccessScope } from "../auth/access-scope";
 import { randomUUID } from "node:crypto";
 import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
+import { recordAudit } from "./audit";
 import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText } from "./validation";
 import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
@@ -75,6 +76,7 @@ export async function startWorkflow(
         root.agentId === (input.agentId ?? null) &&
         root.userId === (input.userId ?? null);
       if (!same) throw conflict(`Workflow ${id} already exists with different input`, { field: "input.id" });
+      await recordAudit(tx, caller, { workflowIds: [id], targetIds: [root.id] });
       return { workflowId: id, root, created: false };
     }
     const timestamp = new Date().toISOString();
@@ -96,6 +98,7 @@ export async function startWorkflow(
       writtenBy: owner,
     };
     await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root, owner });
+    await recordAudit(tx, caller, { workflowIds: [id], targetIds: [root.id, root.branchId] });
     return { workflowId: id, root, created: true };
   });
 }

@@ -3,6 +3,7 @@ import type { AccessScope } from "../auth/access-scope";
 import { forbidden } from "../errors";
 import { accessOf, GRANTS_OF_W, includes, type Grant, type WorkflowAccess } from "./workflow-access";
 import { hiddenByLineage, hidingRootsIn } from "./visibility";
+import { recordAudit } from "./audit";
 import { BRANCH_PROJECTION, toBranchState } from "./branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
 import { WritePlan, type WorkflowLifecycle } from "./write-plan";
@@ -135,6 +136,8 @@ export class WorkflowWriter {
     /** The write being planned against what was read. */
     readonly plan: WritePlan,
     private readonly access: ReadonlyMap<string, WorkflowAccess>,
+    private readonly caller: AccessScope,
+    private readonly workflowIds: readonly string[],
   ) {}
 
   /**
@@ -202,11 +205,18 @@ export class WorkflowWriter {
       })),
       branches: (record.get("branches") as Record<string, unknown>[]).filter(visible).map(toBranchState),
     });
-    return new WorkflowWriter(tx, plan, accessByWorkflow);
+    return new WorkflowWriter(tx, plan, accessByWorkflow, caller, [...new Set(scope.workflowIds)].sort());
   }
 
-  /** Writes everything planned (nothing when nothing was). */
-  async flush(): Promise<void> {
+  /**
+   * Writes everything planned (nothing when nothing was), and the operation's audit entry (also for
+   * an idempotent retry that writes nothing else); `targetIds` adds to the ids it records.
+   */
+  async flush(targetIds: readonly string[] = []): Promise<void> {
+    await recordAudit(this.tx, this.caller, {
+      workflowIds: this.workflowIds,
+      targetIds: [...targetIds, ...this.plan.writtenIds()],
+    });
     const parameters = this.plan.flushParameters();
     if (!parameters) return;
     const result = await this.tx.run(FLUSH, parameters);

@@ -511,6 +511,16 @@ export class WritePlan {
     };
   }
 
+  /** The ids of the nodes and branches this write creates or changes, and of the options it chooses (for the audit trail). */
+  writtenIds(): string[] {
+    return [
+      ...this.newNodes.map((n) => n.id),
+      ...this.newBranches,
+      ...this.changedBranches,
+      ...this.edges.filter((e) => e.type === "CHOSEN_OPTION").flatMap((e) => [e.from, e.to]),
+    ];
+  }
+
   /** The branch state after this write (for results). */
   branch(id: string): BranchState | undefined {
     return this.branches.get(id);

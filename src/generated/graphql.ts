@@ -141,6 +141,77 @@ export type AppendNodeInput = {
   workflowId: Scalars['ID']['input'];
 };
 
+/**
+ * One audited action: a mutation that succeeded (outcome OK, written in the same transaction as its
+ * change), or one refused (FORBIDDEN, UNAUTHENTICATED). No operation of this API changes or deletes one.
+ */
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  /** When it happened (server clock, UTC). */
+  at: Scalars['DateTime']['output'];
+  /** The client's address (after the trusted proxies). */
+  clientAddress?: Maybe<Scalars['String']['output']>;
+  /** The entry's UUID. */
+  id: Scalars['ID']['output'];
+  /** SHA-256 (hex) of the mutation's input (its variables, for a refusal), as canonical JSON. */
+  inputDigest?: Maybe<Scalars['String']['output']>;
+  /** The mutation (`appendNode`, `grantWorkflowAccess`, …). */
+  operation: Scalars['String']['output'];
+  /** OK, or the code that refused it: FORBIDDEN or UNAUTHENTICATED. */
+  outcome: Scalars['String']['output'];
+  /** The token's `sub`; `(unauthenticated)` when there was no valid token; `system` for the server's own jobs. */
+  principal: Scalars['String']['output'];
+  /** The request's id: the client's `X-Request-Id` when it sent one, else generated. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The token's roles. */
+  roles: Array<Scalars['String']['output']>;
+  /** The ids it wrote or changed (nodes, branches, options chosen) or, for grants, the principal. */
+  targetIds: Array<Scalars['String']['output']>;
+  /** The workflow it acted on; null for one that spans several (their ids are in targetIds) or names none. */
+  workflowId?: Maybe<Scalars['ID']['output']>;
+};
+
+/** One entry of an `auditLog` page and the cursor that resumes after it. */
+export type AuditLogEdge = {
+  __typename?: 'AuditLogEdge';
+  /** Opaque; pass it as `after` to continue after this entry. */
+  cursor: Scalars['String']['output'];
+  /** The entry. */
+  node: AuditEntry;
+};
+
+/** A page of audit entries, newest first (shaped like a Relay connection). */
+export type AuditLogPage = {
+  __typename?: 'AuditLogPage';
+  /** The entries, newest first, each with its cursor. */
+  edges: Array<AuditLogEdge>;
+  /** Whether older entries follow, and the cursor to continue from. */
+  pageInfo: AuditLogPageInfo;
+};
+
+/** Where an `auditLog` page ends. */
+export type AuditLogPageInfo = {
+  __typename?: 'AuditLogPageInfo';
+  /** The cursor of the page's last edge; null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether older entries follow. */
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+/** Filters of `auditLog`: an entry is listed when it matches every filter given. */
+export type AuditLogWhere = {
+  /** Only entries at or after this time. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only entries of this mutation. */
+  operation?: InputMaybe<Scalars['String']['input']>;
+  /** Only entries of this principal. */
+  principal?: InputMaybe<Scalars['String']['input']>;
+  /** Only entries before this time. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only entries of this workflow. */
+  workflowId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 /** Boolean filters */
 export type BooleanScalarFilters = {
   eq?: InputMaybe<Scalars['Boolean']['input']>;
@@ -889,6 +960,11 @@ export type PageInfo = {
  */
 export type Query = {
   __typename?: 'Query';
+  /**
+   * The audit trail, newest first, a page at a time: every entry for admins; for anyone else only the
+   * entries of the workflows it owns (an empty page otherwise).
+   */
+  auditLog: AuditLogPage;
   branches: Array<Branch>;
   /** Monitors watching a node in a branch other than their own, by the monitor's seq, then the target's. */
   crossBranchMonitors: Array<MonitorLink>;
@@ -912,6 +988,19 @@ export type Query = {
   workflowEvents: Array<WorkflowEvent>;
   workflowNodes: Array<WorkflowNode>;
   workflows: Array<Workflow>;
+};
+
+
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
+ */
+export type QueryAuditLogArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  where?: InputMaybe<AuditLogWhere>;
 };
 
 
@@ -2080,6 +2169,11 @@ export type ResolversTypes = {
   AddDecisionInput: ResolverTypeWrapper<unknown>;
   AddMonitorInput: ResolverTypeWrapper<unknown>;
   AppendNodeInput: ResolverTypeWrapper<unknown>;
+  AuditEntry: ResolverTypeWrapper<unknown>;
+  AuditLogEdge: ResolverTypeWrapper<unknown>;
+  AuditLogPage: ResolverTypeWrapper<unknown>;
+  AuditLogPageInfo: ResolverTypeWrapper<unknown>;
+  AuditLogWhere: ResolverTypeWrapper<unknown>;
   Boolean: ResolverTypeWrapper<unknown>;
   BooleanScalarFilters: ResolverTypeWrapper<unknown>;
   Branch: ResolverTypeWrapper<unknown>;
@@ -2195,6 +2289,11 @@ export type ResolversParentTypes = {
   AddDecisionInput: unknown;
   AddMonitorInput: unknown;
   AppendNodeInput: unknown;
+  AuditEntry: unknown;
+  AuditLogEdge: unknown;
+  AuditLogPage: unknown;
+  AuditLogPageInfo: unknown;
+  AuditLogWhere: unknown;
   Boolean: unknown;
   BooleanScalarFilters: unknown;
   Branch: unknown;
@@ -2297,6 +2396,35 @@ export type ResolversParentTypes = {
   WorkflowSort: unknown;
   WorkflowStatusEnumScalarFilters: unknown;
   WorkflowWhere: unknown;
+};
+
+export type AuditEntryResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  clientAddress?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  inputDigest?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  operation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  principal?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  roles?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  targetIds?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  workflowId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type AuditLogEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AuditLogEdge'] = ResolversParentTypes['AuditLogEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditEntry'], ParentType, ContextType>;
+};
+
+export type AuditLogPageResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AuditLogPage'] = ResolversParentTypes['AuditLogPage']> = {
+  edges?: Resolver<Array<ResolversTypes['AuditLogEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['AuditLogPageInfo'], ParentType, ContextType>;
+};
+
+export type AuditLogPageInfoResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AuditLogPageInfo'] = ResolversParentTypes['AuditLogPageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type BranchResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Branch'] = ResolversParentTypes['Branch']> = {
@@ -2410,6 +2538,7 @@ export type PageInfoResolvers<ContextType = AppContext, ParentType extends Resol
 };
 
 export type QueryResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  auditLog?: Resolver<ResolversTypes['AuditLogPage'], ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'first'>>;
   branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType, Partial<QueryBranchesArgs>>;
   crossBranchMonitors?: Resolver<Array<ResolversTypes['MonitorLink']>, ParentType, ContextType, RequireFields<QueryCrossBranchMonitorsArgs, 'workflowId'>>;
   decisionPoints?: Resolver<Array<ResolversTypes['DecisionPoint']>, ParentType, ContextType, RequireFields<QueryDecisionPointsArgs, 'workflowId'>>;
@@ -2613,6 +2742,10 @@ export type WorkflowSnapshotResolvers<ContextType = AppContext, ParentType exten
 };
 
 export type Resolvers<ContextType = AppContext> = {
+  AuditEntry?: AuditEntryResolvers<ContextType>;
+  AuditLogEdge?: AuditLogEdgeResolvers<ContextType>;
+  AuditLogPage?: AuditLogPageResolvers<ContextType>;
+  AuditLogPageInfo?: AuditLogPageInfoResolvers<ContextType>;
   Branch?: BranchResolvers<ContextType>;
   BranchAt?: BranchAtResolvers<ContextType>;
   BranchStats?: BranchStatsResolvers<ContextType>;

@@ -19,6 +19,8 @@ export interface AppContext {
    * `$jwt` in `@cypher` statements; it is set only from a verified token, never from input.
    */
   jwt: Record<string, unknown>;
+  /** The request the operation came with, as the audit trail records it. */
+  request: { id: string; clientAddress: string | null };
   /** What is hidden or redacted from the caller inside the workflows it may read. */
   visibility: Visibility;
   store: Store;

@@ -33,7 +33,7 @@ export async function createSchema(driver: Driver): Promise<GraphQLSchema> {
       },
     },
   });
-  const schema = await library.getSchema();
+  const schema = await quietly(AUTHORIZATION_WITHOUT_KEY, () => library.getSchema());
   keepRootDescriptions(schema, typeDefs);
   return schema;
 }
@@ -52,5 +52,25 @@ function keepRootDescriptions(schema: GraphQLSchema, typeDefs: string): void {
   for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
     const description = root && written.get(root.name);
     if (root && description && !root.description) root.description = description;
+  }
+}
+
+/**
+ * The library warns that `@authorization` is used without `features.authorization` (a key to verify
+ * tokens with): by design here, since the server verifies tokens itself and always passes the
+ * verified payload as `context.jwt` (src/auth/access-scope.ts). That one warning is dropped.
+ */
+const AUTHORIZATION_WITHOUT_KEY = "specify authorization settings in 'features.authorization'";
+
+async function quietly<T>(warning: string, run: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && args[0].includes(warning)) return;
+    warn(...args);
+  };
+  try {
+    return await run();
+  } finally {
+    console.warn = warn;
   }
 }

@@ -14,8 +14,13 @@ export interface GqlResponse {
 }
 
 export interface Callers {
-  /** POSTs an operation as the caller. */
-  post(as: TokenClaims, query: string, variables?: Record<string, unknown>): Promise<GqlResponse>;
+  /** POSTs an operation as the caller (null: with no token). */
+  post(
+    as: TokenClaims | null,
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GqlResponse>;
   /** As post, and throws when the response has errors. */
   ok(as: TokenClaims, query: string, variables?: Record<string, unknown>): Promise<Record<string, any>>;
   /** A graphql-ws client connected as the caller (no retries); `onClient` registers its disposal. */
@@ -40,10 +45,19 @@ export function createCallers(
       );
     return tokens.get(key)!;
   };
-  const post = async (as: TokenClaims, query: string, variables: Record<string, unknown> = {}) => {
+  const post = async (
+    as: TokenClaims | null,
+    query: string,
+    variables: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) => {
     const res = await fetch(api.url, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: await bearerFor(as) },
+      headers: {
+        "content-type": "application/json",
+        ...(as ? { authorization: await bearerFor(as) } : {}),
+        ...headers,
+      },
       body: JSON.stringify({ query, variables }),
     });
     return (await res.json()) as GqlResponse;

@@ -28,6 +28,7 @@ describe("accessScopeOf and visibilityClaims", () => {
     const scope = accessScopeOf(principal("carol", ["writer"], ["ops", "dev", "ops"]));
     expect(scope).toEqual({
       sub: "carol",
+      roles: ["writer"],
       admin: false,
       principals: ["carol", "group:dev", "group:ops"],
       key: expect.any(String),
