@@ -77,16 +77,33 @@ function entryOf(
 }
 
 /**
- * Writes the audit entry of a mutation inside its transaction; nothing when the caller carries no
- * audit trail (the domain called from scripts and tests).
+ * The audit entry of a successful mutation, to write in its transaction (see {@link CREATE_AUDIT_ENTRIES});
+ * null when the caller carries no audit trail (the domain called from scripts and tests).
  */
+export function auditEntry(
+  caller: AccessScope,
+  change: { workflowIds: readonly string[]; targetIds: readonly string[] },
+): AuditEntry | null {
+  return caller.audit ? entryOf(caller.sub, caller.roles ?? [], caller.audit, change, "OK") : null;
+}
+
+/** Cypher: creates the entries of `$audit` (a list of {@link auditEntry} values), for folding into a write's statement. */
+export const CREATE_AUDIT_ENTRIES = `
+CALL (*) {
+  UNWIND $audit AS entry
+  CREATE (a:AuditEntry)
+  SET a = entry, a.at = datetime(entry.at)
+  RETURN count(*) AS auditEntries
+}`;
+
+/** Writes the audit entry of a mutation inside its transaction, in a statement of its own. */
 export async function recordAudit(
   tx: ManagedTransaction,
   caller: AccessScope,
   change: { workflowIds: readonly string[]; targetIds: readonly string[] },
 ): Promise<void> {
-  if (!caller.audit) return;
-  await tx.run(CREATE_ENTRY, { entry: entryOf(caller.sub, caller.roles ?? [], caller.audit, change, "OK") });
+  const entry = auditEntry(caller, change);
+  if (entry) await tx.run(CREATE_ENTRY, { entry });
 }
 
 /** Records a refused mutation (FORBIDDEN, UNAUTHENTICATED) in a transaction of its own. */

@@ -3,7 +3,7 @@ import type { AccessScope } from "../auth/access-scope";
 import { forbidden } from "../errors";
 import { accessOf, GRANTS_OF_W, includes, type Grant, type WorkflowAccess } from "./workflow-access";
 import { hiddenByLineage, hidingRootsIn } from "./visibility";
-import { recordAudit } from "./audit";
+import { auditEntry, CREATE_AUDIT_ENTRIES, recordAudit } from "./audit";
 import { BRANCH_PROJECTION, toBranchState } from "./branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
 import { WritePlan, type WorkflowLifecycle } from "./write-plan";
@@ -102,6 +102,7 @@ CALL (*) {
   SET x = row {.workflowId, .seq, .kind, .branchId, .decisionId, .optionId, .status, .restrictedTo}, x.at = datetime(row.at)
   RETURN count(*) AS records
 }
+${CREATE_AUDIT_ENTRIES}
 CALL (*) {
   UNWIND $workflows AS row
   MATCH (w:Workflow {id: row.id})
@@ -213,13 +214,15 @@ export class WorkflowWriter {
    * an idempotent retry that writes nothing else); `targetIds` adds to the ids it records.
    */
   async flush(targetIds: readonly string[] = []): Promise<void> {
-    await recordAudit(this.tx, this.caller, {
-      workflowIds: this.workflowIds,
-      targetIds: [...targetIds, ...this.plan.writtenIds()],
-    });
+    const change = { workflowIds: this.workflowIds, targetIds: [...targetIds, ...this.plan.writtenIds()] };
     const parameters = this.plan.flushParameters();
-    if (!parameters) return;
-    const result = await this.tx.run(FLUSH, parameters);
+    if (!parameters) {
+      await recordAudit(this.tx, this.caller, change);
+      return;
+    }
+    // The entry is written by the same statement: no extra round trip per write.
+    const entry = auditEntry(this.caller, change);
+    const result = await this.tx.run(FLUSH, { ...parameters, audit: entry ? [entry] : [] });
     // Every new node must have found its parent; anything else would leave an orphan: roll back.
     const linked = Number(result.records[0]?.get("createdNodes") ?? 0);
     if (linked !== parameters.nodes.length) {
