@@ -1,0 +1,212 @@
+import { useEffect, useState } from "react";
+import type { Client } from "graphql-ws";
+import { request, RequestError } from "./api";
+import { DECISIONS_AND_MONITORS, HISTORY, STRUCTURE, WORKFLOW, WORKFLOW_EVENTS } from "./documents";
+import { describeStreamError, isRetryableStreamError, type ApiError } from "./errors";
+import {
+  applyEvents,
+  modelFromLoad,
+  type BranchData,
+  type DecisionData,
+  type EventData,
+  type MonitorData,
+  type NodeData,
+  type WorkflowModel,
+} from "./model";
+
+/** A workflow's own fields, as the page header shows them. */
+export interface WorkflowHeader {
+  id: string;
+  name: string;
+  status: string;
+  createdAt: string;
+  lastSeq: number;
+  nodeCount: number;
+  myAccess: "READ" | "WRITE" | "OWNER" | null;
+}
+
+/** What {@link useLiveWorkflow} gives the page. */
+export interface LiveWorkflow {
+  header: WorkflowHeader | null;
+  model: WorkflowModel | null;
+  /** Nodes read so far while loading, of how many. */
+  progress: { loaded: number; total: number } | null;
+  /** Why the load failed. */
+  error: ApiError | null;
+  /** Why the live stream stopped, until it is back. */
+  streamError: ApiError | null;
+  /** The live stream's connection. */
+  live: "connecting" | "connected" | "closed";
+  /** Milliseconds from the start of the load to the model being ready. */
+  loadMs: number | null;
+}
+
+interface HistoryPage {
+  edges: { node: NodeData }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** Nodes per history page: the API's largest. */
+const PAGE = 1000;
+/** How long stream events gather before one render: a burst of appends becomes one update. */
+const BATCH_MS = 30;
+
+/** Reads a workflow: its header (and so `lastSeq`) first, then its nodes page by page, then the rest. */
+async function loadWorkflow(
+  workflowId: string,
+  onProgress: (loaded: number, total: number) => void,
+  cancelled: () => boolean,
+): Promise<{ header: WorkflowHeader; model: WorkflowModel }> {
+  const { workflows } = await request<{ workflows: WorkflowHeader[] }>(WORKFLOW, { id: workflowId });
+  const header = workflows[0];
+  if (!header) throw new RequestError({ code: "NOT_FOUND", message: "Not found, or not visible to your token." });
+  const nodes: NodeData[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: { history: HistoryPage } = await request<{ history: HistoryPage }>(HISTORY, {
+      workflowId,
+      after,
+      first: PAGE,
+    });
+    const history = page.history;
+    for (const edge of history.edges) nodes.push(edge.node);
+    onProgress(nodes.length, Math.max(header.nodeCount, nodes.length));
+    if (cancelled()) throw new RequestError({ code: "CANCELLED", message: "cancelled" });
+    if (!history.pageInfo.hasNextPage || !history.pageInfo.endCursor) break;
+    after = history.pageInfo.endCursor;
+  }
+  const branches: BranchData[] = [];
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await request<{ branches: BranchData[] }>(STRUCTURE, { workflowId, offset, limit: PAGE });
+    branches.push(...page.branches);
+    if (page.branches.length < PAGE) break;
+  }
+  const { decisionPoints, crossBranchMonitors } = await request<{
+    decisionPoints: DecisionData[];
+    crossBranchMonitors: MonitorData[];
+  }>(DECISIONS_AND_MONITORS, { workflowId });
+  const model = modelFromLoad({
+    workflowId,
+    lastSeq: header.lastSeq,
+    nodes,
+    branches,
+    decisions: decisionPoints,
+    monitors: crossBranchMonitors,
+  });
+  return { header, model };
+}
+
+/**
+ * Loads a workflow and follows it live: `workflowEvents` from the `lastSeq` the load started at.
+ * After a drop the client reconnects and re-sends the subscription; its `afterSeq` is kept at the
+ * last seq received (the client re-sends the same payload object), so the stream resumes exactly
+ * there. A stream the server ended with an error it may not repeat (a slow-subscriber close) is
+ * subscribed again from the same seq.
+ */
+export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: number): LiveWorkflow {
+  const [state, setState] = useState<LiveWorkflow>({
+    header: null,
+    model: null,
+    progress: null,
+    error: null,
+    streamError: null,
+    live: "connecting",
+    loadMs: null,
+  });
+
+  useEffect(() => {
+    let stopped = false;
+    let unsubscribe: (() => void) | undefined;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    let pending: EventData[] = [];
+    const started = performance.now();
+    setState({
+      header: null,
+      model: null,
+      progress: null,
+      error: null,
+      streamError: null,
+      live: "connecting",
+      loadMs: null,
+    });
+
+    const flush = () => {
+      flushTimer = undefined;
+      const events = pending;
+      pending = [];
+      setState((s) => {
+        if (!s.model) return s;
+        const model = applyEvents(s.model, events);
+        if (model === s.model) return s;
+        const added = events.filter((e) => e.node && e.seq > s.model!.lastSeq && !s.model!.nodes.has(e.node.id)).length;
+        const header = s.header && { ...s.header, lastSeq: model.lastSeq, nodeCount: s.header.nodeCount + added };
+        return { ...s, model, header };
+      });
+    };
+
+    const follow = (variables: { workflowId: string; afterSeq: number }) => {
+      unsubscribe = client.subscribe<{ workflowEvents: EventData }>(
+        { query: WORKFLOW_EVENTS, variables },
+        {
+          next: (result) => {
+            if (result.errors?.length) {
+              setState((s) => ({ ...s, streamError: describeStreamError(result.errors) }));
+              return;
+            }
+            const event = result.data?.workflowEvents;
+            if (!event) return;
+            // Read again by the client when it re-sends the subscription after a reconnect.
+            variables.afterSeq = Math.max(variables.afterSeq, event.seq);
+            pending.push(event);
+            flushTimer ??= setTimeout(flush, BATCH_MS);
+          },
+          error: (error) => {
+            if (stopped) return;
+            const described = describeStreamError(error);
+            setState((s) => ({ ...s, streamError: described }));
+            if (isRetryableStreamError(described)) retryTimer = setTimeout(() => follow(variables), 1000);
+          },
+          complete: () => {
+            // The server ends a stream only when access was revoked or the server stops: try again.
+            if (!stopped) retryTimer = setTimeout(() => follow(variables), 1000);
+          },
+        },
+      );
+    };
+
+    loadWorkflow(
+      workflowId,
+      (loaded, total) => setState((s) => ({ ...s, progress: { loaded, total } })),
+      () => stopped,
+    )
+      .then(({ header, model }) => {
+        if (stopped) return;
+        setState((s) => ({ ...s, header, model, progress: null, loadMs: performance.now() - started }));
+        follow({ workflowId, afterSeq: model.lastSeq });
+      })
+      .catch((error: unknown) => {
+        if (stopped) return;
+        const described =
+          error instanceof RequestError ? error.error : { code: "ERROR", message: String((error as Error).message) };
+        setState((s) => ({ ...s, error: described, progress: null }));
+      });
+
+    const offConnected = client.on("connected", () =>
+      setState((s) => ({ ...s, live: "connected", streamError: null })),
+    );
+    const offConnecting = client.on("connecting", () => setState((s) => ({ ...s, live: "connecting" })));
+    const offClosed = client.on("closed", () => setState((s) => ({ ...s, live: "closed" })));
+    return () => {
+      stopped = true;
+      unsubscribe?.();
+      clearTimeout(retryTimer);
+      clearTimeout(flushTimer);
+      offConnected();
+      offConnecting();
+      offClosed();
+    };
+  }, [workflowId, client, reloadKey]);
+
+  return state;
+}
