@@ -53,7 +53,13 @@ export function WorkflowCanvas({ layout, selectedId, onSelect }: WorkflowCanvasP
           strokeWidth: e.chosen ? 4 : e.kind === "parent" ? 1.6 : 1.4,
           strokeDasharray: e.kind === "parent" ? undefined : "6 5",
         },
-        markerEnd: { type: MarkerType.ArrowClosed, color: e.color, width: 14, height: 14 },
+        // Marker sizes scale with the stroke: keep the bold edge's arrow the size of the others.
+        markerEnd: {
+          type: MarkerType.ArrowClosed,
+          color: e.color,
+          width: e.chosen ? 6 : 14,
+          height: e.chosen ? 6 : 14,
+        },
         focusable: false,
       })),
     [layout],
@@ -82,7 +88,13 @@ export function WorkflowCanvas({ layout, selectedId, onSelect }: WorkflowCanvasP
       <Background gap={24} />
       <Controls showInteractive={false} />
       {layout.nodes.length <= MINIMAP_MAX && (
-        <MiniMap pannable zoomable nodeColor={(n) => (n.data as CardNode["data"]).color} />
+        <MiniMap
+          position="top-right"
+          style={{ width: 150, height: 100 }}
+          pannable
+          zoomable
+          nodeColor={(n) => (n.data as CardNode["data"]).color}
+        />
       )}
     </ReactFlow>
   );
