@@ -8,6 +8,8 @@ const nodeTypes = { card: NodeCard };
 
 /** Above this many drawn cards the view opens on the root rather than fitting everything. */
 const FIT_ALL_MAX = 150;
+/** Below this many cards all are mounted: culling costs more than it saves, and none pops in late. */
+const VISIBLE_ONLY_MIN = 300;
 /** The minimap draws every card: past this many it costs more than it helps. */
 const MINIMAP_MAX = 400;
 
@@ -19,7 +21,7 @@ export interface WorkflowCanvasProps {
 }
 
 /**
- * The tree on a pannable, zoomable canvas. Only the cards in view are mounted
+ * The tree on a pannable, zoomable canvas. On large workflows only the cards in view are mounted
  * (`onlyRenderVisibleElements`), so a workflow of thousands of nodes pans like a small one; it
  * opens on its first nodes instead of fitting all of them (which would put every card in view).
  */
@@ -75,7 +77,7 @@ export function WorkflowCanvas({ layout, selectedId, onSelect }: WorkflowCanvasP
       nodes={nodes}
       edges={edges}
       nodeTypes={nodeTypes}
-      onlyRenderVisibleElements
+      onlyRenderVisibleElements={layout.nodes.length > VISIBLE_ONLY_MIN}
       fitView
       fitViewOptions={fitViewOptions}
       minZoom={0.05}
