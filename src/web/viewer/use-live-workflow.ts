@@ -60,31 +60,39 @@ async function loadWorkflow(
   const { workflows } = await request<{ workflows: WorkflowHeader[] }>(WORKFLOW, { id: workflowId });
   const header = workflows[0];
   if (!header) throw new RequestError({ code: "NOT_FOUND", message: "Not found, or not visible to your token." });
-  const nodes: NodeData[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const page: { history: HistoryPage } = await request<{ history: HistoryPage }>(HISTORY, {
+  // The node pages follow each other (each starts at the previous cursor); the branches, decisions
+  // and monitors are read alongside them.
+  const readNodes = async () => {
+    const nodes: NodeData[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: { history: HistoryPage } = await request<{ history: HistoryPage }>(HISTORY, {
+        workflowId,
+        after,
+        first: PAGE,
+      });
+      for (const edge of page.history.edges) nodes.push(edge.node);
+      onProgress(nodes.length, Math.max(header.nodeCount, nodes.length));
+      if (cancelled()) throw new RequestError({ code: "CANCELLED", message: "cancelled" });
+      if (!page.history.pageInfo.hasNextPage || !page.history.pageInfo.endCursor) return nodes;
+      after = page.history.pageInfo.endCursor;
+    }
+  };
+  const readBranches = async () => {
+    const branches: BranchData[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await request<{ branches: BranchData[] }>(STRUCTURE, { workflowId, offset, limit: PAGE });
+      branches.push(...page.branches);
+      if (page.branches.length < PAGE) return branches;
+    }
+  };
+  const [nodes, branches, { decisionPoints, crossBranchMonitors }] = await Promise.all([
+    readNodes(),
+    readBranches(),
+    request<{ decisionPoints: DecisionData[]; crossBranchMonitors: MonitorData[] }>(DECISIONS_AND_MONITORS, {
       workflowId,
-      after,
-      first: PAGE,
-    });
-    const history = page.history;
-    for (const edge of history.edges) nodes.push(edge.node);
-    onProgress(nodes.length, Math.max(header.nodeCount, nodes.length));
-    if (cancelled()) throw new RequestError({ code: "CANCELLED", message: "cancelled" });
-    if (!history.pageInfo.hasNextPage || !history.pageInfo.endCursor) break;
-    after = history.pageInfo.endCursor;
-  }
-  const branches: BranchData[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await request<{ branches: BranchData[] }>(STRUCTURE, { workflowId, offset, limit: PAGE });
-    branches.push(...page.branches);
-    if (page.branches.length < PAGE) break;
-  }
-  const { decisionPoints, crossBranchMonitors } = await request<{
-    decisionPoints: DecisionData[];
-    crossBranchMonitors: MonitorData[];
-  }>(DECISIONS_AND_MONITORS, { workflowId });
+    }),
+  ]);
   const model = modelFromLoad({
     workflowId,
     lastSeq: header.lastSeq,
