@@ -1,10 +1,12 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Browser } from "playwright-core";
+import { signToken } from "../src/auth/sign-token";
 import { launchBrowser, openPage, type TestPage } from "./support/browser";
 import { APPEND_NODE, APPEND_NODES } from "./support/documents";
 import {
   disposeAll,
   eventually,
+  gql,
   gqlOk,
   newWorkflow,
   onDispose,
@@ -245,5 +247,49 @@ describe("workflow viewer", () => {
     await tab.screenshot("viewer-resumed");
     expect(tab.outsideRequests).toEqual([]);
     expect(tab.consoleErrors).toEqual([]);
+  });
+
+  it("sends the token from its token field, and says readably when the API refuses it", async () => {
+    const secret = randomBytes(32).toString("hex");
+    const secured = await startApp({
+      auth: { mode: "secret", secret, issuer: undefined, audience: undefined, clockToleranceSeconds: 0 },
+    });
+    const tokenOf = (sub: string) => signToken(secret, { sub, roles: ["writer"] });
+    const anaToken = await tokenOf("ana");
+    const res = await fetch(secured.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${anaToken}` },
+      body: JSON.stringify({
+        query: "mutation($input: StartWorkflowInput!) { startWorkflow(input: $input) { id } }",
+        variables: { input: { name: "viewer-ana", systemPrompt: "You are a test agent." } },
+      }),
+    });
+    const workflowId = ((await res.json()) as any).data.startWorkflow.id as string;
+    expect((await gql(secured.url, "{ workflows(limit: 1) { id } }")).status).toBe(401);
+
+    const tab = await openViewer(`/#/workflows/${workflowId}`, secured.origin);
+    const useToken = async (token: string) => {
+      if (!(await tab.page.getByRole("button", { name: "Use token" }).isVisible())) {
+        await tab.page.getByRole("button", { name: /^Token/ }).click();
+      }
+      await tab.page.getByPlaceholder("eyJhbGciOi…").fill(token);
+      await tab.page.getByRole("button", { name: "Use token" }).click();
+    };
+    // Ben's token is valid but the workflow is Ana's: hidden, as if it did not exist.
+    await useToken(await tokenOf("ben"));
+    await tab.page.getByText("Not found, or not visible to your token.").waitFor();
+    // A token that does not verify: the field opens and the error says what to do.
+    await useToken("not-a-token");
+    await tab.page.getByText(/Sign-in needed: paste a valid token/).waitFor();
+    expect(await tab.page.getByRole("button", { name: "Use token" }).isVisible()).toBe(true);
+    await tab.screenshot("viewer-token-refused");
+    // Ana's token shows her workflow, live over a socket that carries it too.
+    await useToken(anaToken);
+    await tab.page.getByRole("heading", { name: "viewer-ana" }).waitFor();
+    await tab.page.locator('.workflow-page[data-live="connected"]').waitFor();
+    await eventually(() => secured.app.liveSubscribers(workflowId) === 1);
+    expect(tab.outsideRequests).toEqual([]);
+    // The browser reports the refused request itself (HTTP 401); nothing else went wrong.
+    expect(tab.consoleErrors.filter((e) => !/status of 401/.test(e))).toEqual([]);
   });
 });

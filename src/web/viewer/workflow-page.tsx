@@ -97,9 +97,11 @@ export function WorkflowPage({ workflowId, client, reloadKey }: WorkflowPageProp
         <h1>{header?.name ?? "…"}</h1>
         {header && <span className={`status status-${header.status.toLowerCase()}`}>{header.status}</span>}
         {header && <span>{header.nodeCount} nodes</span>}
-        <span className={`live live-${live.live}`} title="Live stream">
-          {live.live === "connected" ? "● live" : live.live === "connecting" ? "◌ connecting" : "○ offline"}
-        </span>
+        {live.model && (
+          <span className={`live live-${live.live}`} title="Live stream">
+            {live.live === "connected" ? "● live" : live.live === "connecting" ? "◌ connecting" : "○ offline"}
+          </span>
+        )}
         {layout && layout.hiddenCount > 0 && <span>{layout.hiddenCount} folded</span>}
       </header>
       {live.error && <p className="error banner">{live.error.message}</p>}
