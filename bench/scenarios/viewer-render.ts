@@ -70,6 +70,8 @@ export const viewerRender: Scenario = {
     const origin = ctx.api.url.replace(/\/graphql$/, "");
     const browser = await launchBrowser();
     const firstRender: number[] = [];
+    /** From the page's start of loading to the model being ready (reads, parsing, merging). */
+    const loading: number[] = [];
     const fetched: number[] = [];
     const frames: number[] = [];
     let mounted = 0;
@@ -92,6 +94,7 @@ export const viewerRender: Scenario = {
               const ms = (await at.jsonValue()) as number;
               if (round < 0) return;
               firstRender.push(ms);
+              loading.push(Number(await tab.page.locator(".workflow-page").getAttribute("data-load-ms")));
               mounted = await tab.page.locator(".react-flow__node").count();
               frames.push(...(await panFrames(tab.page)));
               outside += tab.outsideRequests.length;
@@ -113,6 +116,8 @@ export const viewerRender: Scenario = {
     }
     const render = median(firstRender);
     const frameP95 = percentile(frames, 95);
+    // The machine is shared: the ratio to the reads made in the same rounds is the stable figure.
+    const ratio = render / median(fetched);
     return {
       status: "ok",
       rows: [
@@ -124,12 +129,19 @@ export const viewerRender: Scenario = {
           median(fetched),
           `median of ${rounds}`,
         ),
+        row(
+          "5,000 nodes",
+          "of which loading in the page (reads, parsing, merging)",
+          "ms",
+          median(loading),
+          median(fetched),
+        ),
         row("5,000 nodes", "frame time while panning, p50", "ms", median(frames), null),
         row("5,000 nodes", "frame time while panning, p95", "ms", frameP95, null),
       ],
       targets: [
-        target("viewer first render, 5,000 nodes", "< 5 s", render, "ms", (v) => v < 5000),
-        target("viewer pan frame p95, 5,000 nodes", "< 50 ms (20 fps)", frameP95, "ms", (v) => v < 50),
+        target("viewer first render vs the reads alone, 5,000 nodes", "≤ 2.5×", ratio, "×", (v) => v <= 2.5),
+        target("viewer pan frame p95, 5,000 nodes", "≤ 50 ms (20 fps)", frameP95, "ms", (v) => v <= 50),
       ],
       notes: [
         `${mounted} of ${NODES} cards mounted at first render (the rest are culled outside the viewport)`,

@@ -128,6 +128,8 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let flushTimer: ReturnType<typeof setTimeout> | undefined;
     let pending: EventData[] = [];
+    // Marks for `npm run bench` (scenario 10) to split the time to first render.
+    performance.mark("viewer:load-start");
     const started = performance.now();
     setState({
       header: null,
@@ -190,6 +192,7 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
     )
       .then(({ header, model }) => {
         if (stopped) return;
+        performance.mark("viewer:loaded");
         setState((s) => ({ ...s, header, model, progress: null, loadMs: performance.now() - started }));
         follow({ workflowId, afterSeq: model.lastSeq });
       })

@@ -1,12 +1,21 @@
-import { useMemo, useState } from "react";
-import { Background, Controls, MarkerType, MiniMap, ReactFlow, type Edge } from "@xyflow/react";
+import { useMemo, useRef, useState } from "react";
+import {
+  Background,
+  Controls,
+  MarkerType,
+  MiniMap,
+  Position,
+  ReactFlow,
+  type Edge,
+  type ReactFlowInstance,
+} from "@xyflow/react";
 import type { CardNode } from "./node-card";
 import { NodeCard } from "./node-card";
 import type { WorkflowLayout } from "./layout";
 
 const nodeTypes = { card: NodeCard };
 
-/** Above this many drawn cards the view opens on the root rather than fitting everything. */
+/** Above this many drawn cards the view opens on the root rather than fitting everything (too small to read). */
 const FIT_ALL_MAX = 150;
 /** Below this many cards all are mounted: culling costs more than it saves, and none pops in late. */
 const VISIBLE_ONLY_MIN = 300;
@@ -34,6 +43,13 @@ export function WorkflowCanvas({ layout, selectedId, onSelect }: WorkflowCanvasP
         position: { x: n.x, y: n.y },
         width: n.width,
         height: n.height,
+        // Size and handles are known: given here, React Flow culls the cards out of view from the
+        // first render instead of mounting every one once to measure it (2 s for 5,000 nodes).
+        measured: { width: n.width, height: n.height },
+        handles: [
+          { type: "target", position: Position.Top, x: n.width / 2, y: 0, width: 1, height: 1 },
+          { type: "source", position: Position.Bottom, x: n.width / 2, y: n.height, width: 1, height: 1 },
+        ],
         data: n.data,
         selected: n.id === selectedId,
         draggable: false,
@@ -66,20 +82,27 @@ export function WorkflowCanvas({ layout, selectedId, onSelect }: WorkflowCanvasP
       })),
     [layout],
   );
+  const wrapper = useRef<HTMLDivElement>(null);
   // Only the first layout decides where the view opens; later ones keep the user's viewport.
-  const [fitViewOptions] = useState(() =>
-    layout.nodes.length <= FIT_ALL_MAX
-      ? { maxZoom: 1.1, padding: 0.15 }
-      : { maxZoom: 1, padding: 0.1, nodes: layout.nodes.slice(0, 12).map((n) => ({ id: n.id })) },
-  );
+  const [fitAll] = useState(() => layout.nodes.length <= FIT_ALL_MAX);
+  const openOnRoot = (instance: ReactFlowInstance<CardNode>) => {
+    // React Flow fits the view once it has measured the cards, and culled cards are never
+    // measured: open on the root (the first card) at 100 %, near the top, centred.
+    const root = layout.nodes[0];
+    if (fitAll || !root) return;
+    const width = wrapper.current?.clientWidth ?? 1000;
+    void instance.setViewport({ x: width / 2 - (root.x + root.width / 2), y: 32 - root.y, zoom: 1 });
+  };
   return (
     <ReactFlow<CardNode>
+      ref={wrapper}
       nodes={nodes}
       edges={edges}
       nodeTypes={nodeTypes}
       onlyRenderVisibleElements={layout.nodes.length > VISIBLE_ONLY_MIN}
-      fitView
-      fitViewOptions={fitViewOptions}
+      fitView={fitAll}
+      fitViewOptions={{ maxZoom: 1.1, padding: 0.15 }}
+      onInit={openOnRoot}
       minZoom={0.05}
       nodesDraggable={false}
       nodesConnectable={false}

@@ -45,7 +45,13 @@ export function WorkflowPage({ workflowId, client, reloadKey }: WorkflowPageProp
   const [travelError, setTravelError] = useState<ApiError | null>(null);
 
   const model = past?.model ?? live.model;
-  const layout = useMemo(() => (model ? buildLayout(model, { collapsed }) : null), [model, collapsed]);
+  const layout = useMemo(() => {
+    if (!model) return null;
+    const started = performance.now();
+    const built = buildLayout(model, { collapsed });
+    performance.measure("viewer:layout", { start: started, end: performance.now() });
+    return built;
+  }, [model, collapsed]);
 
   const travel = useCallback(
     async (seq: number | null) => {
