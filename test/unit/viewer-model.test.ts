@@ -65,6 +65,10 @@ describe("viewer model", () => {
     expect(applyEvents(next, events)).toBe(next);
     // The model merged into is not changed.
     expect(model.nodes.size).toBe(2);
+    // An event delivered twice in one batch (an old and a new subscription overlapping) counts once.
+    const twice = applyEvents(next, [added(node("m4", 4, "m3")), added(node("m4", 4, "m3"))]);
+    expect(twice.nodes.size).toBe(5);
+    expect(twice.lastSeq).toBe(4);
   });
 
   it("records a decision's options from its event and its OPTION nodes, then the choice", () => {

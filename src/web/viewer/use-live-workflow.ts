@@ -149,8 +149,8 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
         if (!s.model) return s;
         const model = applyEvents(s.model, events);
         if (model === s.model) return s;
-        const added = events.filter((e) => e.node && e.seq > s.model!.lastSeq && !s.model!.nodes.has(e.node.id)).length;
-        const header = s.header && { ...s.header, lastSeq: model.lastSeq, nodeCount: s.header.nodeCount + added };
+        // Counted from the model: an event delivered twice (around a resubscription) counts once.
+        const header = s.header && { ...s.header, lastSeq: model.lastSeq, nodeCount: model.nodes.size };
         return { ...s, model, header };
       });
     };
@@ -193,7 +193,13 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
       .then(({ header, model }) => {
         if (stopped) return;
         performance.mark("viewer:loaded");
-        setState((s) => ({ ...s, header, model, progress: null, loadMs: performance.now() - started }));
+        setState((s) => ({
+          ...s,
+          header: { ...header, nodeCount: model.nodes.size },
+          model,
+          progress: null,
+          loadMs: performance.now() - started,
+        }));
         follow({ workflowId, afterSeq: model.lastSeq });
       })
       .catch((error: unknown) => {
