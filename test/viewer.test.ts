@@ -249,6 +249,35 @@ describe("workflow viewer", () => {
     expect(tab.consoleErrors).toEqual([]);
   });
 
+  it("loads a large workflow through several history pages and mounts only the cards in view", async () => {
+    const { workflowId, rootId } = await newWorkflow(api.url, "viewer-large");
+    const ids = Array.from({ length: 1999 }, () => randomUUID());
+    await gqlOk(api.url, APPEND_NODES, {
+      // A chain with a fork every 20 nodes: 2,000 nodes, about 100 branches.
+      input: ids.map((id, i) => ({
+        id,
+        workflowId,
+        parentId: i === 0 ? rootId : ids[i % 20 === 0 ? Math.floor(i / 2) : i - 1],
+        type: "MESSAGE",
+        content: `step ${i}`,
+      })),
+    });
+    const tab = await openViewer(`/#/workflows/${workflowId}`);
+    await card(tab, rootId).waitFor();
+    await tab.page.locator('.workflow-page[data-last-seq="1999"]').waitFor();
+    expect(await tab.page.locator(".workflow-header").innerText()).toMatch("2000 nodes");
+    const mounted = await cards(tab).count();
+    expect(mounted).toBeGreaterThan(0);
+    expect(mounted).toBeLessThan(100);
+    await tab.screenshot("viewer-large");
+    // Folding the main branch folds everything into the root.
+    await tab.page.getByRole("button", { name: /^main/ }).click();
+    await eventually(async () => (await cards(tab).count()) === 1);
+    expect(await card(tab, rootId).innerText()).toMatch("+1999");
+    expect(tab.outsideRequests).toEqual([]);
+    expect(tab.consoleErrors).toEqual([]);
+  });
+
   it("sends the token from its token field, and says readably when the API refuses it", async () => {
     const secret = randomBytes(32).toString("hex");
     const secured = await startApp({
