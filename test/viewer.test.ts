@@ -76,8 +76,9 @@ const EVENTS = /* GraphQL */ `
 
 /**
  * A workflow with every kind of thing the viewer draws: a decision whose choice was made (Alfama),
- * two option branches, a failed action, a monitor watching the other branch, and a pending
- * decision offering a node of the other branch and a new option. 11 nodes.
+ * two option branches, a failed action, a monitor watching the other branch, a pending
+ * decision offering a node of the other branch and a new option, and a monitor watching its own
+ * branch. 12 nodes.
  */
 async function sampleWorkflow(name: string) {
   const { workflowId, rootId } = await newWorkflow(api.url, name);
@@ -113,7 +114,11 @@ async function sampleWorkflow(name: string) {
     })
   ).addDecision;
   await gqlOk(api.url, CHOOSE, { input: { decisionId: district.id, optionId: option("Alfama"), reason: "fado" } });
-  return { workflowId, rootId, alfama, belem, failed, pendingId: pending.id as string, nodeCount: 11 };
+  // A monitor watching its own branch (crossBranchMonitors leaves it out; the viewer draws it too).
+  await gqlOk(api.url, ADD_MONITOR, {
+    input: { workflowId, parentId: failed, content: "Watch this branch", targetIds: [belem] },
+  });
+  return { workflowId, rootId, alfama, belem, failed, pendingId: pending.id as string, nodeCount: 12 };
 }
 
 async function lastSeq(workflowId: string): Promise<number> {
@@ -144,7 +149,7 @@ describe("workflow viewer", () => {
     await tab.page.getByLabel("Filter by name").fill(name);
     const row = tab.page.locator(`tr[data-workflow-id="${sample.workflowId}"]`);
     await row.waitFor();
-    expect(await row.innerText()).toMatch(new RegExp(`${name}\\s+running\\s+.+\\s+11\\s`));
+    expect(await row.innerText()).toMatch(new RegExp(`${name}\\s+running\\s+.+\\s+${sample.nodeCount}\\s`));
     await tab.screenshot("viewer-list");
 
     await row.getByRole("link", { name }).click();
@@ -156,7 +161,7 @@ describe("workflow viewer", () => {
     expect(await card(tab, sample.pendingId).getAttribute("class")).toMatch(/card-pending/);
     expect(await tab.page.locator(".react-flow__edge.edge-chosen").count()).toBe(1);
     expect(await tab.page.locator(".react-flow__edge.edge-option").count()).toBe(1);
-    expect(await tab.page.locator(".react-flow__edge.edge-monitor").count()).toBe(1);
+    expect(await tab.page.locator(".react-flow__edge.edge-monitor").count()).toBe(2);
     const legend = await tab.page.getByRole("navigation", { name: "Branches" }).innerText();
     expect(legend).toMatch(/main[\s\S]*option: Alfama[\s\S]*option: Belém/);
 

@@ -1,7 +1,7 @@
 import { ADMIN_SCOPE } from "../../src/auth/access-scope";
 import { appendNodes } from "../../src/domain/append-nodes";
 import { buildWeb } from "../../src/web/build";
-import { DECISIONS_AND_MONITORS, HISTORY, STRUCTURE, WORKFLOW } from "../../src/web/viewer/documents";
+import { DECISIONS, HISTORY, MONITORS, STRUCTURE, WORKFLOW } from "../../src/web/viewer/documents";
 import { launchBrowser, openPage } from "../../test/support/browser";
 import { scratchWorkflow } from "../lib/fixtures";
 import { appendInput } from "../lib/payload";
@@ -42,7 +42,8 @@ async function fetchLikeTheViewer(url: string, workflowId: string): Promise<numb
   const [nodes] = await Promise.all([
     readNodes(),
     post(STRUCTURE, { workflowId, offset: 0, limit: 1000 }),
-    post(DECISIONS_AND_MONITORS, { workflowId }),
+    post(DECISIONS, { workflowId }),
+    post(MONITORS, { workflowId, offset: 0 }),
   ]);
   if (nodes !== NODES) throw new Error(`read ${nodes} nodes, expected ${NODES}`);
   return performance.now() - started;

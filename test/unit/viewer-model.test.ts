@@ -88,7 +88,7 @@ describe("viewer model", () => {
     expect(next.decisions.size).toBe(0);
   });
 
-  it("records a monitor's targets from its event and from crossBranchMonitors", () => {
+  it("records a monitor's targets from its event and from the initial read", () => {
     const model = modelFromLoad(load({ monitors: [{ monitor: { id: "m1" }, target: { id: "root" } }] }));
     const next = applyEvents(model, [added(node("mon", 2, "m1", { type: "MONITOR", monitors: [{ id: "m1" }] }))]);
     expect([...next.monitors.values()]).toEqual([

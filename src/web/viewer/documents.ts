@@ -48,10 +48,25 @@ export const STRUCTURE = `query ViewerStructure($workflowId: ID!, $offset: Int, 
   }
 }`;
 
-/** Decisions with their options and choices, and the monitors watching other branches. */
-export const DECISIONS_AND_MONITORS = `query ViewerDecisions($workflowId: ID!) {
+/** Decisions with their options, in seq order, and the choice made. */
+export const DECISIONS = `query ViewerDecisions($workflowId: ID!) {
   decisionPoints(workflowId: $workflowId) { decision { id } options { id } chosen { id } }
-  crossBranchMonitors(workflowId: $workflowId) { monitor { id } target { id } }
+}`;
+
+/** Monitors asked for per page: each lists its targets, which the cost limit counts as 100 each. */
+export const MONITOR_PAGE = 300;
+
+/**
+ * The workflow's monitors and what each watches, a page at a time: all of them, not only those
+ * watching another branch (`crossBranchMonitors`), so that every monitor gets its dotted edge.
+ */
+export const MONITORS = `query ViewerMonitors($workflowId: ID!, $offset: Int) {
+  workflowNodes(
+    where: { workflowId: { eq: $workflowId }, type: { eq: MONITOR } }
+    sort: [{ seq: ASC }]
+    offset: $offset
+    limit: ${MONITOR_PAGE}
+  ) { id monitors { id } }
 }`;
 
 /**

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import type { Client } from "graphql-ws";
 import { request, RequestError } from "./api";
-import { DECISIONS_AND_MONITORS, HISTORY, STRUCTURE, WORKFLOW, WORKFLOW_EVENTS } from "./documents";
+import { DECISIONS, HISTORY, MONITOR_PAGE, MONITORS, STRUCTURE, WORKFLOW, WORKFLOW_EVENTS } from "./documents";
 import { describeStreamError, isRetryableStreamError, type ApiError } from "./errors";
 import {
   applyEvents,
@@ -86,12 +86,24 @@ async function loadWorkflow(
       if (page.branches.length < PAGE) return branches;
     }
   };
-  const [nodes, branches, { decisionPoints, crossBranchMonitors }] = await Promise.all([
+  const readMonitors = async () => {
+    const links: MonitorData[] = [];
+    for (let offset = 0; ; offset += MONITOR_PAGE) {
+      const page = await request<{ workflowNodes: { id: string; monitors: { id: string }[] }[] }>(MONITORS, {
+        workflowId,
+        offset,
+      });
+      for (const monitor of page.workflowNodes) {
+        for (const target of monitor.monitors) links.push({ monitor: { id: monitor.id }, target });
+      }
+      if (page.workflowNodes.length < MONITOR_PAGE) return links;
+    }
+  };
+  const [nodes, branches, { decisionPoints }, monitors] = await Promise.all([
     readNodes(),
     readBranches(),
-    request<{ decisionPoints: DecisionData[]; crossBranchMonitors: MonitorData[] }>(DECISIONS_AND_MONITORS, {
-      workflowId,
-    }),
+    request<{ decisionPoints: DecisionData[] }>(DECISIONS, { workflowId }),
+    readMonitors(),
   ]);
   const model = modelFromLoad({
     workflowId,
@@ -99,7 +111,7 @@ async function loadWorkflow(
     nodes,
     branches,
     decisions: decisionPoints,
-    monitors: crossBranchMonitors,
+    monitors,
   });
   return { header, model };
 }
