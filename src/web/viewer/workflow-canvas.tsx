@@ -63,7 +63,8 @@ export function WorkflowCanvas({ layout, selectedId, onSelect }: WorkflowCanvasP
         id: e.id,
         source: e.source,
         target: e.target,
-        type: e.kind === "parent" ? "smoothstep" : "default",
+        // Dotted links often point back up the tree: a straight line reads better than a looping curve.
+        type: e.kind === "parent" ? "smoothstep" : "straight",
         className: `edge-${e.kind}${e.chosen ? " edge-chosen" : ""}`,
         label: e.label ?? undefined,
         style: {
