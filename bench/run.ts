@@ -27,6 +27,7 @@ import { ingestBatch } from "./scenarios/ingest-batch";
 import { ingestSingle } from "./scenarios/ingest-single";
 import { pathToRoot } from "./scenarios/path-to-root";
 import { propagation } from "./scenarios/propagation";
+import { viewerRender } from "./scenarios/viewer-render";
 import { wideTrees } from "./scenarios/wide-trees";
 
 const SCENARIOS: Scenario[] = [
@@ -38,6 +39,7 @@ const SCENARIOS: Scenario[] = [
   wideTrees,
   propagation,
   growth,
+  viewerRender,
 ];
 
 function parseArgs(argv: string[]) {

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createAuthenticator } from "./auth/authenticator";
@@ -42,9 +42,16 @@ import {
   UNAUTHENTICATED_PRINCIPAL,
 } from "./server/audit-refusals";
 import { createWebSocketLimits } from "./server/websocket-limits";
+import { createPageConfig } from "./server/page-config";
+import { createWebAssets, wantsHtml } from "./server/web-assets";
+import { signToken } from "./auth/sign-token";
+import { WEB_OUT_DIR, WEB_URL_PREFIX } from "./web/paths";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
+
+/** Who GraphiQL's prefilled development token is for. */
+export const DEV_USER = "dev";
 
 export interface BuildAppOptions {
   logger?: Logger;
@@ -164,7 +171,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching hints are used: skip the per-field cache-control bookkeeping.
       ApolloServerPluginCacheControlDisabled(),
-      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      // A browser's GET on /graphql gets our own GraphiQL (served below), bundled, not from a CDN.
+      ApolloServerPluginLandingPageDisabled(),
       operationGatePlugin<AppContext>(async (context, operation, variables) => {
         const field = mutationField(operation);
         if (field) await recordRefused(context.principal, context.request, field, variables, "FORBIDDEN");
@@ -191,6 +199,34 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       trustProxyHops: config.trustProxyHops,
     }),
   });
+
+  const web = createWebAssets({ dir: WEB_OUT_DIR, urlPrefix: WEB_URL_PREFIX });
+  const auth = config.auth;
+  const pageConfig = createPageConfig({
+    graphqlPath: GRAPHQL_PATH,
+    authEnabled: authenticator.enabled,
+    // In development with a local secret, GraphiQL starts with a token for the dev user.
+    devToken:
+      auth.mode === "secret" && !config.production && isLoopbackHost(config.host)
+        ? () =>
+            signToken(auth.secret, {
+              sub: DEV_USER,
+              roles: ["admin"],
+              ttlSeconds: 8 * 3600,
+              issuer: auth.issuer,
+              audience: auth.audience,
+            })
+        : undefined,
+  });
+  const graphiql = web.page("graphiql", pageConfig);
+  const viewer = web.page("viewer", pageConfig);
+  expressApp.use(WEB_URL_PREFIX, web.files);
+  // The workflow viewer is the site's front page (it routes by the URL's hash).
+  expressApp.get("/", (req, res, next) => (wantsHtml(req) ? viewer(req, res, next) : next()));
+  // A GET with an operation (`?query=`) is GraphQL over HTTP even from a browser.
+  expressApp.get(GRAPHQL_PATH, (req, res, next) =>
+    wantsHtml(req) && req.query.query === undefined ? graphiql(req, res, next) : next(),
+  );
 
   let stopping = false;
   let stopped: Promise<void> | undefined;

@@ -5,9 +5,13 @@ import { onDispose } from "./harness";
 export interface TcpProxy {
   /** The local port clients connect to. */
   readonly port: number;
-  /** Cuts every open connection and drops new ones at once, as if the service were down. */
-  pause(): void;
-  /** Forwards connections again. */
+  /**
+   * Cuts every open connection and drops new ones at once, as if the service were down. With
+   * `hold`, new connections are accepted but wait, unanswered, until `resume()` forwards them (a
+   * network that is slow to come back): a browser then logs no failed connection.
+   */
+  pause(options?: { hold?: boolean }): void;
+  /** Forwards connections again, the held ones first. */
   resume(): void;
   /** Stops listening and cuts every connection. Safe to call twice. */
   close(): Promise<void>;
@@ -20,6 +24,8 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number } = neo4jAddress()): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let paused = false;
+  let hold = false;
+  const held: Socket[] = [];
   let closed: Promise<void> | undefined;
 
   const track = (socket: Socket) => {
@@ -29,18 +35,21 @@ export async function startTcpProxy(target: { host: string; port: number } = neo
     socket.on("error", () => socket.destroy());
   };
 
-  const server = createServer((client) => {
-    track(client);
-    if (paused) {
-      client.destroy();
-      return;
-    }
+  const forward = (client: Socket) => {
+    if (client.destroyed) return;
     const upstream = createConnection({ host: target.host, port: target.port });
     track(upstream);
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
     client.pipe(upstream);
     upstream.pipe(client);
+  };
+
+  const server = createServer((client) => {
+    track(client);
+    if (!paused) return forward(client);
+    if (hold) held.push(client);
+    else client.destroy();
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -55,12 +64,14 @@ export async function startTcpProxy(target: { host: string; port: number } = neo
 
   const proxy: TcpProxy = {
     port: (server.address() as AddressInfo).port,
-    pause() {
+    pause(options = {}) {
       paused = true;
+      hold = options.hold ?? false;
       destroyAll();
     },
     resume() {
       paused = false;
+      for (const client of held.splice(0)) forward(client);
     },
     close() {
       closed ??= new Promise<void>((resolve) => {
