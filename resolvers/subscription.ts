@@ -2,8 +2,7 @@ import type { GraphQLResolveInfo } from "graphql";
 import { badUserInput } from "../src/errors";
 import { findMonitor } from "../src/domain/find-monitor";
 import { requireWorkflow } from "../src/domain/find-workflow";
-import { mayRead } from "../src/domain/workflow-access";
-import { endWhenRevoked } from "../src/live/end-when-revoked";
+import { mayReadWith } from "../src/domain/workflow-access";
 import { openEventStream } from "../src/live/event-stream";
 import { replayEvents } from "../src/domain/history/replay";
 import { filterEvents } from "../src/live/filter-events";
@@ -39,8 +38,17 @@ async function stream(context: AppContext, workflowId: string, afterSeq: number 
     maxBufferBytes: context.subscriberBuffer.maxBytes,
     onOverflow: context.closeSlowSubscriber,
   });
+  return endWhenRevoked(context, events, workflowId);
+}
+
+/**
+ * For a caller who is not an admin, ends `events` once the caller may no longer read the workflow
+ * (re-checked with the workflow's grants, read once per interval for all its subscribers).
+ */
+function endWhenRevoked<T>(context: AppContext, events: AsyncIterableIterator<T>, workflowId: string) {
   if (context.access.admin) return events;
-  return endWhenRevoked(events, () => mayRead(context.store, context.access, workflowId));
+  const scope = context.access;
+  return context.accessRecheck.endWhenRevoked(events, workflowId, (grants) => mayReadWith(scope, grants));
 }
 
 /** Live events, each published after its write committed, resumable with `afterSeq`. */
@@ -88,9 +96,7 @@ export const Subscription = {
         speed,
         maxGapMs: args.maxGapMs,
       });
-      return context.access.admin
-        ? events
-        : endWhenRevoked(events, () => mayRead(context.store, context.access, workflowId));
+      return endWhenRevoked(context, events, workflowId);
     },
     resolve: (event: WorkflowEventMessage) => event,
   },

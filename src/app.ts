@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { createAuthenticator } from "./auth/authenticator";
 import { authenticateHttp, operationGatePlugin } from "./auth/http";
 import { accessScopeOf, visibilityClaims, withVisibleWorkflows } from "./auth/access-scope";
-import { readableWorkflowIds } from "./domain/workflow-access";
+import { readableWorkflowIds, readWorkflowGrants } from "./domain/workflow-access";
 import type { Principal } from "./auth/principal";
 import { createWebSocketAuth } from "./auth/websocket-auth";
 import { hasRedis, isLoopbackHost, type Config } from "./config";
@@ -17,6 +17,7 @@ import type { Store } from "./domain/store";
 import { badRequest, createErrorFormatter, internalServerError } from "./errors";
 import { createEventSource } from "./domain/history/event-log";
 import { eventKey, type WorkflowEventMessage } from "./domain/workflow-event";
+import { createAccessRecheck } from "./live/end-when-revoked";
 import { createEventBus } from "./live/event-bus";
 import type { AppContext } from "./graphql/context";
 import { createQueryLimits, queryLimitsPlugin, queryTokensMiddleware } from "./server/query-limits";
@@ -83,6 +84,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const schema = await createSchema(driver);
   const loader = createSelectionLoader(() => schema);
   const events = createEventSource(store);
+  const accessRecheck = createAccessRecheck((workflowId: string) => readWorkflowGrants(store, workflowId));
   const authenticator = createAuthenticator(config.auth, { logger });
   if (!authenticator.enabled) {
     logger.warn(
@@ -103,6 +105,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       bus,
       events,
       loader,
+      accessRecheck,
       subscriberBuffer: config.subscriberBuffer,
       sessionConfig: { database: target.database },
     };

@@ -83,9 +83,13 @@ export async function requireAccess(
   return id;
 }
 
-/** True when the caller may read the workflow (false too when it does not exist). */
-export async function mayRead(store: Store, scope: AccessScope, workflowId: string): Promise<boolean> {
-  const grants = await readTransaction(store.driver, store.database, (tx) => readGrants(tx, workflowId));
+/** The grants of a workflow in a transaction of its own, or null when it does not exist. */
+export function readWorkflowGrants(store: Store, workflowId: string): Promise<Grant[] | null> {
+  return readTransaction(store.driver, store.database, (tx) => readGrants(tx, workflowId));
+}
+
+/** True when a workflow with these grants (null: it does not exist) may be read by the caller. */
+export function mayReadWith(scope: AccessScope, grants: readonly Grant[] | null): boolean {
   return grants !== null && includes(accessOf(scope, grants), "READ");
 }
 

@@ -1,6 +1,8 @@
 import type { AccessScope } from "../auth/access-scope";
 import type { Principal } from "../auth/principal";
 import type { Store } from "../domain/store";
+import type { Grant } from "../domain/workflow-access";
+import type { AccessRecheck } from "../live/end-when-revoked";
 import type { EventBus } from "../live/event-bus";
 import type { EventSource } from "../domain/history/event-log";
 import type { SelectionLoader } from "./selection-loader";
@@ -22,6 +24,11 @@ export interface AppContext {
   /** The stored event log, for catch-up and gap filling. */
   events: EventSource;
   loader: SelectionLoader;
+  /**
+   * Re-checks the open subscriptions' access with one read of a workflow's grants per interval for
+   * all its subscribers on this instance (one per app, shared by every context).
+   */
+  accessRecheck: AccessRecheck<Grant[] | null>;
   /** Over WebSocket: closes the connection as too slow (code 4429). */
   closeSlowSubscriber?: () => void;
   /** Per-subscription buffer bounds (see openEventStream). */
