@@ -64,7 +64,13 @@ export const worstQueries: Scenario = {
     let counter = 0;
     const append = async () => {
       const input = appendInput(writer.workflowId, parent, counter++);
-      await ctx.gql.request(APPEND_NODE_BRIEF, { input });
+      try {
+        await ctx.gql.request(APPEND_NODE_BRIEF, { input });
+      } catch (error) {
+        const { exitCode, signalCode } = ctx.api.child;
+        if (exitCode === null && signalCode === null) throw error;
+        throw new Error(`the API process exited (${signalCode ?? `code ${exitCode}`}) during the attack`);
+      }
       parent = input.id;
     };
 
