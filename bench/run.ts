@@ -23,12 +23,15 @@ import { renderTable, type BenchContext, type Scenario, type ScenarioResult } fr
 import { branchSummary } from "./scenarios/branch-summary";
 import { growth } from "./scenarios/growth";
 import { history } from "./scenarios/history";
+import { historyDeep } from "./scenarios/history-deep";
 import { ingestBatch } from "./scenarios/ingest-batch";
 import { ingestSingle } from "./scenarios/ingest-single";
 import { pathToRoot } from "./scenarios/path-to-root";
 import { propagation } from "./scenarios/propagation";
 import { viewerRender } from "./scenarios/viewer-render";
+import { propagationUsers } from "./scenarios/propagation-users";
 import { wideTrees } from "./scenarios/wide-trees";
+import { worstQueries } from "./scenarios/worst-queries";
 
 const SCENARIOS: Scenario[] = [
   ingestSingle,
@@ -39,6 +42,9 @@ const SCENARIOS: Scenario[] = [
   wideTrees,
   propagation,
   growth,
+  propagationUsers,
+  historyDeep,
+  worstQueries,
   viewerRender,
 ];
 
@@ -66,10 +72,10 @@ async function main() {
   const database = local.config.neo4j.database;
   const driver = rawDriver(neo4jUri, local.config.neo4j.user, local.config.neo4j.password);
   const apis: ApiProcess[] = [];
-  const startApi = async () => {
+  const startApi = async (env: Record<string, string> = {}) => {
     const nodeOptions = process.env.BENCH_API_NODE_OPTIONS;
     const api = await spawnApi({
-      env: { NEO4J_URI: neo4jUri, REDIS_URL: redisUrl, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+      env: { ...env, NEO4J_URI: neo4jUri, REDIS_URL: redisUrl, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
       inspect: profiling,
     });
     apis.push(api);

@@ -1,14 +1,18 @@
-/** A minimal GraphQL-over-HTTP client (fetch, keep-alive): throws on any GraphQL error. */
+/**
+ * A minimal GraphQL-over-HTTP client (fetch, keep-alive): throws on any GraphQL error. With `token`,
+ * each request carries `Authorization: Bearer <token>` (for an API with authentication on).
+ */
 export interface GraphQLClient {
   request<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
 }
 
-export function graphqlClient(url: string): GraphQLClient {
+export function graphqlClient(url: string, token?: string): GraphQLClient {
+  const headers = { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) };
   return {
     async request(query, variables = {}) {
       const res = await fetch(url, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers,
         body: JSON.stringify({ query, variables }),
       });
       const body = (await res.json()) as { data?: any; errors?: { message: string }[] };

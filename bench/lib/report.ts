@@ -8,8 +8,11 @@ export interface BenchContext {
   quick: boolean;
   api: ApiProcess;
   gql: GraphQLClient;
-  /** Starts another API process (stopped at the end of the run at the latest). */
-  spawnApi(): Promise<ApiProcess>;
+  /**
+   * Starts another API process (stopped at the end of the run at the latest); `env` adds variables
+   * (e.g. AUTH_JWT_SECRET).
+   */
+  spawnApi(env?: Record<string, string>): Promise<ApiProcess>;
   /**
    * With --profile: starts a CPU profile of `api`; the function returned stops it, writes
    * bench/results/api-<label>.cpuprofile and logs where the time went. Without: does nothing.

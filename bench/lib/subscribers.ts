@@ -74,12 +74,16 @@ export const NODE_ADDED = /* GraphQL */ `
   }
 `;
 
-/** Opens `count` graphql-ws connections (one per subscriber, as browsers would) on `workflowId`. */
+/**
+ * Opens `count` graphql-ws connections (one per subscriber, as browsers would) on `workflowId`.
+ * `token(i)`, when given, is subscriber i's JWT (sent as `connectionParams.authorization`).
+ */
 export async function graphqlSubscribers(
   wsUrl: string,
   workflowId: string,
   count: number,
   tracker: Tracker,
+  token?: (subscriber: number) => string,
 ): Promise<SubscriberSet> {
   const clients: Client[] = [];
   const unsubscribe: (() => void)[] = [];
@@ -87,7 +91,14 @@ export async function graphqlSubscribers(
   for (let start = 0; start < count; start += OPENING) {
     const opened: Promise<void>[] = [];
     for (let i = start; i < Math.min(count, start + OPENING); i++) {
-      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+      const connectionParams = token ? { authorization: `Bearer ${token(i)}` } : undefined;
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        connectionParams,
+      });
       clients.push(client);
       opened.push(new Promise<void>((resolve) => client.on("connected", () => resolve())));
       unsubscribe.push(

@@ -55,7 +55,7 @@ async function fetchLikeTheViewer(url: string, workflowId: string): Promise<numb
  * next to the same reads made from Node without a browser; then the frame times while panning.
  */
 export const viewerRender: Scenario = {
-  id: 10,
+  id: 12,
   name: "Viewer, 5,000-node workflow",
   async run(ctx) {
     const rounds = ctx.quick ? 2 : 5;

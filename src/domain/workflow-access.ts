@@ -82,9 +82,3 @@ export async function requireAccess(
   checkAccess(scope, id, grants, needed);
   return id;
 }
-
-/** True when the caller may read the workflow (false too when it does not exist). */
-export async function mayRead(store: Store, scope: AccessScope, workflowId: string): Promise<boolean> {
-  const grants = await readTransaction(store.driver, store.database, (tx) => readGrants(tx, workflowId));
-  return grants !== null && includes(accessOf(scope, grants), "READ");
-}

@@ -13,7 +13,35 @@ export interface Listener {
   workflowId: string;
   onEvent(event: WorkflowEventMessage): void;
   /** Called when events may have been missed (Redis reconnected) or on the periodic check. */
-  onResync(): void;
+  onResync(round: ResyncRound): void;
+}
+
+/**
+ * One resync of every listener on this instance. The listeners of one workflow share its reads:
+ * with 1,000 subscribers on a workflow, the periodic check reads the log's end once, not 1,000
+ * times at the same instant (which took Neo4j's whole connection pool for seconds).
+ */
+export interface ResyncRound {
+  /**
+   * `read()` for this workflow, run once in this round, by the first listener that asks: each
+   * listener gets a read that started after the round did, as if it had read it itself.
+   */
+  once<T>(workflowId: string, read: () => Promise<T>): Promise<T>;
+}
+
+/** A round whose reads are shared per workflow. */
+export function resyncRound(): ResyncRound {
+  const reads = new Map<string, Promise<unknown>>();
+  return {
+    once<T>(workflowId: string, read: () => Promise<T>): Promise<T> {
+      let pending = reads.get(workflowId);
+      if (!pending) {
+        pending = read();
+        reads.set(workflowId, pending);
+      }
+      return pending as Promise<T>;
+    },
+  };
 }
 
 /** Publishes committed events and delivers them to listeners on any instance. */
@@ -44,7 +72,8 @@ export interface EventBusOptions {
 export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: EventBusOptions = {}): EventBus {
   const listeners = new Set<Listener>();
   const resyncAll = () => {
-    for (const listener of listeners) listener.onResync();
+    const round = resyncRound();
+    for (const listener of listeners) listener.onResync(round);
   };
   pubsub.onReconnect(() => {
     logger.info("event bus reconnected; subscribers catch up from Neo4j", { listeners: listeners.size });

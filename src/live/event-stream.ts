@@ -1,7 +1,7 @@
 import { isSlowSubscriber, slowSubscriber } from "../errors";
 import type { WorkflowEventMessage } from "../domain/workflow-event";
 import type { EventSource } from "../domain/history/event-log";
-import type { EventBus } from "./event-bus";
+import type { EventBus, ResyncRound } from "./event-bus";
 
 export interface EventStreamOptions {
   workflowId: string;
@@ -125,10 +125,10 @@ export async function openEventStream(
     });
   };
 
-  const onResync = () => {
+  const onResync = (round: ResyncRound) => {
     if (closed || catching) return;
     schedule(async () => {
-      known = Math.max(known, await source.lastSeq(workflowId));
+      known = Math.max(known, await round.once(workflowId, () => source.lastSeq(workflowId)));
       if (known > last) await catchUp();
     });
   };

@@ -158,6 +158,24 @@ describe("openEventStream: order, gaps and duplicates", () => {
     expect(await take(stream, 1)).toEqual([3]);
   });
 
+  it("reads the log's end once per resync for all the streams of a workflow, and each still fills a lost publish", async () => {
+    bus.close();
+    useBus(50);
+    const log = memoryLog(range(0, 1));
+    let lastSeqReads = 0;
+    const lastSeq = log.source.lastSeq.bind(log.source);
+    const source: EventSource = { ...log.source, lastSeq: (workflowId) => (lastSeqReads++, lastSeq(workflowId)) };
+    const many = await Promise.all(Array.from({ length: 20 }, () => open(source)));
+    expect(lastSeqReads).toBe(20); // each stream's starting point, read once as it opens
+    await commit(log, [event(2)], false);
+    const got = await Promise.all(many.map((stream) => take(stream, 1)));
+    expect(got).toEqual(many.map(() => [2]));
+    // One read of the log's end per resync for the 20 streams: without sharing, the first resync
+    // alone reads it 20 times.
+    expect(lastSeqReads - 20).toBeGreaterThan(0);
+    expect(lastSeqReads - 20).toBeLessThan(20);
+  });
+
   it("stops listening when the consumer returns", async () => {
     const stream = await open(memoryLog(range(0, 0)).source);
     expect(bus.liveSubscribers(W)).toBe(1);
