@@ -153,6 +153,27 @@ describe("query limits (no services)", () => {
     expect(cost("{ workflowNodes(limit: 10, offset: 1000) { id } }")).toBe(1 + 1000 + 10);
   });
 
+  it("counts a path as 200 steps, so a page of paths is bounded by the cost like any list", () => {
+    const strict = createQueryLimits(schema, { ...loadConfig({}).queryLimits, maxComplexity: 1 });
+    const cost = (source: string) => strict.checkOperation(parse(source), { w: "x" })[0]?.extensions.actual;
+    expect(cost("{ workflowNodes(limit: 10) { pathToRoot { id } } }")).toBe(1 + 10 * (1 + 200 * 1));
+    expect(cost("{ branches(limit: 1) { path { id seq } } }")).toBe(1 + 1 * (1 + 200 * 2));
+    const page = `query($w: ID!) { history(workflowId: $w, first: 900) { edges { node { pathToRoot { id } } } } }`;
+    expect(limits.checkOperation(parse(page), { w: "x" })[0]?.extensions).toMatchObject({ rule: "complexity" });
+  });
+
+  it.each([
+    ["directly", `{ workflowNodes(limit: 1) { pathToRoot { pathToRoot { id } } } }`],
+    ["through a branch", `{ workflowNodes(limit: 1) { pathToRoot { branch { path { id } } } } }`],
+    [
+      "through a fragment",
+      `query { workflowNodes(limit: 1) { ...P } } fragment P on WorkflowNode { pathToRoot { ...Q } } fragment Q on WorkflowNode { id pathToRoot { id } }`,
+    ],
+  ])("refuses a path selected inside another path (%s), whatever its cost", (_how, source) => {
+    const [error] = limits.checkOperation(parse(source), {});
+    expect(error?.extensions).toMatchObject({ code: "QUERY_TOO_COMPLEX", rule: "nestedPaths" });
+  });
+
   it("lets the introspection query through (the API explorer sends it)", () => {
     const source = getIntrospectionQuery();
     expect([...limits.checkSource(source), ...limits.checkOperation(parse(source), {})]).toEqual([]);

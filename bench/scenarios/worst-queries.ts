@@ -221,8 +221,9 @@ function worstAttacks(chain: string, deepId: string, depth: number): Attack[] {
   for (let level = 0; level < 4; level++) nested = `id childrenConnection(first: 10) { edges { node { ${nested} } } }`;
   return [
     {
+      // Refused before it runs (QUERY_TOO_COMPLEX, nestedPaths), like the 500 aliases below.
       name: `nested pathToRoot at depth ${depth.toLocaleString("en")}`,
-      query: /* GraphQL */ `
+      query: `
         query WorstNestedPath($id: ID!) {
           workflowNodes(where: { id: { eq: $id } }, limit: 1) {
             pathToRoot {

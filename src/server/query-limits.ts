@@ -28,6 +28,7 @@ import type { QueryLimitsConfig } from "../config";
 import { queryTooComplex } from "../errors";
 import { checkArguments } from "./argument-checks";
 import { withDefaultPageSizes } from "./default-page-sizes";
+import { ASSUMED_PATH_LENGTH, nestedPathField, PATH_FIELDS } from "./path-fields";
 
 /**
  * The size of a list or connection asked for without `first`/`limit`: given to the generated
@@ -85,6 +86,15 @@ export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConf
     checkOperation(document, variables, operationName) {
       const shape = validate(schema, document, shapeRules);
       if (shape.length) return [...shape];
+      const nested = nestedPathField(schema, document, operationName);
+      if (nested) {
+        return [
+          queryTooComplex(
+            `Operation refused: ${nested} is selected inside another path; a path of paths grows with the square of the depth. Select it on the nodes you need instead`,
+            { rule: "nestedPaths", limit: 1, actual: 2 },
+          ),
+        ];
+      }
       const badArguments: GraphQLError[] = [];
       let actual: number;
       try {
@@ -160,11 +170,12 @@ export function countTokens(source: string): number {
 
 /**
  * The cost of one field: 1, plus the rows it skips (`offset`), plus its children's cost times the
- * number of items it asks for. A list asks for `first`/`limit` items (or its default page size); a
+ * number of items it asks for (a path: {@link ASSUMED_PATH_LENGTH} steps). A list asks for `first`/`limit` items (or its default page size); a
  * mutation's list result has one item per input; the lists inside a connection are already counted
  * by the connection. Introspection costs nothing.
  */
 function estimate({ type, field, args, childComplexity }: ComplexityEstimatorArgs, bad: GraphQLError[]): number {
+  if (PATH_FIELDS.has(`${type.name}.${field.name}`)) return 1 + ASSUMED_PATH_LENGTH * childComplexity;
   if (field.name.startsWith("__")) return 0;
   checkArguments(field, args, bad);
   const returns = getNullableType(field.type);
