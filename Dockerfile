@@ -13,6 +13,9 @@ COPY tsconfig.json schema.graphql ./
 COPY src/ ./src/
 COPY resolvers/ ./resolvers/
 COPY migrations/ ./migrations/
+# The browser pages (GraphiQL) are bundled from the installed packages at build time: nothing is
+# fetched from a CDN when the page loads.
+RUN node --import tsx src/cli/build-web.ts
 
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

@@ -16,6 +16,8 @@ module.exports = {
       roots: ["<rootDir>/test"],
       testMatch: ["**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/unit/"],
+      // Builds the browser pages (GraphiQL…) when stale, for the tests that load them.
+      globalSetup: "<rootDir>/test/support/build-web.ts",
       transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }] },
     },
   ],

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createAuthenticator } from "./auth/authenticator";
@@ -33,9 +33,16 @@ import { createHttpRateLimit } from "./server/http-rate-limit";
 import { createOperationLimiter } from "./server/rate-limit";
 import { securityHeaders, withoutSuggestions } from "./server/security-headers";
 import { createWebSocketLimits } from "./server/websocket-limits";
+import { createPageConfig } from "./server/page-config";
+import { createWebAssets, wantsHtml } from "./server/web-assets";
+import { signToken } from "./auth/sign-token";
+import { WEB_OUT_DIR, WEB_URL_PREFIX } from "./web/paths";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
+
+/** Who GraphiQL's prefilled development token is for. */
+export const DEV_USER = "dev";
 
 export interface BuildAppOptions {
   logger?: Logger;
@@ -136,7 +143,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // No HTTP caching hints are used: skip the per-field cache-control bookkeeping.
       ApolloServerPluginCacheControlDisabled(),
-      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      // A browser's GET on /graphql gets our own GraphiQL (served below), bundled, not from a CDN.
+      ApolloServerPluginLandingPageDisabled(),
       operationGatePlugin<AppContext>(),
       queryLimitsPlugin(queryLimits),
     ],
@@ -160,6 +168,31 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       trustProxyHops: config.trustProxyHops,
     }),
   });
+
+  const web = createWebAssets({ dir: WEB_OUT_DIR, urlPrefix: WEB_URL_PREFIX });
+  const auth = config.auth;
+  const pageConfig = createPageConfig({
+    graphqlPath: GRAPHQL_PATH,
+    authEnabled: authenticator.enabled,
+    // In development with a local secret, GraphiQL starts with a token for the dev user.
+    devToken:
+      auth.mode === "secret" && !config.production && isLoopbackHost(config.host)
+        ? () =>
+            signToken(auth.secret, {
+              sub: DEV_USER,
+              roles: ["admin"],
+              ttlSeconds: 8 * 3600,
+              issuer: auth.issuer,
+              audience: auth.audience,
+            })
+        : undefined,
+  });
+  const graphiql = web.page("graphiql", pageConfig);
+  expressApp.use(WEB_URL_PREFIX, web.files);
+  // A GET with an operation (`?query=`) is GraphQL over HTTP even from a browser.
+  expressApp.get(GRAPHQL_PATH, (req, res, next) =>
+    wantsHtml(req) && req.query.query === undefined ? graphiql(req, res, next) : next(),
+  );
 
   let stopping = false;
   let stopped: Promise<void> | undefined;

@@ -12,11 +12,23 @@ describe("health and lifecycle", () => {
     expect(await ready.json()).toEqual({ status: "ready", dependencies: { neo4j: "up", redis: "up" } });
   });
 
-  it("serves the playground landing page to browsers on the GraphQL path", async () => {
+  it("serves GraphiQL to browsers on the GraphQL path, and GraphQL to a browser's GET with a query", async () => {
     const api = await startApp();
     const page = await fetch(api.url, { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/<html/i);
+    const html = await page.text();
+    expect(html).toContain("/web/graphiql/main.js");
+    expect(JSON.parse(/id="page-config">([^<]*)</.exec(html)![1])).toEqual({
+      graphqlPath: "/graphql",
+      authEnabled: false,
+    });
+    const script = await fetch(`${api.origin}/web/graphiql/main.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
+    const query = await fetch(`${api.url}?query=${encodeURIComponent("{ __typename }")}`, {
+      headers: { accept: "text/html,application/json;q=0.9", "apollo-require-preflight": "true" },
+    });
+    expect(await query.json()).toEqual({ data: { __typename: "Query" } });
   });
 
   it("stops cleanly: closes WebSocket clients with 1001 and refuses new requests", async () => {

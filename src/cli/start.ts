@@ -2,6 +2,7 @@ import { loadConfig } from "../config";
 import { startLocalServices } from "../local-services/start-services";
 import { createLogger } from "../logger";
 import { serve } from "../serve";
+import { buildWeb } from "../web/build";
 
 /**
  * `npm start`: starts (or reuses) local Neo4j and Redis unless NEO4J_URI / REDIS_URL are set,
@@ -10,6 +11,10 @@ import { serve } from "../serve";
 async function main(): Promise<void> {
   const base = loadConfig();
   const logger = createLogger(base.logLevel);
+  // The browser pages (GraphiQL) are rebuilt when their sources changed; the API runs without them.
+  await buildWeb({ log: (line) => logger.info(line) }).catch((error: unknown) =>
+    logger.warn("the browser pages could not be built; /graphql serves the API only", { error: error as Error }),
+  );
   const local = await startLocalServices(base, logger, { allowWithoutRedis: true });
   try {
     const { url } = await serve(local.config, logger, () => local.stop());
@@ -18,7 +23,7 @@ async function main(): Promise<void> {
       [
         "",
         `workflow-graph is ready`,
-        `  GraphQL (HTTP) and playground: ${url}`,
+        `  GraphQL (HTTP) and GraphiQL:   ${url}`,
         `  GraphQL subscriptions (WS):    ${ws}`,
         `  Health: ${url.replace(/\/graphql$/, "/healthz")}   Readiness: ${url.replace(/\/graphql$/, "/readyz")}`,
         `  Neo4j: ${local.config.neo4j.uri}   Redis: ${local.config.redisUrl ?? "none (in-process events)"}`,

@@ -3,6 +3,7 @@ import path from "node:path";
 import { loadConfig, REPO_ROOT } from "../config";
 import { startLocalServices } from "../local-services/start-services";
 import { createLogger } from "../logger";
+import { buildWeb } from "../web/build";
 
 const UNIT_DIR = path.join(REPO_ROOT, "test", "unit") + path.sep;
 
@@ -21,6 +22,7 @@ async function main(): Promise<number> {
   const npx = (args: string[], env?: NodeJS.ProcessEnv) => run("npx", ["--no-install", ...args], env);
   for (const step of [
     ["tsc", "--noEmit"],
+    ["tsc", "--noEmit", "-p", "src/web"],
     ["eslint", "."],
     ["prettier", "--check", "."],
     ["tsx", "src/cli/codegen.ts", "--check"],
@@ -39,6 +41,8 @@ async function main(): Promise<number> {
   }
   const base = loadConfig();
   const logger = createLogger(base.logLevel === "info" ? "warn" : base.logLevel);
+  // The browser tests load the bundled pages; rebuilt only when their sources changed.
+  await buildWeb({ log: (line) => process.stdout.write(line + "\n") });
   const local = await startLocalServices(base, logger);
   try {
     // --selectProjects takes every value after it, so it goes after the caller's arguments.

@@ -30,6 +30,13 @@ const EXEMPT = ["src/app.ts", "src/cli/"];
 /** The local service launcher stands apart: it may use infra and the base, and only the exempt modules use it. */
 const LOCAL_SERVICES = "src/local-services/";
 const LOCAL_SERVICES_MAY_IMPORT = [LOCAL_SERVICES, "src/infra/", "src/config.ts", "src/logger.ts"];
+/**
+ * The browser apps (src/web/<app>/, bundled by src/web/build.ts) run in the browser: they import
+ * only browser code under src/web/<folder>/ and talk to the API over GraphQL. The build tooling
+ * (src/web/*.ts) uses the base and only the exempt modules use it.
+ */
+const WEB = "src/web/";
+const isBrowserCode = (file: string) => file.startsWith(WEB) && file.slice(WEB.length).includes("/");
 
 const starts = (file: string, prefixes: string[]) => prefixes.some((prefix) => file.startsWith(prefix));
 
@@ -40,7 +47,13 @@ function layerOf(file: string): number | undefined {
 
 /** Why `from` may not import `to` (both relative to the repository root), or null when it may. */
 function violation(from: string, to: string): string | null {
+  if (isBrowserCode(from)) return isBrowserCode(to) ? null : "browser code imports only browser code under src/web/";
+  if (isBrowserCode(to)) return "only browser code imports browser code";
   if (starts(from, EXEMPT)) return null;
+  if (from.startsWith(WEB)) {
+    return starts(to, [WEB, "src/config.ts", "src/logger.ts"]) ? null : "the web build uses only the base";
+  }
+  if (to.startsWith(WEB)) return `only ${EXEMPT.join(" and ")} use the web build`;
   if (from.startsWith(LOCAL_SERVICES)) {
     return starts(to, LOCAL_SERVICES_MAY_IMPORT) ? null : "the local service launcher uses only infra and the base";
   }
@@ -56,7 +69,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
     const file = `${dir}/${entry.name}`;
     if (entry.isDirectory()) return sourceFiles(file);
-    return entry.name.endsWith(".ts") ? [file] : [];
+    return /\.tsx?$/.test(entry.name) ? [file] : [];
   });
 }
 
@@ -68,8 +81,9 @@ function importsOf(file: string): string[] {
     .filter((name) => name.startsWith("."))
     .map((name) => {
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), name));
-      if (/\.(ts|js|json)$/.test(target)) return target;
-      return existsSync(path.join(ROOT, `${target}.ts`)) ? `${target}.ts` : `${target}/index.ts`;
+      if (/\.(tsx?|js|json|css)$/.test(target)) return target;
+      for (const ext of [".ts", ".tsx"]) if (existsSync(path.join(ROOT, `${target}${ext}`))) return `${target}${ext}`;
+      return `${target}/index.ts`;
     });
 }
 
@@ -88,6 +102,14 @@ describe("layering", () => {
     expect(violation("src/local-services/redis.ts", "src/infra/redis.ts")).toBeNull();
     expect(violation("src/cli/test.ts", "src/local-services/start-services.ts")).toBeNull();
     expect(violation("src/newdir/x.ts", "src/errors.ts")).toMatch(/in no layer/);
+    expect(violation("src/web/graphiql/main.tsx", "src/web/shared/page-config.ts")).toBeNull();
+    expect(violation("src/web/graphiql/main.tsx", "src/errors.ts")).toMatch(/browser code imports only/);
+    expect(violation("src/web/graphiql/main.tsx", "src/web/build.ts")).toMatch(/browser code imports only/);
+    expect(violation("src/server/web-assets.ts", "src/web/graphiql/main.tsx")).toMatch(/only browser code/);
+    expect(violation("src/server/web-assets.ts", "src/web/paths.ts")).toMatch(/only src\/app.ts/);
+    expect(violation("src/web/build.ts", "src/config.ts")).toBeNull();
+    expect(violation("src/web/build.ts", "src/infra/neo4j.ts")).toMatch(/web build uses only the base/);
+    expect(violation("src/cli/build-web.ts", "src/web/build.ts")).toBeNull();
   });
 
   it("holds for every import in src/ and resolvers/", () => {
