@@ -2,6 +2,7 @@ import "./workers";
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import "graphiql/style.css";
+import "./page.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { readPageConfig, webSocketUrl } from "../shared/page-config";
