@@ -20,9 +20,15 @@ import type { WebSocketLimits } from "./websocket-limits";
 
 /**
  * Close code for a subscriber that cannot keep up: its stream's buffer passed its bound (events or
- * bytes). The client reconnects and resumes with `afterSeq` (the typed client does so by itself).
+ * bytes). 1013 is WebSocket's registered "Try Again Later": stock graphql-ws clients (and Apollo
+ * Client and urql, which use them) retry it, where graphql-ws's own 4xxx codes such as 4429
+ * ("too many initialisation requests") are fatal to them. The client reconnects and resumes with
+ * `afterSeq` (the typed client does so by itself). The close reason names the limit that tripped.
  */
-export const SLOW_SUBSCRIBER_CLOSE_CODE = 4429;
+export const SLOW_SUBSCRIBER_CLOSE_CODE = 1013;
+
+/** A close reason is at most 123 bytes (RFC 6455). */
+const MAX_REASON_BYTES = 123;
 
 export interface WebSocketOptions {
   httpServer: Server;
@@ -65,8 +71,8 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       const e = raw instanceof GraphQLError ? asUserInputError(raw) : raw;
       return options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e);
     });
-  const tooSlow = (socket: WebSocket) =>
-    socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, "Subscriber too slow; reconnect and resume with afterSeq");
+  // The reason is the SLOW_SUBSCRIBER error's message, which names the limit (events or bytes).
+  const tooSlow = (socket: WebSocket, error?: unknown) => socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, closeReason(error));
   const principalOf = (ctx: Parameters<WebSocketAuth["principal"]>[0]) => options.auth.principal(ctx);
   const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
   const cleanup = useServer<Record<string, unknown>, Extra>(
@@ -91,12 +97,13 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       // closeSlowSubscriber.
       context: async (ctx) => ({
         ...(await options.context(options.auth.principal(ctx))),
-        closeSlowSubscriber: () => tooSlow(ctx.extra.socket),
+        closeSlowSubscriber: (error: unknown) => tooSlow(ctx.extra.socket, error),
       }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) as never } : undefined,
       onError: (ctx, _id, _payload, errors) => {
-        if (errors.some(isSlowSubscriber)) tooSlow(ctx.extra.socket);
+        const slow = errors.find(isSlowSubscriber);
+        if (slow) tooSlow(ctx.extra.socket, slow);
         return format(errors) as never;
       },
     },
@@ -130,4 +137,15 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** The slow subscriber's close reason: its error's message, cut to what a close frame holds. */
+function closeReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : "Subscriber too slow; reconnect and resume with afterSeq";
+  const bytes = Buffer.from(message);
+  if (bytes.length <= MAX_REASON_BYTES) return message;
+  return bytes
+    .subarray(0, MAX_REASON_BYTES)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
 }
