@@ -33,6 +33,9 @@ import { createHttpRateLimit } from "./server/http-rate-limit";
 import { createOperationLimiter } from "./server/rate-limit";
 import { securityHeaders, withoutSuggestions } from "./server/security-headers";
 import { createWebSocketLimits } from "./server/websocket-limits";
+import { createOperationPipeline } from "./server/operation-pipeline";
+import { createSseHandler } from "./server/sse";
+import { httpSubscriptionsPlugin } from "./server/http-subscriptions";
 import { createPageConfig } from "./server/page-config";
 import { createWebAssets, wantsHtml } from "./server/web-assets";
 import { signToken } from "./auth/sign-token";
@@ -40,6 +43,9 @@ import { WEB_OUT_DIR, WEB_URL_PREFIX } from "./web/paths";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
+
+/** GraphQL over Server-Sent Events (graphql-sse, distinct connections): GET or POST, one operation per stream. */
+export const SSE_PATH = "/graphql/stream";
 
 /** Who GraphiQL's prefilled development token is for. */
 export const DEV_USER = "dev";
@@ -125,6 +131,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const httpRateLimit = createHttpRateLimit<AppContext>(limiter, config.trustProxyHops);
   // One set of shape and cost limits for HTTP and WebSocket, checked before anything runs.
   const queryLimits = createQueryLimits(schema, config.queryLimits);
+  // What graphql-ws and graphql-sse do with each operation once its caller is admitted.
+  const pipeline = createOperationPipeline({
+    schema,
+    formatError,
+    queryLimits,
+    eventKey: (event) => eventKey(event as WorkflowEventMessage),
+    introspection: config.introspection,
+  });
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
@@ -147,20 +161,17 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       ApolloServerPluginLandingPageDisabled(),
       operationGatePlugin<AppContext>(),
       queryLimitsPlugin(queryLimits),
+      httpSubscriptionsPlugin<AppContext>({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH }),
     ],
   });
   const websocket = attachWebSocket({
     httpServer,
     path: GRAPHQL_PATH,
-    schema,
     context,
     auth: createWebSocketAuth(authenticator),
-    formatError,
-    queryLimits,
-    eventKey: (event) => eventKey(event as WorkflowEventMessage),
+    pipeline,
     maxPayload: config.maxBodyBytes,
     allowOrigin: origins.allows,
-    introspection: config.introspection,
     limits: createWebSocketLimits({
       limiter,
       maxConnectionsPerPrincipal: config.limits.wsConnectionsPerPrincipal,
@@ -169,6 +180,15 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     }),
   });
 
+  const sse = createSseHandler({
+    pipeline,
+    context,
+    authenticator,
+    limiter,
+    allowOrigin: origins.allows,
+    maxStreamsPerPrincipal: config.limits.wsConnectionsPerPrincipal,
+    trustProxyHops: config.trustProxyHops,
+  });
   const web = createWebAssets({ dir: WEB_OUT_DIR, urlPrefix: WEB_URL_PREFIX });
   const auth = config.auth;
   const pageConfig = createPageConfig({
@@ -214,10 +234,17 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     async start(port = config.port) {
       await migrate(driver, target.database, logger);
       await apollo.start();
+      const json = express.json({ limit: config.maxBodyBytes });
+      // Before /graphql, which would match it as a prefix.
+      expressApp.use(SSE_PATH, origins.cors, json, sse, (_req: Request, res: Response) => {
+        res.status(406).json({ errors: [badRequest(`${SSE_PATH} streams: send Accept: text/event-stream`).toJSON()] });
+      });
       expressApp.use(
         GRAPHQL_PATH,
         origins.cors,
-        express.json({ limit: config.maxBodyBytes }),
+        json,
+        // A POST (or GET) that asks for text/event-stream is served over SSE, subscriptions included.
+        sse,
         queryTokensMiddleware(queryLimits, formatError),
         expressMiddleware(apollo, {
           context: async ({ req }) =>

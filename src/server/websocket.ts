@@ -1,21 +1,12 @@
 import type { IncomingMessage, Server } from "node:http";
-import {
-  execute,
-  GraphQLError,
-  NoSchemaIntrospectionCustomRule,
-  specifiedRules,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-} from "graphql";
+import type { GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Principal } from "../auth/principal";
 import type { WebSocketAuth } from "../auth/websocket-auth";
-import { isSlowSubscriber, type ErrorFormatter } from "../errors";
+import { isSlowSubscriber } from "../errors";
 import type { AppContext } from "../graphql/context";
-import { checkSubscribe, type QueryLimits } from "./query-limits";
-import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
-import { asUserInputError, rejectUndeclaredVariables } from "./variables";
+import type { OperationPipeline } from "./operation-pipeline";
 import type { WebSocketLimits } from "./websocket-limits";
 
 /**
@@ -33,24 +24,20 @@ const MAX_REASON_BYTES = 123;
 export interface WebSocketOptions {
   httpServer: Server;
   path: string;
-  schema: GraphQLSchema;
   context: (principal: Principal) => Promise<AppContext>;
   /** Authenticates each connection (connectionParams.authorization) and gates each operation. */
   auth: WebSocketAuth;
-  /** The same formatter as HTTP's (createErrorFormatter), so both transports show the same errors. */
-  formatError: ErrorFormatter;
-  /** Names a subscription event, so that subscribers of the same operation share its result. */
-  eventKey: EventKeyOf;
-  /** Shape and cost limits; an operation over one gets an `error` message, the socket stays open. */
-  queryLimits: QueryLimits;
+  /**
+   * Checks, runs and formats each operation, as graphql-sse does (an operation over a limit gets
+   * an `error` message, the socket stays open).
+   */
+  pipeline: OperationPipeline;
   /** Largest message accepted, in bytes (as the HTTP body limit); a larger one closes the socket with 1009. */
   maxPayload: number;
   /** Whether an upgrade with this `Origin` (and `Host`) may connect; others get HTTP 403. */
   allowOrigin: (origin: string | undefined, host: string | undefined) => boolean;
   /** Connection, subscription and rate limits. */
   limits: WebSocketLimits;
-  /** Whether `__schema` and `__type` may be queried. @default true */
-  introspection?: boolean;
 }
 
 type Extra = { socket: WebSocket; request: IncomingMessage };
@@ -66,20 +53,15 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }, done) =>
       options.allowOrigin(origin || undefined, req.headers.host) ? done(true) : done(false, 403, "Origin not allowed"),
   });
-  const format = (errors: readonly { toJSON?: () => GraphQLFormattedError }[]) =>
-    errors.map((raw) => {
-      const e = raw instanceof GraphQLError ? asUserInputError(raw) : raw;
-      return options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e);
-    });
+  const { pipeline } = options;
   // The reason is the SLOW_SUBSCRIBER error's message, which names the limit (events or bytes).
   const tooSlow = (socket: WebSocket, error?: unknown) => socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, closeReason(error));
   const principalOf = (ctx: Parameters<WebSocketAuth["principal"]>[0]) => options.auth.principal(ctx);
-  const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
   const cleanup = useServer<Record<string, unknown>, Extra>(
     {
-      schema: options.schema,
-      subscribe: rejectUndeclaredVariables(createSharedSubscribe(options.eventKey)),
-      execute: rejectUndeclaredVariables(execute),
+      schema: pipeline.schema,
+      subscribe: pipeline.subscribe,
+      execute: pipeline.execute,
       // Authenticated first, so that a refused connection takes no slot of the connection cap.
       onConnect: async (ctx) => (await options.auth.onConnect(ctx)) && options.limits.admit(ctx, principalOf(ctx)),
       // Who may run it, then the rate limit, then its shape and cost (validated with the same rules
@@ -87,7 +69,7 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       onSubscribe: async (ctx, _id, payload) =>
         options.auth.onSubscribe(ctx, payload) ??
         ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ??
-        checkSubscribe(options.schema, options.queryLimits, payload, rules),
+        pipeline.check(payload),
       onClose: (ctx) => {
         options.auth.onClose(ctx);
         options.limits.release(ctx);
@@ -99,12 +81,11 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
         ...(await options.context(options.auth.principal(ctx))),
         closeSlowSubscriber: (error: unknown) => tooSlow(ctx.extra.socket, error),
       }),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: format(result.errors) as never } : undefined,
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? pipeline.formatResult(result) : undefined),
       onError: (ctx, _id, _payload, errors) => {
         const slow = errors.find(isSlowSubscriber);
         if (slow) tooSlow(ctx.extra.socket, slow);
-        return format(errors) as never;
+        return pipeline.formatErrors(errors) as never;
       },
     },
     wss,
