@@ -94,3 +94,24 @@ describe("a stock graphql-ws client cut off as too slow", () => {
     expect(seqs).toEqual(range(1, written));
   }, 60000);
 });
+
+describe("urql's GET queries", () => {
+  // What urql 4 sends for a query by default (preferGetMethod: "within-url-limit").
+  const URQL_ACCEPT =
+    "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed";
+  const urqlGet = (headers: Record<string, string> = {}) =>
+    fetch(`${api.url}?query=${encodeURIComponent("query Ping { __typename }")}&operationName=Ping`, {
+      headers: { accept: URQL_ACCEPT, ...headers },
+    });
+
+  it("are refused by the CSRF check as urql sends them by default, and served with the header docs/frontends.md names", async () => {
+    const plain = await urqlGet();
+    expect(plain.status).toBe(400);
+    expect(await plain.text()).toMatch(/Cross-Site Request Forgery/);
+    const withHeader = await urqlGet({ "apollo-require-preflight": "true" });
+    expect(withHeader.status).toBe(200);
+    // urql lists text/event-stream after JSON: the answer stays JSON, not an event stream.
+    expect(withHeader.headers.get("content-type")).toMatch(/json/);
+    expect(await withHeader.json()).toEqual({ data: { __typename: "Query" } });
+  });
+});
