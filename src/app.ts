@@ -236,7 +236,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       await apollo.start();
       const json = express.json({ limit: config.maxBodyBytes });
       // Before /graphql, which would match it as a prefix.
-      expressApp.use(SSE_PATH, origins.cors, json, sse, (_req: Request, res: Response) => {
+      expressApp.use(SSE_PATH, origins.cors, json, sse.handle, (_req: Request, res: Response) => {
         res.status(406).json({ errors: [badRequest(`${SSE_PATH} streams: send Accept: text/event-stream`).toJSON()] });
       });
       expressApp.use(
@@ -244,7 +244,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         origins.cors,
         json,
         // A POST (or GET) that asks for text/event-stream is served over SSE, subscriptions included.
-        sse,
+        sse.handle,
         queryTokensMiddleware(queryLimits, formatError),
         expressMiddleware(apollo, {
           context: async ({ req }) =>
@@ -270,6 +270,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         deadline.unref();
         logger.debug("shutdown: closing WebSockets");
         await websocket.close(Math.min(config.shutdownTimeoutMs, 2000));
+        // Open SSE streams would hold the HTTP drain until its deadline.
+        sse.close();
         logger.debug("shutdown: draining HTTP");
         await apollo.stop().catch(() => undefined);
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -50,8 +50,15 @@ export interface SseOptions {
  * further behind has its response cut (SLOW_SUBSCRIBER; reconnect with `afterSeq`). A stream
  * ends when its token expires.
  */
-export function createSseHandler(options: SseOptions): RequestHandler {
+export interface SseHandler {
+  handle: RequestHandler;
+  /** Ends every open stream (at shutdown: the clients reconnect, to another instance). */
+  close(): void;
+}
+
+export function createSseHandler(options: SseOptions): SseHandler {
   const streams = createConnectionCounter(options.maxStreamsPerPrincipal);
+  const open = new Set<Response>();
   const principals = new WeakMap<IncomingMessage, Principal>();
   // Formatted errors as a result graphql-sse sends as a `next` event (then `complete`). graphql-sse
   // tells a result from execution arguments by its `data` key; undefined leaves it out of the JSON.
@@ -97,7 +104,7 @@ export function createSseHandler(options: SseOptions): RequestHandler {
     },
   });
 
-  return (req, res, next) => {
+  const handle: RequestHandler = (req, res, next) => {
     if (!wantsEventStream(req)) return next();
     if (!options.allowOrigin(req.headers.origin, req.headers.host)) {
       return refuse(res, appError("FORBIDDEN", "Origin not allowed"), options.pipeline);
@@ -113,7 +120,11 @@ export function createSseHandler(options: SseOptions): RequestHandler {
         if (!streams.acquire(key)) {
           return refuse(res, rateLimited("Too many open streams; close one first"), options.pipeline);
         }
-        res.once("close", () => streams.release(key));
+        open.add(res);
+        res.once("close", () => {
+          open.delete(res);
+          streams.release(key);
+        });
         principals.set(req, principal);
         const end = options.authenticator.sessionEnd(principal);
         if (end !== null) {
@@ -132,6 +143,12 @@ export function createSseHandler(options: SseOptions): RequestHandler {
         next(error);
       },
     );
+  };
+  return {
+    handle,
+    close() {
+      for (const res of open) res.end();
+    },
   };
 }
 
