@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { request } from "node:http";
 import { createClient } from "graphql-sse";
 import { signToken } from "../src/auth/sign-token";
-import { APPEND_NODE } from "./support/documents";
+import { APPEND_NODE, APPEND_NODES } from "./support/documents";
 import { disposeAll, eventually, gqlOk, newWorkflow, onDispose, startApp, type RunningApp } from "./support/harness";
 
 /** GraphQL over Server-Sent Events on /graphql/stream (graphql-sse, distinct connections). */
@@ -165,6 +166,31 @@ describe("GraphQL over SSE", () => {
     const res = await fetch(streamQuery(EVENTS, { w: "x" }), { headers: { accept: "application/json" } });
     expect(res.status).toBe(406);
   });
+});
+
+describe("a slow SSE reader", () => {
+  it("is cut off once its subscription's bounded buffer overflows, instead of being buffered without end", async () => {
+    const slow = await startApp({ subscriberBuffer: { maxEvents: 20, maxBytes: 64 * 1024 * 1024 } });
+    const { workflowId, rootId } = await newWorkflow(slow.url, "sse-slow");
+    const query = `subscription ($w: ID!) { workflowEvents(workflowId: $w, afterSeq: 0) { seq node { content } } }`;
+    const url = `${slow.origin}/graphql/stream?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ w: workflowId }))}`;
+    // A reader that opens the stream, then stops reading it.
+    const req = request(url, { headers: { accept: "text/event-stream" } }, (res) => res.pause());
+    onDispose(() => void req.destroy());
+    req.end();
+    await eventually(() => slow.app.liveSubscribers(workflowId) === 1);
+    // 64 KiB events until the stalled stream is released (at most 40 MB): once the socket buffers
+    // are full, the response stops taking events and the subscription holds 20 more, then lets go.
+    const content = "x".repeat(64 * 1024);
+    let written = 0;
+    while (slow.app.liveSubscribers(workflowId) > 0 && written < 600) {
+      const input = Array.from({ length: 10 }, () => ({ workflowId, parentId: rootId, type: "MESSAGE", content }));
+      await gqlOk(slow.url, APPEND_NODES, { input });
+      written += 10;
+    }
+    expect(slow.app.liveSubscribers(workflowId)).toBe(0);
+    expect(written).toBeLessThan(600);
+  }, 60000);
 });
 
 describe("GraphQL over SSE with authentication on", () => {
