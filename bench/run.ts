@@ -27,6 +27,7 @@ import { ingestBatch } from "./scenarios/ingest-batch";
 import { ingestSingle } from "./scenarios/ingest-single";
 import { pathToRoot } from "./scenarios/path-to-root";
 import { propagation } from "./scenarios/propagation";
+import { propagationSse } from "./scenarios/propagation-sse";
 import { wideTrees } from "./scenarios/wide-trees";
 
 const SCENARIOS: Scenario[] = [
@@ -38,6 +39,7 @@ const SCENARIOS: Scenario[] = [
   wideTrees,
   propagation,
   growth,
+  propagationSse,
 ];
 
 function parseArgs(argv: string[]) {
