@@ -41,7 +41,7 @@ describe("a bad subscribe on a shared socket", () => {
 });
 
 describe("a stock graphql-ws client cut off as too slow", () => {
-  it("is closed with a code it retries, reconnects by itself and, resubscribing with afterSeq, ends with every event", async () => {
+  it("is closed with a code it retries, reconnects by itself and, skipping by seq what its resent afterSeq operation repeats, ends with every event", async () => {
     const slow = await startApp({ subscriberBuffer: { maxEvents: 20, maxBytes: 64 * 1024 * 1024 } });
     const { workflowId, rootId } = await newWorkflow(slow.url);
     // An unmodified client; only its socket is ours, so that the test can stop reading from it.
