@@ -30,6 +30,7 @@ import { pathToRoot } from "./scenarios/path-to-root";
 import { propagation } from "./scenarios/propagation";
 import { viewerRender } from "./scenarios/viewer-render";
 import { propagationUsers } from "./scenarios/propagation-users";
+import { propagationSse } from "./scenarios/propagation-sse";
 import { wideTrees } from "./scenarios/wide-trees";
 import { worstQueries } from "./scenarios/worst-queries";
 
@@ -46,6 +47,7 @@ const SCENARIOS: Scenario[] = [
   historyDeep,
   worstQueries,
   viewerRender,
+  propagationSse,
 ];
 
 function parseArgs(argv: string[]) {

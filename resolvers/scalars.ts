@@ -9,6 +9,8 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  */
 export const JSONObject = new GraphQLScalarType({
   name: "JSONObject",
+  // A JSON object as RFC 8259 defines it; also in schema.graphql, which this type replaces.
+  specifiedByURL: "https://www.rfc-editor.org/rfc/rfc8259#section-4",
   description: "A JSON object. Stored in Neo4j as JSON text, since node properties cannot hold maps.",
   serialize(value) {
     const parsed = typeof value === "string" ? JSON.parse(value) : value;

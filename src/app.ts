@@ -42,6 +42,9 @@ import {
   UNAUTHENTICATED_PRINCIPAL,
 } from "./server/audit-refusals";
 import { createWebSocketLimits } from "./server/websocket-limits";
+import { createOperationPipeline } from "./server/operation-pipeline";
+import { createSseHandler } from "./server/sse";
+import { httpSubscriptionsPlugin } from "./server/http-subscriptions";
 import { createPageConfig } from "./server/page-config";
 import { createWebAssets, wantsHtml } from "./server/web-assets";
 import { signToken } from "./auth/sign-token";
@@ -49,6 +52,9 @@ import { WEB_OUT_DIR, WEB_URL_PREFIX } from "./web/paths";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
+
+/** GraphQL over Server-Sent Events (graphql-sse, distinct connections): GET or POST, one operation per stream. */
+export const SSE_PATH = "/graphql/stream";
 
 /** Who GraphiQL's prefilled development token is for. */
 export const DEV_USER = "dev";
@@ -153,6 +159,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   };
   // One set of shape and cost limits for HTTP and WebSocket, checked before anything runs.
   const queryLimits = createQueryLimits(schema, config.queryLimits);
+  // What graphql-ws and graphql-sse do with each operation once its caller is admitted.
+  const pipeline = createOperationPipeline({
+    schema,
+    formatError,
+    queryLimits,
+    eventKey: (event) => eventKey(event as WorkflowEventMessage),
+    introspection: config.introspection,
+  });
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
@@ -178,20 +192,18 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         if (field) await recordRefused(context.principal, context.request, field, variables, "FORBIDDEN");
       }),
       queryLimitsPlugin(queryLimits),
+      httpSubscriptionsPlugin<AppContext>({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH }),
     ],
   });
   const websocket = attachWebSocket({
+    requestOf,
     httpServer,
     path: GRAPHQL_PATH,
-    schema,
     context,
     auth: createWebSocketAuth(authenticator),
-    formatError,
-    queryLimits,
-    eventKey: (event) => eventKey(event as WorkflowEventMessage),
+    pipeline,
     maxPayload: config.maxBodyBytes,
     allowOrigin: origins.allows,
-    introspection: config.introspection,
     limits: createWebSocketLimits({
       limiter,
       maxConnectionsPerPrincipal: config.limits.wsConnectionsPerPrincipal,
@@ -200,6 +212,16 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     }),
   });
 
+  const sse = createSseHandler({
+    requestOf,
+    pipeline,
+    context,
+    authenticator,
+    limiter,
+    allowOrigin: origins.allows,
+    maxStreamsPerPrincipal: config.limits.wsConnectionsPerPrincipal,
+    trustProxyHops: config.trustProxyHops,
+  });
   const web = createWebAssets({ dir: WEB_OUT_DIR, urlPrefix: WEB_URL_PREFIX });
   const auth = config.auth;
   const pageConfig = createPageConfig({
@@ -248,10 +270,17 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     async start(port = config.port) {
       await migrate(driver, target.database, logger);
       await apollo.start();
+      const json = express.json({ limit: config.maxBodyBytes });
+      // Before /graphql, which would match it as a prefix.
+      expressApp.use(SSE_PATH, origins.cors, json, sse.handle, (_req: Request, res: Response) => {
+        res.status(406).json({ errors: [badRequest(`${SSE_PATH} streams: send Accept: text/event-stream`).toJSON()] });
+      });
       expressApp.use(
         GRAPHQL_PATH,
         origins.cors,
-        express.json({ limit: config.maxBodyBytes }),
+        json,
+        // A POST (or GET) that asks for text/event-stream is served over SSE, subscriptions included.
+        sse.handle,
         queryTokensMiddleware(queryLimits, formatError),
         expressMiddleware(apollo, {
           context: async ({ req }) => {
@@ -294,6 +323,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         deadline.unref();
         logger.debug("shutdown: closing WebSockets");
         await websocket.close(Math.min(config.shutdownTimeoutMs, 2000));
+        // Open SSE streams would hold the HTTP drain until its deadline.
+        sse.close();
         logger.debug("shutdown: draining HTTP");
         await apollo.stop().catch(() => undefined);
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));

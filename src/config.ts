@@ -58,7 +58,7 @@ export interface Config {
   eventResyncIntervalMs: number;
   /**
    * Most events and bytes (estimated) buffered for one subscription whose client does not keep up;
-   * past either, its WebSocket is closed with code 4429 and the client resumes with afterSeq.
+   * past either, its WebSocket is closed with code 1013 and the client resumes with afterSeq.
    * @default 10000 events, 16777216 bytes (16 MiB)
    */
   subscriberBuffer: { maxEvents: number; maxBytes: number };

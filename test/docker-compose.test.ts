@@ -129,6 +129,11 @@ describe("Dockerfile", () => {
     expect(instr("CMD").pop()).toContain("src/index.ts");
   });
 
+  it("bundles the browser pages (GraphiQL) at build time, after copying the sources", () => {
+    const build = lines.findIndex((l) => /^RUN\b.*src\/cli\/build-web\.ts/.test(l));
+    expect(build).toBeGreaterThan(lines.findIndex((l) => /^COPY\s+src\//.test(l)));
+  });
+
   const files = ["package.json", "package-lock.json", "schema.graphql"];
   it.each([...files, "src", "resolvers", "migrations"])("copies %s, which exists in the repository", (file) => {
     expect(copied).toContain(file);

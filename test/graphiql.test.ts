@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { request } from "node:http";
 import type { Browser } from "playwright-core";
 import { launchBrowser, openPage, type TestPage } from "./support/browser";
 import { APPEND_NODE } from "./support/documents";
@@ -14,10 +16,10 @@ beforeAll(async () => {
 afterAll(disposeAll);
 
 /** Opens GraphiQL and waits until its editors are ready; the page is closed after the test. */
-async function openGraphiQL(): Promise<TestPage> {
+async function openGraphiQL(url = api.url): Promise<TestPage> {
   const tab = await openPage(browser);
   onDispose(() => tab.close());
-  await tab.page.goto(api.url);
+  await tab.page.goto(url);
   await tab.page.locator(".graphiql-query-editor .monaco-editor").waitFor();
   return tab;
 }
@@ -73,5 +75,62 @@ describe("GraphiQL", () => {
     await tab.screenshot("graphiql-subscription");
     expect(tab.outsideRequests).toEqual([]);
     expect(tab.consoleErrors).toEqual([]);
+  });
+
+  it("with authentication on, starts in development with a dev token in the headers editor, sent over HTTP and WebSocket", async () => {
+    const secured = await startApp({
+      auth: {
+        mode: "secret",
+        secret: randomBytes(32).toString("hex"),
+        issuer: undefined,
+        audience: undefined,
+        clockToleranceSeconds: 0,
+      },
+    });
+    // Without the token, the API refuses: the page's own token is what makes the rest work.
+    const anonymous = await fetch(secured.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ workflows(limit: 1) { id } }" }),
+    });
+    expect(anonymous.status).toBe(401);
+    const tab = await openGraphiQL(secured.url);
+    await tab.page.getByText("Headers", { exact: true }).first().waitFor();
+    const headers = await tab.page.locator(".graphiql-editor-tool .monaco-editor").last().innerText();
+    expect(headers.replace(/\s+/g, " ")).toMatch(/"Authorization": "Bearer ey/);
+    await run(tab, `mutation { startWorkflow(input: { name: "graphiql-auth", systemPrompt: "p" }) { id } }`);
+    await result(tab).getByText('"startWorkflow"').waitFor();
+    const workflowId = /"id": "([^"]+)"/.exec(await resultText(tab))![1];
+    await run(tab, `subscription { nodeAdded(workflowId: "${workflowId}", afterSeq: -1) { seq type } }`);
+    await result(tab).getByText('"SYSTEM"').waitFor();
+    await tab.screenshot("graphiql-auth");
+    expect(tab.outsideRequests).toEqual([]);
+    expect(tab.consoleErrors).toEqual([]);
+  });
+
+  it("gives the dev token only to a request whose Host is a loopback name (no DNS rebinding)", async () => {
+    const secured = await startApp({
+      auth: {
+        mode: "secret",
+        secret: randomBytes(32).toString("hex"),
+        issuer: undefined,
+        audience: undefined,
+        clockToleranceSeconds: 0,
+      },
+    });
+    const pageConfig = (host: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const req = request(secured.url, { headers: { accept: "text/html", host } }, (res) => {
+          let body = "";
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => resolve(JSON.parse(/id="page-config">([^<]*)</.exec(body)![1])));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const port = new URL(secured.url).port;
+    expect(await pageConfig(`localhost:${port}`)).toHaveProperty("defaultHeaders");
+    expect(await pageConfig(`[::1]:${port}`)).toHaveProperty("defaultHeaders");
+    expect(await pageConfig(`evil.example:${port}`)).toEqual({ graphqlPath: "/graphql", authEnabled: true });
   });
 });

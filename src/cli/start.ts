@@ -26,6 +26,7 @@ async function main(): Promise<void> {
         `  GraphQL (HTTP) and GraphiQL:   ${url}`,
         `  GraphQL subscriptions (WS):    ${ws}`,
         `  Workflow viewer:               ${url.replace(/\/graphql$/, "/")}`,
+        `  GraphQL over SSE:              ${url}/stream`,
         `  Health: ${url.replace(/\/graphql$/, "/healthz")}   Readiness: ${url.replace(/\/graphql$/, "/readyz")}`,
         `  Neo4j: ${local.config.neo4j.uri}   Redis: ${local.config.redisUrl ?? "none (in-process events)"}`,
         "",

@@ -172,7 +172,15 @@ function describeFailure(failure: unknown): string {
 const RETRY_ELSEWHERE = new Set(["SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR"]);
 
 /** Errors that resubscribing cannot fix. */
-const FINAL_CODES = new Set(["NOT_FOUND", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"]);
+const FINAL_CODES = new Set(["NOT_FOUND", "BAD_USER_INPUT", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"]);
+
+/**
+ * The close code of a subscriber the server cut off as too slow (WebSocket's "Try Again Later",
+ * which stock graphql-ws clients retry too). This client reconnects after it, as after any
+ * close, and resumes after the last event it delivered. Equal to the server's
+ * SLOW_SUBSCRIBER_CLOSE_CODE (a unit test checks); declared here so the client stays standalone.
+ */
+export const SLOW_SUBSCRIBER_CLOSE_CODE = 1013;
 
 export function createWorkflowClient(options: WorkflowClientOptions): WorkflowClient {
   const urls = (Array.isArray(options.url) ? options.url : [options.url]).map((u) => u.replace(/^http/, "ws"));

@@ -1210,7 +1210,7 @@ export type StringScalarFilters = {
  * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
  * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
  * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
- * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 1013: reconnect and
  * resume with `afterSeq`.
  */
 export type Subscription = {
@@ -1241,7 +1241,7 @@ export type Subscription = {
  * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
  * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
  * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
- * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 1013: reconnect and
  * resume with `afterSeq`.
  */
 export type SubscriptionMonitoredActivityArgs = {
@@ -1255,7 +1255,7 @@ export type SubscriptionMonitoredActivityArgs = {
  * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
  * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
  * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
- * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 1013: reconnect and
  * resume with `afterSeq`.
  */
 export type SubscriptionNodeAddedArgs = {
@@ -1270,7 +1270,7 @@ export type SubscriptionNodeAddedArgs = {
  * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
  * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
  * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
- * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 1013: reconnect and
  * resume with `afterSeq`.
  */
 export type SubscriptionReplayWorkflowArgs = {
@@ -1287,7 +1287,7 @@ export type SubscriptionReplayWorkflowArgs = {
  * order, with no gap: with `afterSeq`, the stored events after it come first (catch-up from Neo4j), then
  * live ones; a live event that arrives after a gap makes the stream read the missing events from Neo4j
  * first. Resume after a disconnect with the last seq received. The socket of a subscriber that falls
- * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 4429: reconnect and
+ * too far behind (10,000 events or 16 MiB buffered, by default) is closed with code 1013: reconnect and
  * resume with `afterSeq`.
  */
 export type SubscriptionWorkflowEventsArgs = {

@@ -30,8 +30,11 @@ export interface AppContext {
   loader: SelectionLoader;
   /** Workflows' access states read once per interval for all their subscribers (one per app). */
   sharedAccess: SharedAccess<WorkflowVisibilityState>;
-  /** Over WebSocket: closes the connection as too slow (code 4429). */
-  closeSlowSubscriber?: () => void;
+  /**
+   * Over WebSocket: closes the connection as too slow (code 1013, the SLOW_SUBSCRIBER error's
+   * message as the reason).
+   */
+  closeSlowSubscriber?: (error: unknown) => void;
   /** Per-subscription buffer bounds (see openEventStream). */
   subscriberBuffer: { maxEvents: number; maxBytes: number };
   /** Read by @neo4j/graphql: which database its generated queries run against. */

@@ -20,8 +20,8 @@ export interface EventStreamOptions {
   maxBuffer?: number;
   /** Most bytes (estimated from contents) held for a consumer. @default 16 MiB */
   maxBufferBytes?: number;
-  /** Called once when the buffer overflows (e.g. to close the subscriber's socket). */
-  onOverflow?: () => void;
+  /** Called once when the buffer overflows, with the SLOW_SUBSCRIBER error (e.g. to close the subscriber's socket). */
+  onOverflow?: (error: unknown) => void;
   /** Events read from the log per query while catching up. @default 500 */
   pageSize?: number;
 }
@@ -148,7 +148,7 @@ export async function openEventStream(
     failure = error;
     output.length = 0;
     bufferedBytes = 0;
-    if (isSlowSubscriber(error)) options.onOverflow?.();
+    if (isSlowSubscriber(error)) options.onOverflow?.(error);
     const waiter = waiting.shift();
     close();
     waiter?.reject(error);

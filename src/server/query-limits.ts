@@ -257,7 +257,12 @@ export function checkSubscribe(
   try {
     document = parse(payload.query);
   } catch (error) {
-    return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+    // The code Apollo Server gives the same error over HTTP.
+    const parseFailed = { code: "GRAPHQL_PARSE_FAILED" };
+    if (!(error instanceof GraphQLError)) return [new GraphQLError(String(error), { extensions: parseFailed })];
+    return [
+      new GraphQLError(error.message, { source: error.source, positions: error.positions, extensions: parseFailed }),
+    ];
   }
   const invalid = validate(schema, document, rules);
   if (invalid.length) return [...invalid];

@@ -1,50 +1,45 @@
 import type { IncomingMessage, Server } from "node:http";
-import {
-  execute,
-  GraphQLError,
-  NoSchemaIntrospectionCustomRule,
-  specifiedRules,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-} from "graphql";
+import type { GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Principal } from "../auth/principal";
 import type { WebSocketAuth } from "../auth/websocket-auth";
-import { isSlowSubscriber, type ErrorFormatter } from "../errors";
+import { isSlowSubscriber } from "../errors";
 import type { AppContext } from "../graphql/context";
-import { checkSubscribe, type QueryLimits } from "./query-limits";
-import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
-import { asUserInputError, rejectUndeclaredVariables } from "./variables";
+import type { OperationPipeline } from "./operation-pipeline";
 import type { WebSocketLimits } from "./websocket-limits";
 
 /**
  * Close code for a subscriber that cannot keep up: its stream's buffer passed its bound (events or
- * bytes). The client reconnects and resumes with `afterSeq` (the typed client does so by itself).
+ * bytes). 1013 is WebSocket's registered "Try Again Later": stock graphql-ws clients (and Apollo
+ * Client and urql, which use them) retry it, where graphql-ws's own 4xxx codes such as 4429
+ * ("too many initialisation requests") are fatal to them. The client reconnects and resumes with
+ * `afterSeq` (the typed client does so by itself). The close reason names the limit that tripped.
  */
-export const SLOW_SUBSCRIBER_CLOSE_CODE = 4429;
+export const SLOW_SUBSCRIBER_CLOSE_CODE = 1013;
+
+/** A close reason is at most 123 bytes (RFC 6455). */
+const MAX_REASON_BYTES = 123;
 
 export interface WebSocketOptions {
   httpServer: Server;
   path: string;
-  schema: GraphQLSchema;
-  context: (principal: Principal) => Promise<AppContext>;
+  context: (principal: Principal, request?: AppContext["request"]) => Promise<AppContext>;
+  /** The request's id and client address (for the audit trail), from the upgrade request. */
+  requestOf?: (req: IncomingMessage) => AppContext["request"];
   /** Authenticates each connection (connectionParams.authorization) and gates each operation. */
   auth: WebSocketAuth;
-  /** The same formatter as HTTP's (createErrorFormatter), so both transports show the same errors. */
-  formatError: ErrorFormatter;
-  /** Names a subscription event, so that subscribers of the same operation share its result. */
-  eventKey: EventKeyOf;
-  /** Shape and cost limits; an operation over one gets an `error` message, the socket stays open. */
-  queryLimits: QueryLimits;
+  /**
+   * Checks, runs and formats each operation, as graphql-sse does (an operation over a limit gets
+   * an `error` message, the socket stays open).
+   */
+  pipeline: OperationPipeline;
   /** Largest message accepted, in bytes (as the HTTP body limit); a larger one closes the socket with 1009. */
   maxPayload: number;
   /** Whether an upgrade with this `Origin` (and `Host`) may connect; others get HTTP 403. */
   allowOrigin: (origin: string | undefined, host: string | undefined) => boolean;
   /** Connection, subscription and rate limits. */
   limits: WebSocketLimits;
-  /** Whether `__schema` and `__type` may be queried. @default true */
-  introspection?: boolean;
 }
 
 type Extra = { socket: WebSocket; request: IncomingMessage };
@@ -60,20 +55,15 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }, done) =>
       options.allowOrigin(origin || undefined, req.headers.host) ? done(true) : done(false, 403, "Origin not allowed"),
   });
-  const format = (errors: readonly { toJSON?: () => GraphQLFormattedError }[]) =>
-    errors.map((raw) => {
-      const e = raw instanceof GraphQLError ? asUserInputError(raw) : raw;
-      return options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e);
-    });
-  const tooSlow = (socket: WebSocket) =>
-    socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, "Subscriber too slow; reconnect and resume with afterSeq");
+  const { pipeline } = options;
+  // The reason is the SLOW_SUBSCRIBER error's message, which names the limit (events or bytes).
+  const tooSlow = (socket: WebSocket, error?: unknown) => socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, closeReason(error));
   const principalOf = (ctx: Parameters<WebSocketAuth["principal"]>[0]) => options.auth.principal(ctx);
-  const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
   const cleanup = useServer<Record<string, unknown>, Extra>(
     {
-      schema: options.schema,
-      subscribe: rejectUndeclaredVariables(createSharedSubscribe(options.eventKey)),
-      execute: rejectUndeclaredVariables(execute),
+      schema: pipeline.schema,
+      subscribe: pipeline.subscribe,
+      execute: pipeline.execute,
       // Authenticated first, so that a refused connection takes no slot of the connection cap.
       onConnect: async (ctx) => (await options.auth.onConnect(ctx)) && options.limits.admit(ctx, principalOf(ctx)),
       // Who may run it, then the rate limit, then its shape and cost (validated with the same rules
@@ -81,7 +71,7 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       onSubscribe: async (ctx, _id, payload) =>
         options.auth.onSubscribe(ctx, payload) ??
         ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ??
-        checkSubscribe(options.schema, options.queryLimits, payload, rules),
+        pipeline.check(payload),
       onClose: (ctx) => {
         options.auth.onClose(ctx);
         options.limits.release(ctx);
@@ -90,14 +80,14 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.
       context: async (ctx) => ({
-        ...(await options.context(options.auth.principal(ctx))),
-        closeSlowSubscriber: () => tooSlow(ctx.extra.socket),
+        ...(await options.context(options.auth.principal(ctx), options.requestOf?.(ctx.extra.request))),
+        closeSlowSubscriber: (error: unknown) => tooSlow(ctx.extra.socket, error),
       }),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: format(result.errors) as never } : undefined,
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? pipeline.formatResult(result) : undefined),
       onError: (ctx, _id, _payload, errors) => {
-        if (errors.some(isSlowSubscriber)) tooSlow(ctx.extra.socket);
-        return format(errors) as never;
+        const slow = errors.find(isSlowSubscriber);
+        if (slow) tooSlow(ctx.extra.socket, slow);
+        return pipeline.formatErrors(errors) as never;
       },
     },
     wss,
@@ -130,4 +120,15 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** The slow subscriber's close reason: its error's message, cut to what a close frame holds. */
+function closeReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : "Subscriber too slow; reconnect and resume with afterSeq";
+  const bytes = Buffer.from(message);
+  if (bytes.length <= MAX_REASON_BYTES) return message;
+  return bytes
+    .subarray(0, MAX_REASON_BYTES)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
 }

@@ -4,7 +4,8 @@
  */
 export const DEFAULT_TABS: { query: string; variables?: string }[] = [
   {
-    query: `# Start a workflow: its system prompt becomes the root node, at seq 0.
+    query: `# Start a workflow: its system prompt
+# becomes the root node, at seq 0.
 mutation StartWorkflow {
   startWorkflow(input: { name: "trip-planner", systemPrompt: "You plan trips." }) {
     id
@@ -16,7 +17,8 @@ mutation StartWorkflow {
 `,
   },
   {
-    query: `# Watch it live: each node appears here as its write commits (graphql-ws on /graphql).
+    query: `# Watch it live: each node appears
+# here as its write commits.
 subscription WatchWorkflow($workflowId: ID!) {
   nodeAdded(workflowId: $workflowId) {
     seq
@@ -33,7 +35,8 @@ subscription WatchWorkflow($workflowId: ID!) {
     variables: `{ "workflowId": "<workflow id>" }`,
   },
   {
-    query: `# Append a message under the root (then an action under the message, and so on).
+    query: `# Append a message under the root
+# (then an action under it, and so on).
 mutation AppendNode($workflowId: ID!, $parentId: ID!) {
   appendNode(
     input: {

@@ -1,0 +1,73 @@
+import {
+  execute,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from "graphql";
+import type { ErrorFormatter } from "../errors";
+import { checkSubscribe, type QueryLimits } from "./query-limits";
+import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
+import { asUserInputError, rejectUndeclaredVariables } from "./variables";
+
+export interface OperationPipelineOptions {
+  schema: GraphQLSchema;
+  /** The same formatter as HTTP's (createErrorFormatter), so every transport shows the same errors. */
+  formatError: ErrorFormatter;
+  /** Shape and cost limits, checked before anything runs. */
+  queryLimits: QueryLimits;
+  /** Names a subscription event, so that subscribers of the same operation share its result. */
+  eventKey: EventKeyOf;
+  /** Whether `__schema` and `__type` may be queried. @default true */
+  introspection?: boolean;
+}
+
+/** An operation as a streaming transport receives it. */
+export interface OperationPayload {
+  query: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+}
+
+/**
+ * What every streaming transport (graphql-ws on /graphql, graphql-sse on /graphql/stream) does
+ * with one operation once its caller is known and admitted: parse, validate (the same rules as
+ * HTTP) and check its shape and cost; run it (subscriptions through the shared subscription
+ * execution, undeclared variables refused); format its errors as HTTP does. Authentication, the
+ * role gate and rate limits come before it and are each transport's own wiring of the shared
+ * pieces.
+ */
+export interface OperationPipeline {
+  readonly schema: GraphQLSchema;
+  /** The execution arguments (without context), or the errors to answer with. */
+  check(payload: OperationPayload): Omit<ExecutionArgs, "contextValue"> | GraphQLError[];
+  subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
+  execute(args: ExecutionArgs): ExecutionResult | Promise<ExecutionResult>;
+  /** Formats errors for the client: variable coercion errors as BAD_USER_INPUT, others masked or kept. */
+  formatErrors(errors: readonly unknown[]): GraphQLFormattedError[];
+  /** A result with its errors formatted (unchanged when it has none). */
+  formatResult<R extends ExecutionResult>(result: R): R;
+}
+
+export function createOperationPipeline(options: OperationPipelineOptions): OperationPipeline {
+  const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
+  const subscribe = rejectUndeclaredVariables(createSharedSubscribe(options.eventKey));
+  const run = rejectUndeclaredVariables(execute);
+  const formatErrors = (errors: readonly unknown[]) =>
+    errors.map((raw) => {
+      const e = raw instanceof GraphQLError ? asUserInputError(raw) : (raw as { toJSON?: () => GraphQLFormattedError });
+      return options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e);
+    });
+  return {
+    schema: options.schema,
+    check: (payload) => checkSubscribe(options.schema, options.queryLimits, payload, rules),
+    subscribe: async (args) => subscribe(args),
+    execute: (args) => run(args) as ExecutionResult | Promise<ExecutionResult>,
+    formatErrors,
+    formatResult: (result) =>
+      result.errors ? { ...result, errors: formatErrors(result.errors) as unknown as GraphQLError[] } : result,
+  };
+}
