@@ -108,6 +108,8 @@ describe("viewer model", () => {
     expect(isFailedNode({ metadata: { status: "FAILED" } })).toBe(true);
     expect(isFailedNode({ metadata: { status: "error" } })).toBe(true);
     expect(isFailedNode({ metadata: { error: false, status: "ok" } })).toBe(false);
+    expect(isFailedNode({ type: "ERROR", metadata: null })).toBe(true);
+    expect(isFailedNode({ type: "MESSAGE", metadata: null })).toBe(false);
     expect(isFailedNode({ metadata: null })).toBe(false);
   });
 });

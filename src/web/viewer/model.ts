@@ -9,7 +9,10 @@
  */
 
 /** A node's type, as schema.graphql's `NodeType`. */
-export type NodeType = "SYSTEM" | "MESSAGE" | "ACTION" | "DECISION" | "OPTION" | "MONITOR";
+export type NodeType = "SYSTEM" | "MESSAGE" | "ACTION" | "DECISION" | "OPTION" | "MONITOR" | "ERROR";
+
+/** What the viewer shows for a node whose content is redacted for the caller. */
+export const REDACTED = "[redacted]";
 
 /** A workflow node as the viewer draws it. */
 export interface ViewNode {
@@ -68,7 +71,8 @@ export interface NodeData {
   id: string;
   branchId: string;
   type: NodeType;
-  content: string;
+  /** Null when the node is redacted for the caller (`restrictedTo`). */
+  content: string | null;
   metadata?: Record<string, unknown> | null;
   timestamp: string;
   seq: number;
@@ -128,7 +132,7 @@ export function toViewNode(data: NodeData): ViewNode {
     id: data.id,
     branchId: data.branchId,
     type: data.type,
-    content: data.content,
+    content: data.content ?? REDACTED,
     metadata: data.metadata ?? null,
     timestamp: data.timestamp,
     seq: data.seq,
@@ -285,11 +289,12 @@ export function pathToRoot(model: WorkflowModel, nodeId: string): ViewNode[] {
 }
 
 /**
- * Whether a node records a failure. The API has no failure field, so the viewer reads the
- * convention docs/viewer.md describes: `metadata.error` set (anything but false/null), or
- * `metadata.status` of "error", "failed" or "failure".
+ * Whether a node records a failure: an ERROR node, or the convention docs/viewer.md describes for
+ * other nodes: `metadata.error` set (anything but false/null), or `metadata.status` of "error",
+ * "failed" or "failure".
  */
-export function isFailedNode(node: Pick<ViewNode, "metadata">): boolean {
+export function isFailedNode(node: Pick<ViewNode, "metadata"> & { type?: NodeType }): boolean {
+  if (node.type === "ERROR") return true;
   const metadata = node.metadata;
   if (!metadata) return false;
   const error = metadata.error;
