@@ -67,11 +67,16 @@ async function workflowResult(result: LifecycleResult, context: AppContext, info
  * records (the operation, the request, a digest of the input).
  */
 function audited(context: AppContext, operation: string, input: unknown): AccessScope {
+  let digest: string | undefined;
   const trail: AuditTrail = {
     operation,
     requestId: context.request.id,
     clientAddress: context.request.clientAddress,
-    inputDigest: inputDigest(input),
+    // Computed when the entry is written: after the input passed validation (a 100,000-deep
+    // metadata object is refused there, not hashed here).
+    get inputDigest() {
+      return (digest ??= inputDigest(input));
+    },
   };
   return { ...context.access, audit: trail };
 }

@@ -29,9 +29,18 @@ export interface AuditEntry {
   outcome: string;
 }
 
-/** SHA-256 (hex) of a value as canonical JSON (object keys sorted at every level). */
+/**
+ * SHA-256 (hex) of a value as canonical JSON (object keys sorted at every level); for a value
+ * nested too deep to serialise (input validation refuses those), the digest of nothing.
+ */
 export function inputDigest(input: unknown): string {
-  return createHash("sha256").update(canonicalJson(input)).digest("hex");
+  let text: string;
+  try {
+    text = canonicalJson(input);
+  } catch {
+    text = "";
+  }
+  return createHash("sha256").update(text).digest("hex");
 }
 
 function canonicalJson(value: unknown): string {
