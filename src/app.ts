@@ -32,6 +32,7 @@ import { healthz, readyz } from "./server/health";
 import { attachWebSocket } from "./server/websocket";
 import { createOriginPolicy } from "./server/cors";
 import { createHttpRateLimit } from "./server/http-rate-limit";
+import { createArchiveRouter } from "./server/archive-routes";
 import { createOperationLimiter } from "./server/rate-limit";
 import { securityHeaders, withoutSuggestions } from "./server/security-headers";
 import { createWebSocketLimits } from "./server/websocket-limits";
@@ -199,6 +200,17 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
               await context(await authenticateHttp(authenticator, req.headers.authorization)),
               req,
             ),
+        }),
+      );
+      expressApp.use(
+        createArchiveRouter({
+          store,
+          authenticate: (authorization) => authenticateHttp(authenticator, authorization),
+          cors: origins.cors,
+          limiter,
+          trustProxyHops: config.trustProxyHops,
+          maxBodyBytes: config.maxBodyBytes,
+          logger,
         }),
       );
       expressApp.use(jsonErrorHandler(logger));

@@ -59,8 +59,8 @@ export function accessScopeOf(principal: Principal): AccessScope {
 /**
  * The JWT handed to @neo4j/graphql (`context.jwt`): the verified claims plus `admin`,
  * `principals`, `workflowIds` (the workflows the caller may read; empty for admins, who see
- * all), `ownedWorkflowIds` and `hiddenBranchIds` (branches restricted from the caller, with the
- * branches forked from them), which the visibility rules of schema.graphql read as `$jwt.…`.
+ * all), `ownedWorkflowIds`, `hiddenBranchIds` (branches restricted from the caller, with the
+ * branches forked from them) and `hiddenWorkflowIds` (workflows being imported or purged), which the visibility rules of schema.graphql read as `$jwt.…`.
  * These are set here and override any claim of the same name in the token.
  */
 export function visibilityClaims(
@@ -71,6 +71,7 @@ export function visibilityClaims(
     ownedWorkflowIds: [],
     hiddenBranchIds: [],
   },
+  hiddenWorkflowIds: readonly string[] = [],
 ): Record<string, unknown> {
   return {
     ...principal.claims,
@@ -79,6 +80,7 @@ export function visibilityClaims(
     workflowIds: [...(workflowIds ?? [])],
     ownedWorkflowIds: [...inside.ownedWorkflowIds],
     hiddenBranchIds: [...inside.hiddenBranchIds],
+    hiddenWorkflowIds: [...hiddenWorkflowIds],
   };
 }
 
