@@ -61,9 +61,12 @@ export function checkAccess(
 
 /** The grants of a workflow, or null when it does not exist. */
 export async function readGrants(tx: ManagedTransaction, workflowId: string): Promise<Grant[] | null> {
-  const result = await tx.run(`MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")} RETURN ${GRANTS_OF_W} AS grants`, {
-    workflowId,
-  });
+  const result = await tx.run(
+    `MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")} RETURN ${GRANTS_OF_W} AS grants`,
+    {
+      workflowId,
+    },
+  );
   return result.records.length === 0 ? null : (result.records[0].get("grants") as Grant[]);
 }
 

@@ -126,7 +126,9 @@ function checkLine(parsed: ArchiveLine, workflowId: string | null, at: string): 
       const row = parsed as { labels?: unknown; type?: unknown; from?: unknown; to?: unknown; properties?: unknown };
       const properties = decodeProperties(row.properties, `${at}.properties`);
       const owner = parsed.kind === "workflow" ? properties.id : properties.workflowId;
-      if (owner !== workflowId) throw wrong(`belongs to another workflow than the header's ${workflowId}`);
+      // An edge is checked by its ends: both must be nodes of this workflow (see WRITE.edge).
+      if (parsed.kind !== "edge" && owner !== workflowId)
+        throw wrong(`belongs to another workflow than the header's ${workflowId}`);
       if (parsed.kind === "workflow" && ("importing" in properties || "purging" in properties)) {
         throw wrong("the workflow is marked as importing or purging");
       }
@@ -328,7 +330,10 @@ async function* readRows(
   }
 }
 
-/** Splits a byte stream (an HTTP body, a file) into lines for {@link importWorkflow}. */
-export function linesOf(stream: NodeJS.ReadableStream): AsyncIterable<string> {
-  return createInterface({ input: stream, crlfDelay: Infinity });
+/**
+ * Splits a byte stream (an HTTP body, a file) into lines for {@link importWorkflow}. The line
+ * reader starts when iteration does: one created earlier emits lines nobody receives.
+ */
+export async function* linesOf(stream: NodeJS.ReadableStream): AsyncGenerator<string, void, undefined> {
+  yield* createInterface({ input: stream, crlfDelay: Infinity });
 }

@@ -94,7 +94,9 @@ export async function readEvents(
 /** The workflow's newest seq (the end of its event log). */
 export async function lastSeqOf(store: Store, workflowId: string): Promise<number | null> {
   const result = await readTransaction(store.driver, store.database, (tx) =>
-    tx.run(`MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")} RETURN w.lastSeq AS lastSeq`, { workflowId }),
+    tx.run(`MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")} RETURN w.lastSeq AS lastSeq`, {
+      workflowId,
+    }),
   );
   return result.records.length ? Number(result.records[0].get("lastSeq")) : null;
 }
