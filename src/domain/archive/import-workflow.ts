@@ -160,9 +160,12 @@ function checkLine(parsed: ArchiveLine, workflowId: string | null, at: string): 
   }
 }
 
-/** Reads `lines` into a file, verifying the whole archive on the way; nothing touches the database. */
-async function spoolAndVerify(lines: AsyncIterable<string>, file: string) {
-  const out = createWriteStream(file);
+/**
+ * Reads `lines` into a file (none: only verifies), verifying the whole archive on the way;
+ * nothing touches the database.
+ */
+async function spoolAndVerify(lines: AsyncIterable<string>, file: string | null) {
+  const out = file === null ? null : createWriteStream(file);
   const hash = createHash("sha256");
   const counts: ArchiveCounts = { branch: 0, node: 0, edge: 0, event: 0, grant: 0 };
   let workflowId: string | null = null;
@@ -199,11 +202,13 @@ async function spoolAndVerify(lines: AsyncIterable<string>, file: string) {
       hash.update(`${text}\n`);
       if (row && row.kind in counts) counts[row.kind as keyof ArchiveCounts] += 1;
       if (row?.kind === "grant") grants.push(row.properties);
-      if (!out.write(`${text}\n`)) await once(out, "drain");
+      if (out && !out.write(`${text}\n`)) await once(out, "drain");
     }
   } finally {
-    out.end();
-    await once(out, "close");
+    if (out) {
+      out.end();
+      await once(out, "close");
+    }
   }
   if (!end) throw badUserInput("The archive is incomplete: it has no end line", { field: "archive" });
   if (end.sha256 !== hash.digest("hex")) {
@@ -220,6 +225,16 @@ async function spoolAndVerify(lines: AsyncIterable<string>, file: string) {
     }
   }
   return { workflowId: workflowId!, counts, grants };
+}
+
+/**
+ * Verifies an archive as {@link importWorkflow} does before it writes anything, in constant memory.
+ * @returns its workflow id and counts.
+ * @throws GraphQLError BAD_USER_INPUT naming what is wrong.
+ */
+export async function verifyArchive(lines: AsyncIterable<string>): Promise<ImportResult> {
+  const { workflowId, counts } = await spoolAndVerify(lines, null);
+  return { workflowId, counts };
 }
 
 /**
