@@ -379,6 +379,11 @@ describe("purge", () => {
       input: { workflowId: s.workflowId, parentId: s.rootId, type: "MESSAGE", content: "late" },
     });
     expect(codeOf(write)).toBe("NOT_FOUND");
+    // Its id stays taken, even for an admin retrying the start it was created with.
+    const restart = await as.post(ADMIN, START_WORKFLOW, {
+      input: { id: s.workflowId, name: "archive", systemPrompt: "archive me" },
+    });
+    expect(codeOf(restart)).toBe("CONFLICT");
     expect((await exportOver(api.origin, SECRET, s.workflowId, ADMIN)).status).toBe(404);
 
     const rest = await purgeWorkflow(store, s.workflowId, { batchSize: 2 });
