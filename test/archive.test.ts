@@ -255,6 +255,7 @@ describe("archive and restore", () => {
     expect(await workflowState(raw, s.workflowId)).toEqual(before.state);
     expect(await grantsOf(s.workflowId)).toEqual(before.grants);
     // The same workflow exports to the same lines (but the header's time).
+    // The same workflow exports to the same lines (but the header's time and the end line).
     const again = ndjsonLines((await exportOver(api.origin, SECRET, s.workflowId, ANA)).body);
     expect(again.slice(1, -1)).toEqual(lines.slice(1, -1));
   });
@@ -314,6 +315,20 @@ describe("archive and restore", () => {
     expect([notOwner.status, notOwner.json.errors?.[0]?.extensions.code]).toEqual([403, "FORBIDDEN"]);
     expect(await leftOf(raw, s.workflowId)).toEqual(NOTHING_LEFT);
     expect((await importOver(api.origin, SECRET, text, ANA)).status).toBe(200);
+  });
+
+  it("refuses an import body over MAX_BODY_BYTES (413), and writes nothing", async () => {
+    const small = await startApp({
+      auth: { mode: "secret", secret: SECRET, issuer: undefined, audience: undefined, clockToleranceSeconds: 30 },
+      maxBodyBytes: 2048,
+    });
+    const s = await story();
+    const text = await collect(exportWorkflow(store, s.workflowId));
+    expect(text.length).toBeGreaterThan(2048);
+    await purgeWorkflow(store, s.workflowId);
+    const res = await importOver(small.origin, SECRET, text, ADMIN);
+    expect([res.status, res.json.errors?.[0]?.extensions.code]).toEqual([413, "BAD_REQUEST"]);
+    expect(await leftOf(raw, s.workflowId)).toEqual(NOTHING_LEFT);
   });
 
   it("removes what an import wrote when it fails after some batches", async () => {

@@ -112,9 +112,12 @@ export function createArchiveRouter(options: ArchiveRoutesOptions): Router {
   router.post("/workflows/import", options.cors, async (req, res) => {
     try {
       const principal = await admit(req, OperationTypeNode.MUTATION);
-      const imported = await importWorkflow(store, linesOf(req.pipe(limitBytes(options.maxBodyBytes))), {
-        scope: accessScopeOf(principal),
-      });
+      // The body starts flowing when the import starts reading it: piped earlier, a body over the
+      // limit would fail before anyone listens, and the import would wait for it forever.
+      const body = async function* () {
+        yield* linesOf(req.pipe(limitBytes(options.maxBodyBytes)));
+      };
+      const imported = await importWorkflow(store, body(), { scope: accessScopeOf(principal) });
       res.status(200).json({ data: { importWorkflow: imported } });
     } catch (error) {
       fail(res, error);

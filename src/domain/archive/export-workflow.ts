@@ -42,7 +42,9 @@ WHERE n.workflowId = $workflowId AND n.seq > $after AND n.seq <= $lastSeq
 WITH n ORDER BY n.workflowId ASC, n.seq ASC LIMIT $limit
 RETURN n.seq AS key, ${ENTITY("n")} AS row`;
 
-// The edges leaving one page of nodes, to nodes of the same workflow only.
+// The edges leaving one page of nodes, to nodes of the same workflow only, in a fixed order (by
+// type, then target seq): the order Neo4j stores a node's edges in is not reproducible, so no
+// query may depend on it (mermaid orders its edges itself).
 const READ_EDGES = `
 MATCH (n:WorkflowNode) USING INDEX n:WorkflowNode(workflowId, seq)
 WHERE n.workflowId = $workflowId AND n.seq > $after AND n.seq <= $lastSeq
