@@ -20,6 +20,7 @@ import { machine, rawDriver, versions } from "./lib/environment";
 import { removeScratch, type Fixtures } from "./lib/fixtures";
 import { graphqlClient } from "./lib/graphql-client";
 import { renderTable, type BenchContext, type Scenario, type ScenarioResult } from "./lib/report";
+import { archive } from "./scenarios/archive";
 import { branchSummary } from "./scenarios/branch-summary";
 import { growth } from "./scenarios/growth";
 import { history } from "./scenarios/history";
@@ -48,6 +49,7 @@ const SCENARIOS: Scenario[] = [
   worstQueries,
   viewerRender,
   propagationSse,
+  archive,
 ];
 
 function parseArgs(argv: string[]) {

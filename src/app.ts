@@ -33,6 +33,7 @@ import { healthz, readyz } from "./server/health";
 import { attachWebSocket } from "./server/websocket";
 import { createOriginPolicy } from "./server/cors";
 import { createHttpRateLimit } from "./server/http-rate-limit";
+import { createArchiveRouter } from "./server/archive-routes";
 import { clientIp, createOperationLimiter } from "./server/rate-limit";
 import { securityHeaders, withoutSuggestions } from "./server/security-headers";
 import {
@@ -305,6 +306,17 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
             }
             return httpRateLimit.withClientIp(await context(principal, request), req);
           },
+        }),
+      );
+      expressApp.use(
+        createArchiveRouter({
+          store,
+          authenticate: (authorization) => authenticateHttp(authenticator, authorization),
+          cors: origins.cors,
+          limiter,
+          trustProxyHops: config.trustProxyHops,
+          maxBodyBytes: config.maxBodyBytes,
+          logger,
         }),
       );
       expressApp.use(jsonErrorHandler(logger));

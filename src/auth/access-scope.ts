@@ -81,8 +81,8 @@ export function accessScopeOf(principal: Principal): AccessScope {
 /**
  * The JWT handed to @neo4j/graphql (`context.jwt`): the verified claims plus `admin`,
  * `principals`, `workflowIds` (the workflows the caller may read; empty for admins, who see
- * all), `ownedWorkflowIds` and `hiddenBranchIds` (branches restricted from the caller, with the
- * branches forked from them), which the visibility rules of schema.graphql read as `$jwt.…`.
+ * all), `ownedWorkflowIds`, `hiddenBranchIds` (branches restricted from the caller, with the
+ * branches forked from them) and `hiddenWorkflowIds` (workflows being imported or purged), which the visibility rules of schema.graphql read as `$jwt.…`.
  * These are set here and override any claim of the same name in the token.
  */
 export function visibilityClaims(
@@ -93,6 +93,7 @@ export function visibilityClaims(
     ownedWorkflowIds: [],
     hiddenBranchIds: [],
   },
+  hiddenWorkflowIds: readonly string[] = [],
 ): Record<string, unknown> {
   return {
     ...principal.claims,
@@ -101,6 +102,7 @@ export function visibilityClaims(
     workflowIds: [...(workflowIds ?? [])],
     ownedWorkflowIds: [...inside.ownedWorkflowIds],
     hiddenBranchIds: [...inside.hiddenBranchIds],
+    hiddenWorkflowIds: [...hiddenWorkflowIds],
   };
 }
 

@@ -115,6 +115,21 @@ export async function recordAudit(
   if (entry) await tx.run(CREATE_ENTRY, { entry });
 }
 
+/**
+ * The caller the server's own jobs and scripts act as (`principal: system`, an admin), carrying the
+ * audit trail of one operation.
+ */
+export function systemCaller(operation: string, input: unknown): AccessScope {
+  return {
+    sub: "system",
+    roles: [],
+    admin: true,
+    principals: [],
+    key: "admin",
+    audit: { operation, requestId: randomUUID(), clientAddress: null, inputDigest: inputDigest(input) },
+  };
+}
+
 /** Records a refused mutation (FORBIDDEN, UNAUTHENTICATED) in a transaction of its own. */
 export async function recordRefusal(
   store: Store,

@@ -1,6 +1,7 @@
 import type { AccessScope } from "../auth/access-scope";
 import { badUserInput, notFound } from "../errors";
 import { readTransaction } from "../infra/neo4j";
+import { visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
 import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
@@ -28,13 +29,13 @@ export async function findMonitor(
   const id = normalizeId(monitorId);
   const result = await readTransaction(store.driver, store.database, (tx) =>
     tx.run(
-      `MATCH (m:WorkflowNode {id: $id}) OPTIONAL MATCH (w:Workflow {id: m.workflowId})
-       RETURN m {.workflowId, .branchId, .type, .seq, .watchBranchIds} AS m, ${GRANTS_OF_W} AS grants`,
+      `MATCH (m:WorkflowNode {id: $id}) OPTIONAL MATCH (w:Workflow {id: m.workflowId}) WHERE ${visibleWorkflow("w")}
+       RETURN m {.workflowId, .branchId, .type, .seq, .watchBranchIds} AS m, w IS NOT NULL AS exists, ${GRANTS_OF_W} AS grants`,
       { id },
     ),
   );
   const grants = result.records[0]?.get("grants") as Grant[] | undefined;
-  if (result.records.length === 0 || accessOf(caller, grants ?? []) === null)
+  if (result.records.length === 0 || !result.records[0].get("exists") || accessOf(caller, grants ?? []) === null)
     throw notFound(`Monitor ${id} does not exist`, { field: "monitorId" });
   const m = result.records[0].get("m") as {
     workflowId: string;

@@ -2,6 +2,7 @@ import type { AccessScope } from "../auth/access-scope";
 import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import { recordAudit } from "./audit";
+import { visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import { checkInput, checkNotBlank, normalizeId } from "./validation";
 import { accessOf, checkAccess, GRANTS_OF_W, type Grant, type WorkflowAccess } from "./workflow-access";
@@ -21,7 +22,7 @@ export interface RevokeInput {
 
 /** Locks the workflow (grants and writes to it are serialised) and reads its grants. */
 const LOCK_AND_READ = `
-MATCH (w:Workflow {id: $workflowId})
+MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")}
 CALL apoc.lock.nodes([w])
 RETURN ${GRANTS_OF_W} AS grants`;
 

@@ -23,9 +23,13 @@ RETURN
   [n IN nodes | n {.id, .type, .branchId, .seq, parentId: [(p:WorkflowNode)-[:PARENT_OF]->(n) | p.id][0],
     content: CASE WHEN ${contentVisible("n")} THEN n.content ELSE '[redacted]' END}] AS nodes,
   branches,
-  [n IN nodes | [(n)-[:OPTION_OF]->(o:WorkflowNode) WHERE o.id IN ids | {from: n.id, to: o.id}]] AS options,
+  // Edges in a fixed order (options as offered, monitor targets by seq), not storage order, which
+  // differs between two copies of the same workflow (an archive restored).
+  [n IN nodes | COLLECT { MATCH (n)-[r:OPTION_OF]->(o:WorkflowNode) WHERE o.id IN ids
+    RETURN {from: n.id, to: o.id} ORDER BY r.index, o.seq }] AS options,
   [n IN nodes | [(n)-[:CHOSEN_OPTION]->(o:WorkflowNode) WHERE o.id IN ids | {from: n.id, to: o.id}]] AS chosen,
-  [n IN nodes | [(n)-[:MONITORS]->(t:WorkflowNode) WHERE t.id IN ids | {from: n.id, to: t.id}]] AS monitors`;
+  [n IN nodes | COLLECT { MATCH (n)-[:MONITORS]->(t:WorkflowNode) WHERE t.id IN ids
+    RETURN {from: n.id, to: t.id} ORDER BY t.seq }] AS monitors`;
 
 const WHOLE_WORKFLOW = READ_CHART("MATCH (n:WorkflowNode {workflowId: $workflowId})");
 const SOME_NODES = READ_CHART("UNWIND $ids AS id MATCH (n:WorkflowNode {id: id})");

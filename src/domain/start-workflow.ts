@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import { recordAudit } from "./audit";
+import { visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText } from "./validation";
 import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
@@ -25,10 +26,12 @@ export interface StartWorkflowResult {
   created: boolean;
 }
 
+// A workflow being imported or purged (hidden) holds its id: taken, whoever asks.
 const FIND = `
 MATCH (w:Workflow {id: $id})
-MATCH (n:WorkflowNode {workflowId: $id, seq: 0})
-RETURN w {.name, .metadata, grants: ${GRANTS_OF_W}} AS workflow, ${STORED_NODE_PROJECTION} AS root`;
+OPTIONAL MATCH (n:WorkflowNode {workflowId: $id, seq: 0})
+RETURN w {.name, .metadata, grants: ${GRANTS_OF_W}} AS workflow, ${visibleWorkflow("w")} AS visible,
+  CASE WHEN n IS NULL THEN null ELSE ${STORED_NODE_PROJECTION} END AS root`;
 
 const CREATE = `
 CREATE (w:Workflow {
@@ -65,7 +68,7 @@ export async function startWorkflow(
     const found = await tx.run(FIND, { id });
     if (found.records.length > 0) {
       const workflow = found.records[0].get("workflow") as { name: string; metadata: string | null; grants: Grant[] };
-      if (accessOf(caller, workflow.grants) === null) {
+      if (!found.records[0].get("visible") || accessOf(caller, workflow.grants) === null) {
         throw conflict(`Workflow id ${id} is taken`, { field: "input.id" });
       }
       const root = toStoredNode(found.records[0].get("root"));

@@ -3,6 +3,7 @@ import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { badUserInput, databaseUnavailable, isDatabaseUnavailable } from "../errors";
 import { readTransaction } from "../infra/neo4j";
+import { READ_HIDDEN_WORKFLOWS, visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import type { Grant } from "./workflow-access";
 import { accessOf } from "./workflow-access";
@@ -132,6 +133,8 @@ RETURN ids, owned, roots, hidden`;
 export interface AccessView {
   workflowIds: string[] | null;
   visibility: Visibility;
+  /** Workflows being imported or purged: hidden from everyone, admins included (see hidden-workflow.ts). */
+  hiddenWorkflowIds?: string[];
 }
 
 /**
@@ -139,7 +142,11 @@ export interface AccessView {
  * ones it owns, and the restricted branches (with their descendants) that hide from it.
  */
 export async function readAccessView(tx: ManagedTransaction, scope: AccessScope): Promise<AccessView> {
-  if (scope.admin) return { workflowIds: null, visibility: SEE_ALL };
+  if (scope.admin) {
+    // Admins pass @neo4j/graphql's rules on their role: they learn which workflows to leave out.
+    const hidden = await tx.run(READ_HIDDEN_WORKFLOWS);
+    return { workflowIds: null, visibility: SEE_ALL, hiddenWorkflowIds: hidden.records[0].get("ids") as string[] };
+  }
   if (scope.principals.length === 0) {
     return { workflowIds: [], visibility: { ...SEE_ALL, seeAll: false, key: "" } };
   }
@@ -170,7 +177,6 @@ export function digest(ids: readonly string[]): string {
  * @throws GraphQLError SERVICE_UNAVAILABLE when the database cannot be reached.
  */
 export async function lookupAccessView(store: Store, scope: AccessScope): Promise<AccessView> {
-  if (scope.admin) return { workflowIds: null, visibility: SEE_ALL };
   try {
     return await readTransaction(store.driver, store.database, (tx) => readAccessView(tx, scope));
   } catch (error) {
@@ -193,7 +199,7 @@ export interface WorkflowVisibilityState {
 }
 
 const READ_WORKFLOW_VISIBILITY = `
-MATCH (w:Workflow {id: $workflowId})
+MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")}
 RETURN w.lastSeq AS seq,
   COLLECT { MATCH (g:WorkflowGrant {workflowId: w.id}) RETURN g {.principal, .access} } AS grants,
   COLLECT {

@@ -2,6 +2,7 @@ import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { forbidden, notFound } from "../errors";
 import { readTransaction } from "../infra/neo4j";
+import { visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
 
@@ -60,9 +61,12 @@ export function checkAccess(
 
 /** The grants of a workflow, or null when it does not exist. */
 export async function readGrants(tx: ManagedTransaction, workflowId: string): Promise<Grant[] | null> {
-  const result = await tx.run(`MATCH (w:Workflow {id: $workflowId}) RETURN ${GRANTS_OF_W} AS grants`, {
-    workflowId,
-  });
+  const result = await tx.run(
+    `MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")} RETURN ${GRANTS_OF_W} AS grants`,
+    {
+      workflowId,
+    },
+  );
   return result.records.length === 0 ? null : (result.records[0].get("grants") as Grant[]);
 }
 

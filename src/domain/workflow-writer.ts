@@ -1,6 +1,7 @@
 import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { forbidden } from "../errors";
+import { visibleWorkflow } from "./hidden-workflow";
 import { accessOf, GRANTS_OF_W, includes, type Grant, type WorkflowAccess } from "./workflow-access";
 import { hiddenByLineage, hidingRootsIn } from "./visibility";
 import { auditEntry, CREATE_AUDIT_ENTRIES, recordAudit } from "./audit";
@@ -16,14 +17,14 @@ import { WritePlan, type WorkflowLifecycle } from "./write-plan";
 const LOCK_AND_READ = `
 CALL (*) {
   UNWIND $workflowIds AS workflowId
-  MATCH (w:Workflow {id: workflowId})
+  MATCH (w:Workflow {id: workflowId}) WHERE ${visibleWorkflow("w")}
   WITH collect(w) AS locked
   CALL apoc.lock.nodes(locked)
   RETURN size(locked) AS lockedCount
 }
 CALL (*) {
   UNWIND $workflowIds AS workflowId
-  MATCH (w:Workflow {id: workflowId})
+  MATCH (w:Workflow {id: workflowId}) WHERE ${visibleWorkflow("w")}
   RETURN collect(w {
     .id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1), grants: ${GRANTS_OF_W},
     lifecycle: {

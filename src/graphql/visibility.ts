@@ -19,8 +19,15 @@ export function applyAccessView(
   context: Pick<AppContext, "principal" | "access" | "jwt" | "visibility">,
   view: AccessView,
 ) {
-  context.access = withVisibleWorkflows(context.access, view.workflowIds, view.visibility.key);
-  context.jwt = visibilityClaims(context.principal, context.access, view.workflowIds, view.visibility);
+  const hiddenWorkflows = view.hiddenWorkflowIds ?? (context.jwt.hiddenWorkflowIds as string[] | undefined) ?? [];
+  const access = withVisibleWorkflows(context.access, view.workflowIds, view.visibility.key);
+  // An admin's results differ while a workflow is hidden (callers who are not admins lose its
+  // grants, which their key already names): the admin's cache key says so.
+  const key = access.admin
+    ? `admin${hiddenWorkflows.length ? `!${digest([...hiddenWorkflows].sort())}` : ""}`
+    : access.key;
+  context.access = { ...access, key };
+  context.jwt = visibilityClaims(context.principal, context.access, view.workflowIds, view.visibility, hiddenWorkflows);
   context.visibility = view.visibility;
 }
 

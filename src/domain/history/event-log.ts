@@ -1,6 +1,7 @@
 import neo4j from "neo4j-driver";
 import { nodeEventKind, type WorkflowEventKind, type WorkflowEventMessage } from "../workflow-event";
 import { readTransaction } from "../../infra/neo4j";
+import { visibleWorkflow } from "../hidden-workflow";
 import type { Store } from "../store";
 import { STORED_NODE_PROJECTION, toStoredNode } from "../workflow-node";
 
@@ -94,7 +95,9 @@ export async function readEvents(
 /** The workflow's newest seq (the end of its event log). */
 export async function lastSeqOf(store: Store, workflowId: string): Promise<number | null> {
   const result = await readTransaction(store.driver, store.database, (tx) =>
-    tx.run("MATCH (w:Workflow {id: $workflowId}) RETURN w.lastSeq AS lastSeq", { workflowId }),
+    tx.run(`MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")} RETURN w.lastSeq AS lastSeq`, {
+      workflowId,
+    }),
   );
   return result.records.length ? Number(result.records[0].get("lastSeq")) : null;
 }

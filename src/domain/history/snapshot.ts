@@ -3,6 +3,7 @@ import { badUserInput, notFound } from "../../errors";
 import { readTransaction } from "../../infra/neo4j";
 import type { BranchStatus } from "../branch";
 import type { DecisionPointIds } from "../decision-points";
+import { visibleWorkflow } from "../hidden-workflow";
 import type { Store } from "../store";
 import { normalizeId } from "../validation";
 
@@ -29,7 +30,7 @@ export interface SnapshotIds {
 export const SNAPSHOT_MAX_NODES = 10000;
 
 const READ_SNAPSHOT = `
-MATCH (w:Workflow {id: $workflowId})
+MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")}
 CALL (w) {
   MATCH (n:WorkflowNode {workflowId: w.id}) WHERE n.seq <= $seq AND NOT n.branchId IN $hidden
   WITH n ORDER BY n.seq

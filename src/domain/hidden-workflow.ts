@@ -1,0 +1,15 @@
+/**
+ * A workflow being imported (`importing: true`) or purged (`purging: true`) carries this label as
+ * well as `Workflow`: every read and write path leaves it out, from the first batch of a purge and
+ * until the last batch of an import. Its grants are written last by an import and deleted first by
+ * a purge, so callers who are not admins never find it; admins learn the ids with
+ * {@link READ_HIDDEN_WORKFLOWS} as each operation starts (the label is absent on every other
+ * workflow, so the lookup reads nothing in the common case).
+ */
+export const HIDDEN_WORKFLOW = "HiddenWorkflow";
+
+/** Cypher condition: the workflow `w` is visible (neither importing nor being purged). */
+export const visibleWorkflow = (w: string) => `NOT ${w}:${HIDDEN_WORKFLOW}`;
+
+/** Cypher: the ids of every hidden workflow, as `ids`. */
+export const READ_HIDDEN_WORKFLOWS = `MATCH (w:${HIDDEN_WORKFLOW}) RETURN collect(w.id) AS ids`;
