@@ -59,6 +59,16 @@ export const STORED_NODE_FIELDS: ReadonlySet<string> = new Set([
 export const WRITABLE_NODE_PROPERTIES =
   "{.id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId, .watchBranchIds, .restrictedTo, .writtenBy}";
 
+/**
+ * Cypher projection of a node's own properties as a StoredNode, without its links (`parentId` is
+ * null): for reads that list many nodes, where following four kinds of relationship per node would
+ * cost more than the rest of the read (`n` bound to the node).
+ */
+export const STORED_PROPERTIES_PROJECTION = `n {
+  .id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId, .watchBranchIds,
+  .restrictedTo, .writtenBy, timestamp: toString(n.timestamp)
+}`;
+
 /** Cypher projection that reads a node back as a StoredNode plus its links (`n` bound to the node). */
 export const STORED_NODE_PROJECTION = `n {
   .id, .workflowId, .branchId, .type, .content, .metadata, .seq, .depth, .agentId, .userId, .watchBranchIds,

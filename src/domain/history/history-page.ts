@@ -2,7 +2,8 @@ import neo4j from "neo4j-driver";
 import { badUserInput } from "../../errors";
 import { readTransaction } from "../../infra/neo4j";
 import type { Store } from "../store";
-import { STORED_NODE_PROJECTION, toStoredNode, type NodeType, type StoredNode } from "../workflow-node";
+import { notFound } from "../../errors";
+import { STORED_PROPERTIES_PROJECTION, toStoredNode, type NodeType, type StoredNode } from "../workflow-node";
 
 /** Most nodes one history page holds. */
 export const MAX_HISTORY_PAGE = 1000;
@@ -23,6 +24,12 @@ export interface HistoryPageRequest {
   where?: HistoryFilter | null;
   /** Branches hidden from the caller (see visibility.ts): their nodes are left out. */
   hiddenBranchIds?: readonly string[];
+  /**
+   * True when the caller's access was already checked (a caller who is not an admin, against the
+   * workflows looked up as its operation started); otherwise the page's own statement checks that
+   * the workflow exists (NOT_FOUND), with no extra round trip.
+   */
+  checked?: boolean;
 }
 
 /** One page: the nodes in seq order, each with the cursor that resumes after it. */
@@ -43,13 +50,18 @@ export const readHistoryPageStatement = (byBranch: boolean) => {
   // The hint pins the composite index: read in order, it stops after LIMIT rows at any depth. Left
   // to statistics, the planner may pick the single-property index and sort the whole workflow.
   return `
-MATCH (n:WorkflowNode) USING INDEX n:WorkflowNode(${key}, seq)
-WHERE n.${key} = $${key} AND n.seq > $afterSeq ${byBranch ? "AND n.workflowId = $workflowId" : ""}
-  AND ($type IS NULL OR n.type = $type)
-  AND ($agentId IS NULL OR n.agentId = $agentId)
-  AND NOT n.branchId IN $hiddenBranchIds
-WITH n ORDER BY n.${key} ASC, n.seq ASC LIMIT $limit
-RETURN ${STORED_NODE_PROJECTION} AS node`;
+OPTIONAL MATCH (w:Workflow {id: $workflowId})
+WITH w IS NOT NULL AS found
+CALL (found) {
+  MATCH (n:WorkflowNode) USING INDEX n:WorkflowNode(${key}, seq)
+  WHERE found AND n.${key} = $${key} AND n.seq > $afterSeq ${byBranch ? "AND n.workflowId = $workflowId" : ""}
+    AND ($type IS NULL OR n.type = $type)
+    AND ($agentId IS NULL OR n.agentId = $agentId)
+    AND NOT n.branchId IN $hiddenBranchIds
+  WITH n ORDER BY n.${key} ASC, n.seq ASC LIMIT $limit
+  RETURN collect(${STORED_PROPERTIES_PROJECTION}) AS nodes
+}
+RETURN found, nodes`;
 };
 
 /**
@@ -76,7 +88,11 @@ export async function readHistoryPage(store: Store, request: HistoryPageRequest)
       hiddenBranchIds: [...(request.hiddenBranchIds ?? [])],
     }),
   );
-  const nodes = result.records.map((r) => toStoredNode(r.get("node") as Record<string, unknown>));
+  const record = result.records[0];
+  if (!request.checked && !record.get("found")) {
+    throw notFound(`Workflow ${request.workflowId} does not exist`, { field: "workflowId" });
+  }
+  const nodes = (record.get("nodes") as Record<string, unknown>[]).map(toStoredNode);
   const edges = nodes.slice(0, first).map((node) => ({ cursor: encodeHistoryCursor(node.seq), node }));
   return {
     edges,
