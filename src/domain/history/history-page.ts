@@ -3,6 +3,7 @@ import { badUserInput } from "../../errors";
 import { readTransaction } from "../../infra/neo4j";
 import type { Store } from "../store";
 import { notFound } from "../../errors";
+import { visibleWorkflow } from "../hidden-workflow";
 import { STORED_PROPERTIES_PROJECTION, toStoredNode, type NodeType, type StoredNode } from "../workflow-node";
 
 /** Most nodes one history page holds. */
@@ -50,7 +51,7 @@ export const readHistoryPageStatement = (byBranch: boolean) => {
   // The hint pins the composite index: read in order, it stops after LIMIT rows at any depth. Left
   // to statistics, the planner may pick the single-property index and sort the whole workflow.
   return `
-OPTIONAL MATCH (w:Workflow {id: $workflowId})
+OPTIONAL MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")}
 WITH w IS NOT NULL AS found
 CALL (found) {
   MATCH (n:WorkflowNode) USING INDEX n:WorkflowNode(${key}, seq)
