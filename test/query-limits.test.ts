@@ -151,6 +151,9 @@ describe("query limits (no services)", () => {
     expect(cost("{ workflowNodes(limit: 10) { id children(limit: 5) { id } } }")).toBe(1 + 10 * (1 + 1 + 5 * 1));
     expect(cost("{ workflowNodes { id } }")).toBe(1 + 100 * 1);
     expect(cost("{ workflowNodes(limit: 10, offset: 1000) { id } }")).toBe(1 + 1000 + 10);
+    // Ids are unique: a read by id returns at most as many items as it names.
+    expect(cost('{ workflowNodes(where: { id: { eq: "a" } }) { id seq } }')).toBe(1 + 1 * 2);
+    expect(cost('{ workflowNodes(where: { id: { in: ["a", "b", "c"] } }) { id } }')).toBe(1 + 3 * 1);
   });
 
   it("counts a path as 200 steps, so a page of paths is bounded by the cost like any list", () => {

@@ -183,7 +183,9 @@ function estimate({ type, field, args, childComplexity }: ComplexityEstimatorArg
   const insideConnection = isConnectionType(type);
   let items = 1;
   const asked = numeric(args.first) ?? numeric(args.limit);
-  if (asked !== undefined) items = Math.max(0, asked);
+  const byId = idsAsked(args.where);
+  if (byId !== undefined) items = asked === undefined ? byId : Math.min(byId, Math.max(0, asked));
+  else if (asked !== undefined) items = Math.max(0, asked);
   else if (Array.isArray(args.input)) items = args.input.length;
   else if ((isListType(returns) && !insideConnection) || isConnection) items = DEFAULT_PAGE_SIZE;
   const skipped = Math.max(0, numeric(args.offset) ?? 0);
@@ -198,6 +200,17 @@ function isConnectionType(type: GraphQLNamedType): boolean {
 }
 
 const numeric = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined);
+
+/**
+ * How many items a generated read can return when its `where` names ids (`id: {eq}` or `id: {in}`
+ * at the top level): ids are unique, so at most that many, whatever page size applies.
+ */
+function idsAsked(where: unknown): number | undefined {
+  const id = (where as { id?: { eq?: unknown; in?: unknown } } | null | undefined)?.id;
+  if (id?.eq !== undefined && id.eq !== null) return 1;
+  if (Array.isArray(id?.in)) return id.in.length;
+  return undefined;
+}
 
 /**
  * Express, in front of Apollo Server: refuses a document with too many tokens before Apollo parses
