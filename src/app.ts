@@ -196,7 +196,25 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       httpSubscriptionsPlugin<AppContext>({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH }),
     ],
   });
+  // The role gate's refusal of a mutation over WebSocket or SSE, recorded like HTTP's.
+  const onRefused = async (
+    principal: Principal,
+    request: AppContext["request"] | undefined,
+    payload: { query: string; operationName?: string | null; variables?: unknown },
+  ) => {
+    const field = mutationFieldOfText(payload.query, payload.operationName);
+    if (field) {
+      await recordRefused(
+        principal,
+        request ?? { id: randomUUID(), clientAddress: null },
+        field,
+        payload.variables,
+        "FORBIDDEN",
+      );
+    }
+  };
   const websocket = attachWebSocket({
+    onRefused,
     requestOf,
     httpServer,
     path: GRAPHQL_PATH,
@@ -214,6 +232,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   });
 
   const sse = createSseHandler({
+    onRefused,
     requestOf,
     pipeline,
     context,

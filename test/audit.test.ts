@@ -172,6 +172,31 @@ describe("the audit trail", () => {
     ]);
   });
 
+  it("records a reader's mutation refused by the role gate over WebSocket too", async () => {
+    const started = await as.ok(ANA, START_WORKFLOW, { input: { name: "ws refusal", systemPrompt: "p" } });
+    const workflowId = started.startWorkflow.id as string;
+    const refusedBefore = (await entriesOf(ADMIN, { principal: BEN.sub, operation: "appendNode" })).length;
+    const client = await as.client(BEN);
+    const code = await new Promise<unknown>((resolve) => {
+      client.subscribe(
+        {
+          query: APPEND_NODE,
+          variables: { input: { workflowId, parentId: started.startWorkflow.root.id, type: "MESSAGE", content: "no" } },
+        },
+        {
+          next: (value) => resolve(value.errors?.[0]?.extensions?.code),
+          error: (error) => resolve((error as { extensions?: { code?: unknown } }[])[0]?.extensions?.code),
+          complete: () => resolve("completed"),
+        },
+      );
+    });
+    expect(code).toBe("FORBIDDEN");
+    const entries = await entriesOf(ADMIN, { principal: BEN.sub, operation: "appendNode" });
+    expect(entries).toHaveLength(refusedBefore + 1);
+    expect(entries[0]).toMatchObject({ outcome: "FORBIDDEN", roles: ["reader"] });
+    expect(entries[0].clientAddress).toMatch(/127\.0\.0\.1|::1/);
+  });
+
   it("shows owners their workflows' entries only, admins everything, and pages newest first without overlap", async () => {
     const mine = (await as.ok(ANA, START_WORKFLOW, { input: { name: "ana's", systemPrompt: "p" } })).startWorkflow;
     const carols = (await as.ok(CAROL, START_WORKFLOW, { input: { name: "carol's", systemPrompt: "p" } }))

@@ -27,6 +27,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 export interface SseOptions {
   pipeline: OperationPipeline;
   context: (principal: Principal, request?: AppContext["request"]) => Promise<AppContext>;
+  /** Called when the role gate refuses an operation (for the audit trail). */
+  onRefused?: (
+    principal: Principal,
+    request: AppContext["request"] | undefined,
+    payload: { query: string; operationName?: string | null; variables?: unknown },
+  ) => Promise<void>;
   /** The request's id and client address (for the audit trail). */
   requestOf?: (req: IncomingMessage) => AppContext["request"];
   authenticator: Authenticator;
@@ -73,7 +79,10 @@ export function createSseHandler(options: SseOptions): SseHandler {
       const raw = req.raw as Request;
       const principal = principals.get(raw)!;
       const denied = checkOperation(principal, operationTypeOf(params.query, params.operationName));
-      if (denied) return refused([denied]);
+      if (denied) {
+        await options.onRefused?.(principal, options.requestOf?.(raw), params);
+        return refused([denied]);
+      }
       const decision = await options.limiter.consume(rateKey(principal, ipOf(raw, options.trustProxyHops)));
       if (!decision.allowed) {
         const limited = rateLimited(

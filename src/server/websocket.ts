@@ -25,6 +25,12 @@ export interface WebSocketOptions {
   httpServer: Server;
   path: string;
   context: (principal: Principal, request?: AppContext["request"]) => Promise<AppContext>;
+  /** Called when the role gate refuses an operation (for the audit trail). */
+  onRefused?: (
+    principal: Principal,
+    request: AppContext["request"] | undefined,
+    payload: { query: string; operationName?: string | null; variables?: unknown },
+  ) => Promise<void>;
   /** The request's id and client address (for the audit trail), from the upgrade request. */
   requestOf?: (req: IncomingMessage) => AppContext["request"];
   /** Authenticates each connection (connectionParams.authorization) and gates each operation. */
@@ -68,10 +74,16 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       onConnect: async (ctx) => (await options.auth.onConnect(ctx)) && options.limits.admit(ctx, principalOf(ctx)),
       // Who may run it, then the rate limit, then its shape and cost (validated with the same rules
       // as HTTP): any refusal answers this id only and leaves the socket open.
-      onSubscribe: async (ctx, _id, payload) =>
-        options.auth.onSubscribe(ctx, payload) ??
-        ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ??
-        pipeline.check(payload),
+      onSubscribe: async (ctx, _id, payload) => {
+        const denied = options.auth.onSubscribe(ctx, payload);
+        if (denied) {
+          await options.onRefused?.(principalOf(ctx), options.requestOf?.(ctx.extra.request), payload);
+          return denied;
+        }
+        return (
+          ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ?? pipeline.check(payload)
+        );
+      },
       onClose: (ctx) => {
         options.auth.onClose(ctx);
         options.limits.release(ctx);
