@@ -28,9 +28,13 @@ async function resolveNode(event: NodeEvent, _args: unknown, context: AppContext
 /** The workflow's gap-free stream (see openEventStream), from `afterSeq` or from now, as the caller may see it. */
 async function stream(context: AppContext, workflowId: string, afterSeq: number | null | undefined) {
   if (afterSeq != null && afterSeq < -1) throw badUserInput("afterSeq must be -1 or more", { field: "afterSeq" });
+  // Without afterSeq, "from now" is the workflow's last seq as the subscription starts, read before
+  // the stream listens: an event committed while it starts listening is caught up from the log
+  // instead of falling between the two.
+  const from = afterSeq ?? (await context.events.lastSeq(workflowId));
   const events = await openEventStream(context.bus, context.events, {
     workflowId,
-    afterSeq,
+    afterSeq: from,
     maxBuffer: context.subscriberBuffer.maxEvents,
     maxBufferBytes: context.subscriberBuffer.maxBytes,
     onOverflow: context.closeSlowSubscriber,
