@@ -1,6 +1,8 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { loadConfig, REPO_ROOT } from "../config";
+import { migrate } from "../infra/migrations";
+import { createDriver, neo4jTarget } from "../infra/neo4j";
 import { startLocalServices } from "../local-services/start-services";
 import { createLogger } from "../logger";
 import { buildWeb } from "../web/build";
@@ -45,6 +47,10 @@ async function main(): Promise<number> {
   await buildWeb({ log: (line) => process.stdout.write(line + "\n") });
   const local = await startLocalServices(base, logger);
   try {
+    // Migrate once, as a deploy would, before the suites start: on a fresh database the index
+    // builds take a minute or more on this machine, which would otherwise land in whichever
+    // suites' beforeAll hooks start first (and run against their timeout).
+    await migrateOnce(local.config);
     // --selectProjects takes every value after it, so it goes after the caller's arguments.
     return npx(["jest", ...jestArgs, "--selectProjects", "integration"], {
       ...process.env,
@@ -53,6 +59,18 @@ async function main(): Promise<number> {
     });
   } finally {
     await local.stop();
+  }
+}
+
+async function migrateOnce(config: ReturnType<typeof loadConfig>): Promise<void> {
+  const target = neo4jTarget(config);
+  const driver = createDriver(target);
+  try {
+    const started = Date.now();
+    const applied = await migrate(driver, target.database, createLogger("warn"));
+    if (applied.length) process.stdout.write(`migrated (${applied.join(", ")}) in ${Date.now() - started} ms\n`);
+  } finally {
+    await driver.close();
   }
 }
 
