@@ -219,19 +219,26 @@ describe("Neo4j stopped during writes", () => {
       const succeeded: { id: string; seq: number }[] = [];
       const failed: { id: string; code: unknown }[] = [];
       let parent = rootId;
-      /** Appends under the newest node that was written, with a client-supplied id. */
+      let pending: { id: string; content: string } | undefined;
+      /**
+       * Appends under the newest node that was written, with a client-supplied id. A failed write is
+       * retried with the same id and content, as a client should: while Neo4j stops, a commit can
+       * succeed and its acknowledgement be lost, and only the id makes the retry safe.
+       */
       const attempt = async (content: string): Promise<boolean> => {
-        const id = randomUUID();
+        const write = pending ?? { id: randomUUID(), content };
         const res = await gql(api.url, APPEND_NODE, {
-          input: { id, workflowId, parentId: parent, type: "MESSAGE", content },
+          input: { id: write.id, workflowId, parentId: parent, type: "MESSAGE", content: write.content },
         });
         if (res.errors?.length) {
-          failed.push({ id, code: res.errors[0].extensions?.code });
+          failed.push({ id: write.id, code: res.errors[0].extensions?.code });
+          pending = write;
           return false;
         }
-        expect(res.data!.appendNode.id).toBe(id);
-        succeeded.push({ id, seq: res.data!.appendNode.seq });
-        parent = id;
+        pending = undefined;
+        expect(res.data!.appendNode.id).toBe(write.id);
+        succeeded.push({ id: write.id, seq: res.data!.appendNode.seq });
+        parent = write.id;
         return true;
       };
 
@@ -282,11 +289,15 @@ describe("Neo4j stopped during writes", () => {
       expect(stored.lastSeq).toBe(count);
       expect(stored.nodeCount).toBe(count + 1);
       expect(stored.ids).toEqual([rootId, ...succeeded.map((s) => s.id)]);
-      const { records: leftovers } = await driver.executeQuery(
+      // Each failed write was retried until it succeeded, and is stored once: whether or not its
+      // first attempt committed, the retry neither duplicated it nor left a gap.
+      expect(new Set(succeeded.map((s) => s.id)).size).toBe(count);
+      for (const failure of failed) expect(succeeded.map((s) => s.id)).toContain(failure.id);
+      const { records: copies } = await driver.executeQuery(
         "MATCH (n:WorkflowNode) WHERE n.id IN $ids RETURN count(n) AS c",
-        { ids: failed.map((f) => f.id) },
+        { ids: [...new Set(failed.map((f) => f.id))] },
       );
-      expect(leftovers[0].get("c")).toBe(0);
+      expect(copies[0].get("c")).toBe(new Set(failed.map((f) => f.id)).size);
 
       // A subscriber resuming with afterSeq gets them all, in order; so does the one that was live.
       const resumed = watch(api.url, workflowId, 2);
