@@ -22,6 +22,7 @@ import { createEventSource } from "./domain/history/event-log";
 import { eventKey, type WorkflowEventMessage } from "./domain/workflow-event";
 import { createEventBus } from "./live/event-bus";
 import type { AppContext } from "./graphql/context";
+import { createCostGate, queryConcurrencyPlugin } from "./server/query-concurrency";
 import { createQueryLimits, queryLimitsPlugin, queryTokensMiddleware } from "./server/query-limits";
 import { createSchema } from "./server/schema";
 import { createSelectionLoader } from "./graphql/selection-loader";
@@ -160,6 +161,15 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   };
   // One set of shape and cost limits for HTTP and WebSocket, checked before anything runs.
   const queryLimits = createQueryLimits(schema, config.queryLimits);
+  // How much query cost one caller may have running at once, on every transport.
+  const queryGate = {
+    gate: createCostGate({
+      budget: config.queryLimits.costInFlightPerCaller,
+      maxQueued: config.queryLimits.queuedPerCaller,
+    }),
+    maxQueued: config.queryLimits.queuedPerCaller,
+  };
+  const queryCosts = new WeakMap<object, number>();
   // What graphql-ws and graphql-sse do with each operation once its caller is admitted.
   const pipeline = createOperationPipeline({
     schema,
@@ -167,6 +177,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     queryLimits,
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
     introspection: config.introspection,
+    queryGate,
   });
 
   const expressApp = express();
@@ -192,7 +203,12 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         const field = mutationField(operation);
         if (field) await recordRefused(context.principal, context.request, field, variables, "FORBIDDEN");
       }),
-      queryLimitsPlugin(queryLimits),
+      queryLimitsPlugin(queryLimits, queryCosts),
+      queryConcurrencyPlugin<AppContext>(
+        queryGate.gate,
+        queryGate.maxQueued,
+        (requestContext) => queryCosts.get(requestContext.request) ?? 0,
+      ),
       httpSubscriptionsPlugin<AppContext>({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH }),
     ],
   });

@@ -130,6 +130,14 @@ export interface QueryLimitsConfig {
    * list size it asks for (`first`/`limit`, or the default page size). @default 100000
    */
   maxComplexity: number;
+  /**
+   * Estimated cost one caller's queries may have running at once on an instance
+   * (QUERY_COST_IN_FLIGHT_PER_CALLER); more wait their turn. 0 turns it off.
+   * @default QUERY_MAX_COMPLEXITY: one query of the largest cost at a time
+   */
+  costInFlightPerCaller: number;
+  /** Queries of one caller that may wait for that budget (QUERY_QUEUE_PER_CALLER); more are RATE_LIMITED. @default 16 */
+  queuedPerCaller: number;
 }
 
 export interface HostPort {
@@ -191,6 +199,14 @@ export function loadConfig(env: Env = process.env): Config {
       maxTokens: int(env, "QUERY_MAX_TOKENS", 3000, 10, 10000000),
       maxDirectives: int(env, "QUERY_MAX_DIRECTIVES", 30, 0, 100000),
       maxComplexity: int(env, "QUERY_MAX_COMPLEXITY", 100000, 1, 1000000000),
+      costInFlightPerCaller: int(
+        env,
+        "QUERY_COST_IN_FLIGHT_PER_CALLER",
+        int(env, "QUERY_MAX_COMPLEXITY", 100000, 1, 1000000000),
+        0,
+        1000000000,
+      ),
+      queuedPerCaller: int(env, "QUERY_QUEUE_PER_CALLER", 16, 0, 100000),
     },
     production: str(env, "NODE_ENV") === "production",
     introspection: bool(env, "INTROSPECTION", true),

@@ -263,6 +263,16 @@ describe("Neo4j stopped during writes", () => {
       const down = await readyz(api.origin);
       expect(down.status).toBe(503);
       expect(down.body.dependencies).toMatchObject({ neo4j: "down" });
+      // A subscription started while Neo4j is down is answered with its code, and the socket stays
+      // open for the client's other operations (not closed as an internal error).
+      const socket = wsClient(api.wsUrl);
+      let socketClosed = false;
+      socket.on("closed", () => (socketClosed = true));
+      const refused = subscribe(socket, `subscription($w: ID!) { workflowEvents(workflowId: $w) { seq } }`, {
+        w: workflowId,
+      });
+      await expect(refused.next(30000)).rejects.toThrow(/SERVICE_UNAVAILABLE/);
+      expect(socketClosed).toBe(false);
 
       await startNeo4j();
       // The same app, not restarted: its driver reconnects by itself.

@@ -59,13 +59,15 @@ function documentedOperations(): { where: string; source: string }[] {
 }
 
 describe("query limits config", () => {
-  it("defaults to depth 15, 30 aliases, 3000 tokens, 30 directives and a cost of 100,000", () => {
+  it("defaults to depth 15, 30 aliases, 3000 tokens, 30 directives, a cost of 100,000, one such query in flight per caller", () => {
     expect(loadConfig({}).queryLimits).toEqual({
       maxDepth: 15,
       maxAliases: 30,
       maxTokens: 3000,
       maxDirectives: 30,
       maxComplexity: 100000,
+      costInFlightPerCaller: 100000,
+      queuedPerCaller: 16,
     });
   });
 
@@ -83,16 +85,26 @@ describe("query limits config", () => {
       maxTokens: 500,
       maxDirectives: 2,
       maxComplexity: 5000,
+      // The budget in flight follows the cost limit unless set.
+      costInFlightPerCaller: 5000,
+      queuedPerCaller: 16,
     });
+    const budget = loadConfig({ QUERY_COST_IN_FLIGHT_PER_CALLER: "0", QUERY_QUEUE_PER_CALLER: "3" }).queryLimits;
+    expect(budget).toMatchObject({ costInFlightPerCaller: 0, queuedPerCaller: 3 });
   });
 
-  it.each(["QUERY_MAX_DEPTH", "QUERY_MAX_ALIASES", "QUERY_MAX_TOKENS", "QUERY_MAX_DIRECTIVES", "QUERY_MAX_COMPLEXITY"])(
-    "refuses a %s that is not a whole number, naming the variable",
-    (name) => {
-      expect(() => loadConfig({ [name]: "-1" })).toThrow(name);
-      expect(() => loadConfig({ [name]: "lots" })).toThrow(name);
-    },
-  );
+  it.each([
+    "QUERY_MAX_DEPTH",
+    "QUERY_MAX_ALIASES",
+    "QUERY_MAX_TOKENS",
+    "QUERY_MAX_DIRECTIVES",
+    "QUERY_MAX_COMPLEXITY",
+    "QUERY_COST_IN_FLIGHT_PER_CALLER",
+    "QUERY_QUEUE_PER_CALLER",
+  ])("refuses a %s that is not a whole number, naming the variable", (name) => {
+    expect(() => loadConfig({ [name]: "-1" })).toThrow(name);
+    expect(() => loadConfig({ [name]: "lots" })).toThrow(name);
+  });
 });
 
 /** `{ a { b { … } } }` nested `depth` fields deep under a history node. */

@@ -1,6 +1,8 @@
 import {
   execute,
+  getOperationAST,
   GraphQLError,
+  type DocumentNode,
   NoSchemaIntrospectionCustomRule,
   specifiedRules,
   type ExecutionArgs,
@@ -9,6 +11,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { ErrorFormatter } from "../errors";
+import { costKey, tooManyInFlight, type CostCaller, type CostGate } from "./query-concurrency";
 import { checkSubscribe, type QueryLimits } from "./query-limits";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
 import { asUserInputError, rejectUndeclaredVariables } from "./variables";
@@ -23,6 +26,8 @@ export interface OperationPipelineOptions {
   eventKey: EventKeyOf;
   /** Whether `__schema` and `__type` may be queried. @default true */
   introspection?: boolean;
+  /** The per-caller budget of query cost in flight (see query-concurrency.ts); none when absent. */
+  queryGate?: { gate: CostGate; maxQueued: number };
 }
 
 /** An operation as a streaming transport receives it. */
@@ -56,6 +61,21 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
   const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
   const subscribe = rejectUndeclaredVariables(createSharedSubscribe(options.eventKey));
   const run = rejectUndeclaredVariables(execute);
+  // Each checked document is parsed anew, so its estimated cost can be found by the document.
+  const costs = new WeakMap<DocumentNode, number>();
+  const gated = async (args: ExecutionArgs): Promise<ExecutionResult> => {
+    const gate = options.queryGate;
+    if (!gate || getOperationAST(args.document, args.operationName)?.operation !== "query") {
+      return run(args) as ExecutionResult | Promise<ExecutionResult>;
+    }
+    const release = await gate.gate.acquire(costKey(args.contextValue as CostCaller), costs.get(args.document) ?? 0);
+    if (!release) return { errors: [tooManyInFlight(gate.maxQueued)] };
+    try {
+      return await (run(args) as ExecutionResult | Promise<ExecutionResult>);
+    } finally {
+      release();
+    }
+  };
   const formatErrors = (errors: readonly unknown[]) =>
     errors.map((raw) => {
       const e = raw instanceof GraphQLError ? asUserInputError(raw) : (raw as { toJSON?: () => GraphQLFormattedError });
@@ -63,9 +83,9 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
     });
   return {
     schema: options.schema,
-    check: (payload) => checkSubscribe(options.schema, options.queryLimits, payload, rules),
+    check: (payload) => checkSubscribe(options.schema, options.queryLimits, payload, rules, costs),
     subscribe: async (args) => subscribe(args),
-    execute: (args) => run(args) as ExecutionResult | Promise<ExecutionResult>,
+    execute: gated,
     formatErrors,
     formatResult: (result) =>
       result.errors ? { ...result, errors: formatErrors(result.errors) as unknown as GraphQLError[] } : result,

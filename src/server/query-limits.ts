@@ -67,6 +67,12 @@ export interface QueryLimits {
     variables: Record<string, unknown> | undefined,
     operationName?: string | null,
   ): GraphQLError[];
+  /** {@link QueryLimits.checkOperation}, with the estimated cost (0 when refused before it was estimated). */
+  estimateOperation(
+    document: DocumentNode,
+    variables: Record<string, unknown> | undefined,
+    operationName?: string | null,
+  ): { errors: GraphQLError[]; cost: number };
 }
 
 /** Builds the checks for `schema` from the configured limits. */
@@ -84,16 +90,20 @@ export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConf
       return actual > limits.maxTokens ? [tooComplex("tokens", limits.maxTokens, actual)] : [];
     },
     checkOperation(document, variables, operationName) {
+      return this.estimateOperation(document, variables, operationName).errors;
+    },
+    estimateOperation(document, variables, operationName) {
+      const refused = (errors: readonly GraphQLError[]) => ({ errors: [...errors], cost: 0 });
       const shape = validate(schema, document, shapeRules);
-      if (shape.length) return [...shape];
+      if (shape.length) return refused(shape);
       const nested = nestedPathField(schema, document, operationName);
       if (nested) {
-        return [
+        return refused([
           queryTooComplex(
             `Operation refused: ${nested} is selected inside another path; a path of paths grows with the square of the depth. Select it on the nodes you need instead`,
             { rule: "nestedPaths", limit: 1, actual: 2 },
           ),
-        ];
+        ]);
       }
       const badArguments: GraphQLError[] = [];
       let actual: number;
@@ -109,11 +119,11 @@ export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConf
       } catch (error) {
         // Variables that do not coerce: execution refuses them with its own BAD_USER_INPUT before
         // any resolver runs. Anything else is a defect, not a reason to let the operation through.
-        if (error instanceof GraphQLError) return [];
+        if (error instanceof GraphQLError) return refused([]);
         throw error;
       }
-      if (actual > limits.maxComplexity) return [tooComplex("complexity", limits.maxComplexity, actual)];
-      return badArguments.slice(0, 1);
+      if (actual > limits.maxComplexity) return refused([tooComplex("complexity", limits.maxComplexity, actual)]);
+      return { errors: badArguments.slice(0, 1), cost: actual };
     },
   };
 }
@@ -229,15 +239,20 @@ export function queryTokensMiddleware(
   };
 }
 
-/** Apollo Server: the checks that need the parsed operation; refusals are HTTP 400. */
-export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
+/**
+ * Apollo Server: the checks that need the parsed operation; refusals are HTTP 400. The estimated
+ * cost of each admitted operation goes into `costs`, keyed by its request.
+ */
+export function queryLimitsPlugin(limits: QueryLimits, costs?: WeakMap<object, number>): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation(requestContext) {
           const { document, request, operationName } = requestContext;
-          const [error] = limits.checkOperation(document, request.variables, operationName);
-          if (error) throw status400(error);
+          const { errors, cost } = limits.estimateOperation(document, request.variables, operationName);
+          if (errors.length) throw status400(errors[0]);
+          // For the plugins after this one (the per-caller query budget), keyed by the request.
+          costs?.set(request, cost);
           // Apollo executes the request context's document, read after this hook.
           (requestContext as { document: DocumentNode }).document = limits.withDefaultPageSizes(
             document,
@@ -256,13 +271,15 @@ const status400 = (error: GraphQLError) =>
 /**
  * graphql-ws `onSubscribe`: parses, validates and checks the operation; on a refusal returns the
  * errors, which graphql-ws sends as an `error` message for that subscription id (the socket stays
- * open). Otherwise returns the execution arguments, so the document is parsed once.
+ * open). Otherwise returns the execution arguments, so the document is parsed once, and records
+ * the operation's estimated cost in `costs`, keyed by the returned document.
  */
 export function checkSubscribe(
   schema: GraphQLSchema,
   limits: QueryLimits,
   payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
   rules: readonly ValidationRule[] = specifiedRules,
+  costs?: WeakMap<DocumentNode, number>,
 ): Omit<ExecutionArgs, "contextValue"> | GraphQLError[] {
   const tokens = limits.checkSource(payload.query);
   if (tokens.length) return tokens;
@@ -279,11 +296,17 @@ export function checkSubscribe(
   }
   const invalid = validate(schema, document, rules);
   if (invalid.length) return [...invalid];
-  const refused = limits.checkOperation(document, payload.variables ?? undefined, payload.operationName);
+  const { errors: refused, cost } = limits.estimateOperation(
+    document,
+    payload.variables ?? undefined,
+    payload.operationName,
+  );
   if (refused.length) return refused;
+  const sized = limits.withDefaultPageSizes(document, payload.variables ?? undefined);
+  costs?.set(sized, cost);
   return {
     schema,
-    document: limits.withDefaultPageSizes(document, payload.variables ?? undefined),
+    document: sized,
     ...(payload.variables ? { variableValues: payload.variables } : {}),
     ...(payload.operationName ? { operationName: payload.operationName } : {}),
   };

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server } from "node:http";
-import type { GraphQLError } from "graphql";
+import { GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Principal } from "../auth/principal";
@@ -65,6 +65,10 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
   // The reason is the SLOW_SUBSCRIBER error's message, which names the limit (events or bytes).
   const tooSlow = (socket: WebSocket, error?: unknown) => socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, closeReason(error));
   const principalOf = (ctx: Parameters<WebSocketAuth["principal"]>[0]) => options.auth.principal(ctx);
+  const contextOf = async (ctx: Parameters<WebSocketAuth["principal"]>[0] & { extra: Extra }) => ({
+    ...(await options.context(principalOf(ctx), options.requestOf?.(ctx.extra.request))),
+    closeSlowSubscriber: (error: unknown) => tooSlow(ctx.extra.socket, error),
+  });
   const cleanup = useServer<Record<string, unknown>, Extra>(
     {
       schema: pipeline.schema,
@@ -80,9 +84,20 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
           await options.onRefused?.(principalOf(ctx), options.requestOf?.(ctx.extra.request), payload);
           return denied;
         }
-        return (
-          ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ?? pipeline.check(payload)
-        );
+        const refused = (await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined;
+        if (refused) return refused;
+        const args = pipeline.check(payload);
+        if (Array.isArray(args)) return args;
+        // The context is built here rather than in graphql-ws's `context` option, so that a failure
+        // to build it (Neo4j unreachable, its pool exhausted while the access view is read) answers
+        // this subscription with its error code and leaves the socket open, instead of closing the
+        // socket as an internal error (4500).
+        try {
+          return { ...args, contextValue: await contextOf(ctx) };
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
       },
       onClose: (ctx) => {
         options.auth.onClose(ctx);
@@ -91,10 +106,6 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.
-      context: async (ctx) => ({
-        ...(await options.context(options.auth.principal(ctx), options.requestOf?.(ctx.extra.request))),
-        closeSlowSubscriber: (error: unknown) => tooSlow(ctx.extra.socket, error),
-      }),
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? pipeline.formatResult(result) : undefined),
       onError: (ctx, _id, _payload, errors) => {
         const slow = errors.find(isSlowSubscriber);
