@@ -4,6 +4,7 @@ import { createClient } from "graphql-sse";
 import { signToken } from "../src/auth/sign-token";
 import { APPEND_NODE, APPEND_NODES } from "./support/documents";
 import { disposeAll, eventually, gqlOk, newWorkflow, onDispose, startApp, type RunningApp } from "./support/harness";
+import { openEventStream } from "./support/sse-stream";
 
 /** GraphQL over Server-Sent Events on /graphql/stream (graphql-sse, distinct connections). */
 let api: RunningApp;
@@ -20,56 +21,7 @@ const EVENTS = `subscription ($w: ID!, $after: Int) { workflowEvents(workflowId:
 const append = (workflowId: string, parentId: string, content: string) =>
   gqlOk(api.url, APPEND_NODE, { input: { workflowId, parentId, type: "MESSAGE", content } });
 
-/** An SSE response read as an EventSource would: each `event:`/`data:` block, parsed. */
-interface EventStream {
-  status: number;
-  headers: Headers;
-  events: { event: string; data: any }[];
-  /** Resolves once `count` events arrived. */
-  until(count: number): Promise<void>;
-  close(): void;
-}
-
-/** Opens a stream with fetch, as a browser's EventSource does (GET, Accept: text/event-stream). */
-async function openStream(url: string, init: RequestInit = {}): Promise<EventStream> {
-  const abort = new AbortController();
-  onDispose(() => abort.abort());
-  const res = await fetch(url, {
-    ...init,
-    headers: { accept: "text/event-stream", ...(init.headers ?? {}) },
-    signal: abort.signal,
-  });
-  const events: { event: string; data: any }[] = [];
-  const waiters: (() => void)[] = [];
-  void (async () => {
-    if (!res.body || !res.headers.get("content-type")?.startsWith("text/event-stream")) return;
-    const decoder = new TextDecoder();
-    let buffer = "";
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf("\n\n")) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: ?(.*)$/m.exec(block)?.[1];
-          const data = [...block.matchAll(/^data: ?(.*)$/gm)].map((m) => m[1]).join("\n");
-          if (event) events.push({ event, data: data ? JSON.parse(data) : null });
-          waiters.splice(0).forEach((wake) => wake());
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return {
-    status: res.status,
-    headers: res.headers,
-    events,
-    until: (count) => eventually(() => events.length >= count),
-    close: () => abort.abort(),
-  };
-}
+const openStream = (url: string, init: RequestInit = {}) => openEventStream(url, init, onDispose);
 
 const streamQuery = (query: string, variables: Record<string, unknown>) =>
   `${streamUrl}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify(variables))}`;

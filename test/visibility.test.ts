@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import type { TokenClaims } from "../src/auth/sign-token";
+import { signToken, type TokenClaims } from "../src/auth/sign-token";
 import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
 import { codeOf, createCallers, type Callers } from "./support/callers";
 import { disposeAll, eventually, onDispose, startApp, subscribe } from "./support/harness";
 import type { RunningApp } from "./support/harness";
+import { openEventStream } from "./support/sse-stream";
 
 /**
  * Branch visibility and node redaction end to end, with authentication on. ana owns a workflow with
@@ -458,6 +459,38 @@ describe("branch visibility and node redaction", () => {
     // Nothing else reached ben.
     await expect(bensNodes.next(500)).rejects.toThrow(/no event/);
     await expect(bensEvents.next(500)).rejects.toThrow(/no event/);
+  });
+
+  it("streams over SSE to ben and carol each as they may see it", async () => {
+    const w = await story();
+    const query = `subscription ($id: ID!) { nodeAdded(workflowId: $id) { id content redacted } }`;
+    const url = `${api.origin}/graphql/stream?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(
+      JSON.stringify({ id: w.workflowId }),
+    )}`;
+    const streamOf = async (who: TokenClaims) =>
+      openEventStream(url, { headers: { authorization: `Bearer ${await signToken(SECRET, who)}` } }, onDispose);
+    const bens = await streamOf(BEN);
+    const carols = await streamOf(CAROL);
+    expect([bens.status, carols.status]).toEqual([200, 200]);
+    await eventually(() => api.app.liveSubscribers(w.workflowId) >= 2);
+
+    const hidden = await append(ANA, w.workflowId, w.s2, "more secret");
+    const redacted = await append(ANA, w.workflowId, w.monitorId, "for ana", { restrictedTo: ["ana"] });
+    const open = await append(ANA, w.workflowId, redacted.id, "for all");
+    const added = (stream: typeof bens) =>
+      stream.events.filter((e) => e.event === "next").map((e) => e.data.data.nodeAdded);
+    await carols.until(3);
+    expect(added(carols)).toEqual([
+      { id: hidden.id, content: "more secret", redacted: false },
+      { id: redacted.id, content: null, redacted: true },
+      { id: open.id, content: "for all", redacted: false },
+    ]);
+    await bens.until(2);
+    // The open node is the last event appended: once ben has it, he had all he was going to get.
+    expect(added(bens)).toEqual([
+      { id: redacted.id, content: null, redacted: true },
+      { id: open.id, content: "for all", redacted: false },
+    ]);
   });
 
   it("replays to ben without the secret branch's events", async () => {
