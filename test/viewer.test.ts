@@ -256,6 +256,8 @@ describe("workflow viewer", () => {
     expect(tab.consoleErrors).toEqual([]);
   });
 
+  // 2,000 nodes written, then loaded and scrolled in the browser: a minute or more while other
+  // suites hold the CPU, hence a longer hang guard than the default (nothing here is timed).
   it("loads a large workflow through several history pages and mounts only the cards in view", async () => {
     const { workflowId, rootId } = await newWorkflow(api.url, "viewer-large");
     const ids = Array.from({ length: 1999 }, () => randomUUID());
@@ -283,7 +285,7 @@ describe("workflow viewer", () => {
     expect(await card(tab, rootId).innerText()).toMatch("+1999");
     expect(tab.outsideRequests).toEqual([]);
     expect(tab.consoleErrors).toEqual([]);
-  });
+  }, 120000);
 
   it("sends the token from its token field, and says readably when the API refuses it", async () => {
     const secret = randomBytes(32).toString("hex");
