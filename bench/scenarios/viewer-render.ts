@@ -1,7 +1,10 @@
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { ADMIN_SCOPE } from "../../src/auth/access-scope";
 import { appendNodes } from "../../src/domain/append-nodes";
 import { buildWeb } from "../../src/web/build";
 import { DECISIONS, HISTORY, MONITORS, STRUCTURE, WORKFLOW } from "../../src/web/viewer/documents";
+import { APPEND_NODE_BRIEF } from "../../test/support/documents";
 import { launchBrowser, openPage } from "../../test/support/browser";
 import { scratchWorkflow } from "../lib/fixtures";
 import { appendInput } from "../lib/payload";
@@ -78,6 +81,7 @@ export const viewerRender: Scenario = {
     let mounted = 0;
     let outside = 0;
     let consoleErrors: string[] = [];
+    let live: { drawn: number[]; received: number[] } = { drawn: [], received: [] };
     try {
       // One warm-up round of each (bundle and query caches), then alternate, flipping the order.
       for (let round = -1; round < rounds; round++) {
@@ -112,6 +116,7 @@ export const viewerRender: Scenario = {
         if (round % 2 === 1) runs.reverse();
         for (const run of runs) await run();
       }
+      live = await liveAppendLatency(ctx, browser, origin, ctx.quick ? 10 : 30);
     } finally {
       await browser.close();
     }
@@ -137,6 +142,21 @@ export const viewerRender: Scenario = {
           median(loading),
           median(fetched),
         ),
+        row(
+          "live append, one at a time",
+          "mutation sent → card drawn (browser) vs → event received (Node, graphql-ws), p50",
+          "ms",
+          median(live.drawn),
+          median(live.received),
+          `${live.drawn.length} appends`,
+        ),
+        row(
+          "live append, one at a time",
+          "mutation sent → card drawn (browser) vs → event received (Node, graphql-ws), p95",
+          "ms",
+          percentile(live.drawn, 95),
+          percentile(live.received, 95),
+        ),
         row("5,000 nodes", "frame time while panning, p50", "ms", median(frames), null),
         row("5,000 nodes", "frame time while panning, p95", "ms", frameP95, null),
       ],
@@ -151,6 +171,62 @@ export const viewerRender: Scenario = {
     };
   },
 };
+
+/**
+ * How soon an append shows: a viewer tab follows a small workflow live while a graphql-ws client in
+ * Node subscribes to the same workflow; each append is timed from the mutation being sent to its
+ * card in the page, and to its event in Node. The page is watched with Playwright's waitFor, whose
+ * polling adds a few milliseconds to the browser's figure.
+ */
+async function liveAppendLatency(
+  ctx: Parameters<Scenario["run"]>[0],
+  browser: Awaited<ReturnType<typeof launchBrowser>>,
+  origin: string,
+  count: number,
+): Promise<{ drawn: number[]; received: number[] }> {
+  const { workflowId, rootId } = await scratchWorkflow(ctx.fx, "viewer-live");
+  const arrived = new Map<string, number>();
+  const client = createClient({ url: ctx.api.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, retryAttempts: 0 });
+  const tab = await openPage(browser, { viewport: { width: 1400, height: 850 } });
+  const drawn: number[] = [];
+  const received: number[] = [];
+  try {
+    client.subscribe<{ workflowEvents: { node: { id: string } | null } }>(
+      { query: LIVE_EVENTS, variables: { w: workflowId } },
+      {
+        next: (result) => {
+          const id = result.data?.workflowEvents.node?.id;
+          if (id) arrived.set(id, performance.now());
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    await tab.page.goto(`${origin}/#/workflows/${workflowId}`);
+    await tab.page.locator('.workflow-page[data-live="connected"]').waitFor({ timeout: 60_000 });
+    let parent = rootId;
+    // The first append warms both paths up and is not counted.
+    for (let i = 0; i <= count; i++) {
+      const input = appendInput(workflowId, parent, i);
+      const sent = performance.now();
+      await ctx.gql.request(APPEND_NODE_BRIEF, { input });
+      await tab.page.locator(`[data-node-id="${input.id}"]`).waitFor({ timeout: 30_000 });
+      const shown = performance.now();
+      while (!arrived.has(input.id)) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (i > 0) {
+        drawn.push(shown - sent);
+        received.push(arrived.get(input.id)! - sent);
+      }
+      parent = input.id;
+    }
+  } finally {
+    await tab.close();
+    await client.dispose();
+  }
+  return { drawn, received };
+}
+
+const LIVE_EVENTS = `subscription ($w: ID!) { workflowEvents(workflowId: $w) { seq node { id } } }`;
 
 /** Drags the canvas for about a second and returns the intervals between animation frames (ms). */
 async function panFrames(page: import("playwright-core").Page): Promise<number[]> {
