@@ -12,13 +12,7 @@ import { WorkflowWriter } from "./workflow-writer";
 
 /** What refers to a node (or branch) of the pruned part from outside it. */
 export type BranchReferenceKind =
-  | "OPTION_OF"
-  | "CHOSEN_OPTION"
-  | "MONITORS"
-  | "WATCHED_BRANCH"
-  | "FAILED_NODE"
-  | "FORKED_BRANCH"
-  | "CHILD_NODE";
+  "OPTION_OF" | "CHOSEN_OPTION" | "MONITORS" | "WATCHED_BRANCH" | "FAILED_NODE" | "FORKED_BRANCH" | "CHILD_NODE";
 
 /**
  * One reference into the pruned part: `fromId` outside it (a decision, a monitor, the workflow for
@@ -270,7 +264,8 @@ export async function pruneBranch(
   checkNotBlank(input.branchId, "input.branchId");
   const branchId = normalizeId(input.branchId);
   const force = input.force === true;
-  let refused: { workflowId: string; references: BranchReference[] } | null = null;
+  /** Set when the prune is refused for what it would remove (audited: see the catch below). */
+  let refused: { workflowId: string; outcome: string; details: Record<string, unknown> | null } | null = null;
   const marked = await writeTransaction(store.driver, store.database, async (tx) => {
     refused = null;
     const workflowId = await workflowOfPrunable(tx, branchId);
@@ -291,6 +286,7 @@ export async function pruneBranch(
     const branch = writer.plan.requireBranch(branchId, workflowId, "input.branchId");
     writer.requireAccess(workflowId, "OWNER");
     if (branch.forkedFromId === null) {
+      refused = { workflowId, outcome: "BAD_USER_INPUT", details: null };
       throw badUserInput("The main branch cannot be pruned", { field: "input.branchId" });
     }
     const set = await tx.run(READ_PRUNED_SET, { workflowId, branchId });
@@ -312,7 +308,7 @@ export async function pruneBranch(
       toId: String(r.get("toId")),
     }));
     if (references.length > 0 && (!force || references.some((r) => !DROPPABLE.has(r.kind)))) {
-      refused = { workflowId, references };
+      refused = { workflowId, outcome: "CONFLICT", details: { references } };
       throw referencedError(branchId, references, force);
     }
     const entries: PrunedBranchEntry[] = [...pruned].map(([id, b]) => ({
@@ -321,9 +317,12 @@ export async function pruneBranch(
       restrictions: restrictionsOf(b.lineage, pruned),
     }));
     const nodeCount = entries.reduce((sum, e) => sum + e.nodeCount, 0);
-    const seqResult = await tx.run("MATCH (w:Workflow {id: $workflowId}) RETURN w.lastSeq AS lastSeq, w.error AS error", {
-      workflowId,
-    });
+    const seqResult = await tx.run(
+      "MATCH (w:Workflow {id: $workflowId}) RETURN w.lastSeq AS lastSeq, w.error AS error",
+      {
+        workflowId,
+      },
+    );
     const seq = Number(seqResult.records[0].get("lastSeq")) + 1;
     const failed = references.find((r) => r.kind === "FAILED_NODE");
     const errorText = seqResult.records[0].get("error") as string | null;
@@ -376,12 +375,10 @@ export async function pruneBranch(
     };
   }).catch(async (error: unknown) => {
     // A refusal is audited in a transaction of its own: the refused prune wrote nothing.
-    const why = refused as { workflowId: string; references: BranchReference[] } | null;
+    const why = refused as { workflowId: string; outcome: string; details: Record<string, unknown> | null } | null;
     if (why && !options.skipAudit && caller.audit) {
       await writeTransaction(store.driver, store.database, (tx) =>
-        writePruneAudit(tx, caller, { workflowIds: [why.workflowId], targetIds: [branchId] }, "CONFLICT", {
-          references: why.references,
-        }),
+        writePruneAudit(tx, caller, { workflowIds: [why.workflowId], targetIds: [branchId] }, why.outcome, why.details),
       );
     }
     throw error;

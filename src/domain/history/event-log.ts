@@ -101,7 +101,9 @@ export async function readEvents(
       ...(record.decisionId ? { decisionId: String(record.decisionId) } : {}),
       ...(record.optionId ? { optionId: String(record.optionId) } : {}),
       ...(record.kind === "WORKFLOW_STATUS_CHANGED" ? { status: String(record.status) } : {}),
-      ...(record.prunedBranches ? { prunedBranches: JSON.parse(String(record.prunedBranches)) as PrunedBranchEntry[] } : {}),
+      ...(record.prunedBranches
+        ? { prunedBranches: JSON.parse(String(record.prunedBranches)) as PrunedBranchEntry[] }
+        : {}),
       lineage,
     };
   });
