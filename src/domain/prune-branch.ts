@@ -166,7 +166,7 @@ RETURN branches`;
 
 /** A stored BRANCH_PRUNED for this branch (from a prune done or in progress). */
 const READ_RECORD = `
-MATCH (e:WorkflowEvent {kind: 'BRANCH_PRUNED', branchId: $branchId})
+MATCH (e:WorkflowEvent {workflowId: $workflowId}) WHERE e.seq >= 0 AND e.kind = 'BRANCH_PRUNED' AND e.branchId = $branchId
 RETURN e {.workflowId, .seq, .prunedBranches, .droppedReferences, .complete} AS record`;
 
 interface StoredPrune {
@@ -177,8 +177,8 @@ interface StoredPrune {
   complete: boolean;
 }
 
-async function readRecord(tx: ManagedTransaction, branchId: string): Promise<StoredPrune | null> {
-  const result = await tx.run(READ_RECORD, { branchId });
+async function readRecord(tx: ManagedTransaction, workflowId: string, branchId: string): Promise<StoredPrune | null> {
+  const result = await tx.run(READ_RECORD, { workflowId, branchId });
   const value = result.records[0]?.get("record") as Record<string, unknown> | undefined;
   if (!value) return null;
   return {
@@ -190,17 +190,32 @@ async function readRecord(tx: ManagedTransaction, branchId: string): Promise<Sto
   };
 }
 
-/** The workflow of a branch, also once it has been pruned (from its BRANCH_PRUNED). */
-async function workflowOfPrunable(tx: ManagedTransaction, branchId: string): Promise<string> {
-  const result = await tx.run(
-    `OPTIONAL MATCH (b:Branch {id: $branchId})
-     OPTIONAL MATCH (e:WorkflowEvent {kind: 'BRANCH_PRUNED', branchId: $branchId})
-     RETURN coalesce(b.workflowId, e.workflowId) AS workflowId`,
+/**
+ * The workflow of a branch, also once it has been pruned (from its BRANCH_PRUNED), and whether a
+ * prune of it may be stored (the branch is being pruned, or gone). Only an id no branch has reads
+ * the event records of every workflow (see the report on an index of BRANCH_PRUNED by branch).
+ */
+async function workflowOfPrunable(
+  tx: ManagedTransaction,
+  branchId: string,
+): Promise<{ workflowId: string; mayBePruned: boolean }> {
+  const branch = await tx.run(
+    `MATCH (b:Branch {id: $branchId}) RETURN b.workflowId AS workflowId, b:${PRUNING_BRANCH} AS pruning`,
     { branchId },
   );
-  const workflowId = result.records[0]?.get("workflowId") as string | null;
+  if (branch.records.length > 0) {
+    return {
+      workflowId: String(branch.records[0].get("workflowId")),
+      mayBePruned: branch.records[0].get("pruning") === true,
+    };
+  }
+  const pruned = await tx.run(
+    `MATCH (e:WorkflowEvent) WHERE e.kind = 'BRANCH_PRUNED' AND e.branchId = $branchId RETURN e.workflowId AS workflowId`,
+    { branchId },
+  );
+  const workflowId = pruned.records[0]?.get("workflowId") as string | undefined;
   if (!workflowId) throw notFound(`Branch ${branchId} does not exist`, { field: "input.branchId" });
-  return workflowId;
+  return { workflowId, mayBePruned: true };
 }
 
 /**
@@ -268,14 +283,15 @@ export async function pruneBranch(
   let refused: { workflowId: string; outcome: string; details: Record<string, unknown> | null } | null = null;
   const marked = await writeTransaction(store.driver, store.database, async (tx) => {
     refused = null;
-    const workflowId = await workflowOfPrunable(tx, branchId);
+    const { workflowId, mayBePruned } = await workflowOfPrunable(tx, branchId);
     const writer = await WorkflowWriter.open(
       tx,
       { workflowIds: [workflowId], nodeIds: [], branchIds: [branchId], needed: "READ" },
       caller,
     );
     writer.plan.requireWorkflow(workflowId, "input.branchId");
-    const stored = await readRecord(tx, branchId);
+    // Read after the lock: a prune of the same branch committed meanwhile is found here too.
+    const stored = mayBePruned || !writer.plan.branch(branchId) ? await readRecord(tx, workflowId, branchId) : null;
     if (stored) {
       writer.requireAccess(workflowId, "OWNER");
       if (!options.skipAudit) {
