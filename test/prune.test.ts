@@ -116,6 +116,9 @@ const READ_ALL = /* GraphQL */ `
     }
     workflowNodes(where: { workflowId: { eq: $id } }, sort: [{ seq: ASC }]) {
       id
+      pathToRoot {
+        id
+      }
       options {
         id
       }
@@ -233,6 +236,7 @@ describe("pruneBranch", () => {
       expect(ids(after.branches)).toEqual([t.mainId]);
       expect(ids(after.workflowNodes)).toEqual([t.rootId, t.m1.id]);
       expect(ids(after.workflowNodes[0].children)).toEqual([t.m1.id]);
+      expect(ids(after.workflowNodes[1].pathToRoot)).toEqual([t.rootId, t.m1.id]);
       expect(after.history.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([t.rootId, t.m1.id]);
       expect(after.workflows[0].mermaid).not.toContain("side");
       const events = after.workflowEvents as { seq: number; kind: string; node: { id: string } | null }[];
