@@ -20,6 +20,8 @@ import { writtenButUnreadable } from "../src/errors";
 import { GraphQLError } from "graphql";
 import type { AccessScope, AuditTrail } from "../src/auth/access-scope";
 import { inputDigest, recordRefusal } from "../src/domain/audit";
+import { pruneBranch } from "../src/domain/prune-branch";
+import { pruneBranches } from "../src/domain/prune-branches";
 
 type Resolvers = Required<MutationResolvers<AppContext>>;
 
@@ -96,7 +98,9 @@ type MutationName =
   | "cancelWorkflow"
   | "resumeWorkflow"
   | "grantWorkflowAccess"
-  | "revokeWorkflowAccess";
+  | "revokeWorkflowAccess"
+  | "pruneBranch"
+  | "pruneBranches";
 
 /**
  * Wraps each mutation: it runs with an audited caller, and a FORBIDDEN refusal is recorded in the
@@ -205,6 +209,21 @@ const operations: Pick<Resolvers, MutationName> = {
     if (id === null) return null;
     const [workflow] = await readBack({ ids: [id], events: [] }, () => context.loader.workflows(info, context, [id]));
     return workflow;
+  },
+  // The results are plain values (what was removed cannot be read back): publish and return.
+  async pruneBranch(_root, { input }, context) {
+    const result = await pruneBranch(context.store, input, context.access);
+    await context.bus.publish(result.events);
+    return result;
+  },
+  async pruneBranches(_root, { input }, context) {
+    const result = await pruneBranches(
+      context.store,
+      { ...input, olderThan: String(input.olderThan), status: input.status ?? null },
+      context.access,
+    );
+    await context.bus.publish(result.events);
+    return result;
   },
 };
 

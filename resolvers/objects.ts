@@ -6,6 +6,7 @@ import { branchChartNodeIds, workflowMermaid } from "../src/domain/mermaid";
 import type { WorkflowEventMessage } from "../src/domain/workflow-event";
 import type { AppContext } from "../src/graphql/context";
 import { eventKey } from "../src/domain/workflow-event";
+import { prunedBranchesFor } from "../src/domain/prune-visibility";
 
 type Info = GraphQLResolveInfo;
 
@@ -42,6 +43,15 @@ export const MonitorLink = {
 
 /** Subscribers of one event that select the same fields share each read (`shared`). */
 export const WorkflowEvent = {
+  /** BRANCH_PRUNED: only the pruned branches the caller could have seen (see prune-visibility.ts). */
+  prunedBranchIds(event: WorkflowEventMessage, _args: unknown, context: AppContext) {
+    if (event.kind !== "BRANCH_PRUNED") return null;
+    return prunedBranchesFor(context.visibility, event).map((entry) => entry.branchId);
+  },
+  prunedNodeCount(event: WorkflowEventMessage, _args: unknown, context: AppContext) {
+    if (event.kind !== "BRANCH_PRUNED") return null;
+    return prunedBranchesFor(context.visibility, event).reduce((sum, entry) => sum + entry.nodeCount, 0);
+  },
   async node(event: WorkflowEventMessage, _args: unknown, context: AppContext, info: Info) {
     if (!event.node) return null;
     const [node] = await context.loader.nodes(info, context, [event.node], { shared: eventKey(event) });

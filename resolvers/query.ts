@@ -7,6 +7,7 @@ import { badUserInput, notFound } from "../src/errors";
 import { normalizeId } from "../src/domain/validation";
 import { readAuditLog } from "../src/domain/audit";
 import { hiddenByLineage } from "../src/domain/visibility";
+import { prunedEventVisible } from "../src/domain/prune-visibility";
 import type { WorkflowEventMessage } from "../src/domain/workflow-event";
 import type { AppContext } from "../src/graphql/context";
 import type { QueryResolvers } from "../src/generated/graphql";
@@ -84,7 +85,11 @@ async function readVisibleEvents(
   let after = afterSeq;
   while (visible.length < limit) {
     const page = await readEvents(context.store, workflowId, { afterSeq: after, limit });
-    visible.push(...page.filter((event) => !hiddenByLineage(event.lineage, hidingRoots)));
+    visible.push(
+      ...page.filter(
+        (event) => !hiddenByLineage(event.lineage, hidingRoots) && prunedEventVisible(context.visibility, event),
+      ),
+    );
     if (page.length < limit) break;
     after = page[page.length - 1].seq;
   }

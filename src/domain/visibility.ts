@@ -4,6 +4,7 @@ import type { AccessScope } from "../auth/access-scope";
 import { badUserInput, databaseUnavailable, isDatabaseUnavailable } from "../errors";
 import { readTransaction } from "../infra/neo4j";
 import { READ_HIDDEN_WORKFLOWS, visibleWorkflow } from "./hidden-workflow";
+import { PRUNING_BRANCH } from "./pruning-branch";
 import type { Store } from "./store";
 import type { Grant } from "./workflow-access";
 import { accessOf } from "./workflow-access";
@@ -127,7 +128,17 @@ CALL (ids, owned) {
   MATCH (b:Branch {workflowId: workflowId}) WHERE r.id IN b.lineage
   RETURN collect(DISTINCT r.id) AS roots, collect(DISTINCT b.id) AS hidden
 }
-RETURN ids, owned, roots, hidden`;
+CALL (ids) {
+  MATCH (p:${PRUNING_BRANCH}) WHERE p.workflowId IN ids
+  RETURN collect(p.id) AS pruning
+}
+RETURN ids, owned, roots, hidden + pruning AS hidden`;
+
+/** Admins: the workflows hidden from everyone, and the branches being pruned (see pruning-branch.ts). */
+const READ_ADMIN_HIDDEN = `
+CALL () { ${READ_HIDDEN_WORKFLOWS} }
+CALL () { MATCH (p:${PRUNING_BRANCH}) RETURN collect(p.id) AS pruning }
+RETURN ids, pruning`;
 
 /** What a caller may read: the workflows (null: all) and what is hidden inside them. */
 export interface AccessView {
@@ -144,15 +155,17 @@ export interface AccessView {
 export async function readAccessView(tx: ManagedTransaction, scope: AccessScope): Promise<AccessView> {
   if (scope.admin) {
     // Admins pass @neo4j/graphql's rules on their role: they learn which workflows to leave out.
-    const hidden = await tx.run(READ_HIDDEN_WORKFLOWS);
-    return { workflowIds: null, visibility: SEE_ALL, hiddenWorkflowIds: hidden.records[0].get("ids") as string[] };
+    const hidden = (await tx.run(READ_ADMIN_HIDDEN)).records[0];
+    const pruning = [...new Set(hidden.get("pruning") as string[])].sort();
+    const visibility = pruning.length ? { ...SEE_ALL, hiddenBranchIds: pruning, key: digest(pruning) } : SEE_ALL;
+    return { workflowIds: null, visibility, hiddenWorkflowIds: hidden.get("ids") as string[] };
   }
   if (scope.principals.length === 0) {
     return { workflowIds: [], visibility: { ...SEE_ALL, seeAll: false, key: "" } };
   }
   const result = await tx.run(LOOKUP, { principals: [...scope.principals] });
   const record = result.records[0];
-  const hidden = (record.get("hidden") as string[]).sort();
+  const hidden = [...new Set(record.get("hidden") as string[])].sort();
   return {
     workflowIds: record.get("ids") as string[],
     visibility: {

@@ -9,7 +9,8 @@ export type WorkflowEventKind =
   | "BRANCH_STATUS_CHANGED"
   | "MONITOR_ADDED"
   | "BRANCH_VISIBILITY_CHANGED"
-  | "WORKFLOW_STATUS_CHANGED";
+  | "WORKFLOW_STATUS_CHANGED"
+  | "BRANCH_PRUNED";
 
 /** Kinds whose event carries the node that was written. */
 export const NODE_EVENT_KINDS: ReadonlySet<WorkflowEventKind> = new Set([
@@ -50,6 +51,19 @@ export interface WorkflowEventMessage {
   lineage?: string[];
   /** WORKFLOW_STATUS_CHANGED: the workflow's new status. */
   status?: string;
+  /** BRANCH_PRUNED: each branch removed, with who may learn of it (see prune-visibility.ts). */
+  prunedBranches?: PrunedBranchEntry[];
+}
+
+/**
+ * One branch a BRANCH_PRUNED removed: its node count, and the `restrictedTo` lists of the
+ * restricted branches of its lineage that were pruned with it (the restrictions that would have
+ * hidden it, which are gone with their branches): a reader outside any of them never learns of it.
+ */
+export interface PrunedBranchEntry {
+  branchId: string;
+  nodeCount: number;
+  restrictions: string[][];
 }
 
 /** An event's identity: its workflow and seq. */

@@ -6,13 +6,14 @@ import { accessOf, GRANTS_OF_W, includes, type Grant, type WorkflowAccess } from
 import { hiddenByLineage, hidingRootsIn } from "./visibility";
 import { auditEntry, CREATE_AUDIT_ENTRIES, recordAudit } from "./audit";
 import { BRANCH_PROJECTION, toBranchState } from "./branch";
+import { PRUNING_BRANCH } from "./pruning-branch";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toNodeLinks, toStoredNode } from "./workflow-node";
 import { WritePlan, type WorkflowLifecycle } from "./write-plan";
 
 /**
  * Locks the workflows (so concurrent writers draw consecutive seq values and see each other's
  * branch heads one at a time), then reads the workflows, the nodes the write refers to and their
- * branches, in one round trip.
+ * branches, in one round trip. Branches being pruned, and their nodes, are not found.
  */
 const LOCK_AND_READ = `
 CALL (*) {
@@ -37,13 +38,13 @@ CALL (*) {
 }
 CALL (*) {
   UNWIND $nodeIds AS nodeId
-  MATCH (n:WorkflowNode {id: nodeId})
+  MATCH (n:WorkflowNode {id: nodeId}) WHERE NOT EXISTS { MATCH (:${PRUNING_BRANCH} {id: n.branchId}) }
   RETURN collect(${STORED_NODE_PROJECTION}) AS nodes
 }
 CALL (*) {
   UNWIND $branchIds + [node IN nodes | node.branchId] AS branchId
   WITH DISTINCT branchId
-  MATCH (b:Branch {id: branchId})
+  MATCH (b:Branch {id: branchId}) WHERE NOT b:${PRUNING_BRANCH}
   RETURN collect(${BRANCH_PROJECTION}) AS branches
 }
 RETURN workflows, nodes, branches`;

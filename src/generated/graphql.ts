@@ -151,13 +151,19 @@ export type AuditEntry = {
   at: Scalars['DateTime']['output'];
   /** The client's address (after the trusted proxies). */
   clientAddress?: Maybe<Scalars['String']['output']>;
+  /**
+   * What else the entry records: for pruneBranch, the references `force` dropped
+   * (`droppedReferences`) or that refused it (`references`); for pruneBranches, also the branches
+   * refused. Null for other mutations.
+   */
+  details?: Maybe<Scalars['JSONObject']['output']>;
   /** The entry's UUID. */
   id: Scalars['ID']['output'];
   /** SHA-256 (hex) of the mutation's input (its variables, for a refusal), as canonical JSON. */
   inputDigest?: Maybe<Scalars['String']['output']>;
   /** The mutation (`appendNode`, `grantWorkflowAccess`, …). */
   operation: Scalars['String']['output'];
-  /** OK, or the code that refused it: FORBIDDEN or UNAUTHENTICATED. */
+  /** OK, or the code that refused it: FORBIDDEN or UNAUTHENTICATED (CONFLICT for a refused prune). */
   outcome: Scalars['String']['output'];
   /** The token's `sub`; `(unauthenticated)` when there was no valid token; `system` for the server's own jobs. */
   principal: Scalars['String']['output'];
@@ -307,6 +313,34 @@ export type BranchAt = {
   /** The branch's status at that moment. */
   status: BranchStatus;
 };
+
+/** One reference from outside a pruned part into it. */
+export type BranchReference = {
+  __typename?: 'BranchReference';
+  /** The node, branch or workflow outside that refers. */
+  fromId: Scalars['ID']['output'];
+  /** What refers. */
+  kind: BranchReferenceKind;
+  /** The node (or, for WATCHED_BRANCH, the branch) inside that is referred to. */
+  toId: Scalars['ID']['output'];
+};
+
+/** What refers into a part of the workflow that pruneBranch would remove. */
+export type BranchReferenceKind =
+  /** A node outside was appended under a node inside (never dropped: the node would lose its parent). */
+  | 'CHILD_NODE'
+  /** A decision outside chose a node inside (the CHOSEN_OPTION edge; the decision is pending again once dropped). */
+  | 'CHOSEN_OPTION'
+  /** The workflow's error names a node inside as the node that failed (`fromId` is the workflow). */
+  | 'FAILED_NODE'
+  /** A branch outside was forked from a node inside (never dropped: the branch would lose its fork point). */
+  | 'FORKED_BRANCH'
+  /** A monitor outside watches a node inside (the MONITORS edge). */
+  | 'MONITORS'
+  /** A decision outside offers a node inside as an option (the OPTION_OF edge). */
+  | 'OPTION_OF'
+  /** A monitor outside watches a branch inside (its watched branches; `toId` is the branch). */
+  | 'WATCHED_BRANCH';
 
 export type BranchRelationshipFilters = {
   /** Filter type where all of the related Branches match this filter */
@@ -659,6 +693,19 @@ export type Mutation = {
    */
   grantWorkflowAccess: Workflow;
   /**
+   * Removes a branch, its nodes and every branch forked from it (BRANCH_PRUNED), and returns what went.
+   * Owners and admins only. The main branch is BAD_USER_INPUT. A node referenced from outside what is
+   * pruned is a CONFLICT listing the references in `extensions.references`, unless `force`. Idempotent:
+   * a branch already pruned returns the stored result; an interrupted prune finishes on a retry.
+   */
+  pruneBranch: PruneBranchResult;
+  /**
+   * Prunes the branches of a workflow with a status whose last activity is older than a time, each with
+   * the branches forked from it (one BRANCH_PRUNED each); returns what was pruned and what was refused,
+   * and why. Owners and admins only.
+   */
+  pruneBranches: PruneBranchesResult;
+  /**
    * Reopens a FAILED or CANCELLED workflow: RUNNING again (WORKFLOW_STATUS_CHANGED), the branch that
    * failed kept and marked ABANDONED (BRANCH_STATUS_CHANGED; the branch of the error's node, else of
    * `fromNodeId`), and a new branch forked at `fromNodeId` (BRANCH_CREATED), which it returns: append
@@ -829,6 +876,32 @@ export type MutationGrantWorkflowAccessArgs = {
  * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
  * compared case-insensitively.
  */
+export type MutationPruneBranchArgs = {
+  input: PruneBranchInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
+export type MutationPruneBranchesArgs = {
+  input: PruneBranchesInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationResumeWorkflowArgs = {
   input: ResumeWorkflowInput;
 };
@@ -950,6 +1023,72 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
   hasPreviousPage: Scalars['Boolean']['output'];
   startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+/** A branch to prune. */
+export type PruneBranchInput = {
+  /** The branch (NOT_FOUND when the caller cannot see it; BAD_USER_INPUT for the main branch). */
+  branchId: Scalars['ID']['input'];
+  /**
+   * Drop the references from outside into what is pruned (edges, watched branches, the failed node's
+   * id) instead of refusing with CONFLICT; they are listed in the result, the event and the audit entry.
+   */
+  force?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** What pruneBranch removed. */
+export type PruneBranchResult = {
+  __typename?: 'PruneBranchResult';
+  /** The branch pruned. */
+  branchId: Scalars['ID']['output'];
+  /** The references `force` dropped (empty without them). */
+  droppedReferences: Array<BranchReference>;
+  /** How many nodes they held. */
+  nodeCount: Scalars['Int']['output'];
+  /** The branch and every branch forked from it, in the order they were created. */
+  prunedBranchIds: Array<Scalars['ID']['output']>;
+  /** The BRANCH_PRUNED event's seq. */
+  seq: Scalars['Int']['output'];
+  /** The workflow it belonged to. */
+  workflowId: Scalars['ID']['output'];
+};
+
+/** Which branches of a workflow pruneBranches removes. */
+export type PruneBranchesInput = {
+  /** As PruneBranchInput.force, for each branch. */
+  force?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Only branches whose last activity (newest node, status change, creation) is before this time. */
+  olderThan: Scalars['DateTime']['input'];
+  /** Only branches with this status; ABANDONED by default. */
+  status?: InputMaybe<BranchStatus>;
+  /** The workflow (NOT_FOUND when the caller cannot read it). */
+  workflowId: Scalars['ID']['input'];
+};
+
+/** What pruneBranches did. */
+export type PruneBranchesResult = {
+  __typename?: 'PruneBranchesResult';
+  /** Each prune, in the order done. */
+  pruned: Array<PruneBranchResult>;
+  /** Every branch removed, those forked from the qualifying ones included. */
+  prunedBranchIds: Array<Scalars['ID']['output']>;
+  /** The qualifying branches kept. */
+  refused: Array<PruneRefusal>;
+  /** The workflow. */
+  workflowId: Scalars['ID']['output'];
+};
+
+/** A branch pruneBranches kept, and why. */
+export type PruneRefusal = {
+  __typename?: 'PruneRefusal';
+  /** The branch kept. */
+  branchId: Scalars['ID']['output'];
+  /** CONFLICT (references from outside, listed in `references`) or DESCENDANT_KEPT (a branch forked from it does not qualify). */
+  code: Scalars['String']['output'];
+  /** Why, in words. */
+  reason: Scalars['String']['output'];
+  /** The references that refused it (CONFLICT); empty otherwise. */
+  references: Array<BranchReference>;
 };
 
 /**
@@ -1404,6 +1543,13 @@ export type WorkflowEvent = {
   node?: Maybe<WorkflowNode>;
   /** OPTION_CHOSEN: the option chosen; null for other kinds. */
   option?: Maybe<WorkflowNode>;
+  /**
+   * BRANCH_PRUNED: the branches removed (the one pruned first, then those forked from it) that the
+   * caller could see; null for other kinds.
+   */
+  prunedBranchIds?: Maybe<Array<Scalars['ID']['output']>>;
+  /** BRANCH_PRUNED: how many nodes those branches held; null for other kinds. */
+  prunedNodeCount?: Maybe<Scalars['Int']['output']>;
   /** The event's sequence number in its workflow: 0, 1, 2, … without gaps, one per event. */
   seq: Scalars['Int']['output'];
   /** WORKFLOW_STATUS_CHANGED: the workflow's new status; null for other kinds. */
@@ -1419,6 +1565,12 @@ export type WorkflowEventKind =
    * comes with its first node's event.
    */
   | 'BRANCH_CREATED'
+  /**
+   * pruneBranch (or pruneBranches) removed a branch, its nodes and the branches forked from it;
+   * `branch` is null (it is gone), `prunedBranchIds` and `prunedNodeCount` say what went. The events
+   * of what was pruned are gone from the log with it.
+   */
+  | 'BRANCH_PRUNED'
   /** setBranchStatus changed a branch's status. */
   | 'BRANCH_STATUS_CHANGED'
   /**
@@ -2178,6 +2330,8 @@ export type ResolversTypes = {
   BooleanScalarFilters: ResolverTypeWrapper<unknown>;
   Branch: ResolverTypeWrapper<unknown>;
   BranchAt: ResolverTypeWrapper<unknown>;
+  BranchReference: ResolverTypeWrapper<unknown>;
+  BranchReferenceKind: ResolverTypeWrapper<unknown>;
   BranchRelationshipFilters: ResolverTypeWrapper<unknown>;
   BranchSort: ResolverTypeWrapper<unknown>;
   BranchStats: ResolverTypeWrapper<unknown>;
@@ -2217,6 +2371,11 @@ export type ResolversTypes = {
   NodeTypeEnumScalarFilters: ResolverTypeWrapper<unknown>;
   OptionInput: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
+  PruneBranchInput: ResolverTypeWrapper<unknown>;
+  PruneBranchResult: ResolverTypeWrapper<unknown>;
+  PruneBranchesInput: ResolverTypeWrapper<unknown>;
+  PruneBranchesResult: ResolverTypeWrapper<unknown>;
+  PruneRefusal: ResolverTypeWrapper<unknown>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ResumeWorkflowInput: ResolverTypeWrapper<unknown>;
   RevokeWorkflowAccessInput: ResolverTypeWrapper<unknown>;
@@ -2298,6 +2457,7 @@ export type ResolversParentTypes = {
   BooleanScalarFilters: unknown;
   Branch: unknown;
   BranchAt: unknown;
+  BranchReference: unknown;
   BranchRelationshipFilters: unknown;
   BranchSort: unknown;
   BranchStats: unknown;
@@ -2335,6 +2495,11 @@ export type ResolversParentTypes = {
   NodeTypeEnumScalarFilters: unknown;
   OptionInput: unknown;
   PageInfo: unknown;
+  PruneBranchInput: unknown;
+  PruneBranchResult: unknown;
+  PruneBranchesInput: unknown;
+  PruneBranchesResult: unknown;
+  PruneRefusal: unknown;
   Query: Record<PropertyKey, never>;
   ResumeWorkflowInput: unknown;
   RevokeWorkflowAccessInput: unknown;
@@ -2401,6 +2566,7 @@ export type ResolversParentTypes = {
 export type AuditEntryResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   clientAddress?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  details?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   inputDigest?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   operation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2450,6 +2616,12 @@ export type BranchAtResolvers<ContextType = AppContext, ParentType extends Resol
   head?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   length?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['BranchStatus'], ParentType, ContextType>;
+};
+
+export type BranchReferenceResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchReference'] = ResolversParentTypes['BranchReference']> = {
+  fromId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['BranchReferenceKind'], ParentType, ContextType>;
+  toId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type BranchStatsResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchStats'] = ResolversParentTypes['BranchStats']> = {
@@ -2523,6 +2695,8 @@ export type MutationResolvers<ContextType = AppContext, ParentType extends Resol
   failWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationFailWorkflowArgs, 'input'>>;
   forkBranch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationForkBranchArgs, 'input'>>;
   grantWorkflowAccess?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationGrantWorkflowAccessArgs, 'input'>>;
+  pruneBranch?: Resolver<ResolversTypes['PruneBranchResult'], ParentType, ContextType, RequireFields<MutationPruneBranchArgs, 'input'>>;
+  pruneBranches?: Resolver<ResolversTypes['PruneBranchesResult'], ParentType, ContextType, RequireFields<MutationPruneBranchesArgs, 'input'>>;
   resumeWorkflow?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationResumeWorkflowArgs, 'input'>>;
   revokeWorkflowAccess?: Resolver<Maybe<ResolversTypes['Workflow']>, ParentType, ContextType, RequireFields<MutationRevokeWorkflowAccessArgs, 'input'>>;
   setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'input'>>;
@@ -2535,6 +2709,29 @@ export type PageInfoResolvers<ContextType = AppContext, ParentType extends Resol
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type PruneBranchResultResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['PruneBranchResult'] = ResolversParentTypes['PruneBranchResult']> = {
+  branchId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  droppedReferences?: Resolver<Array<ResolversTypes['BranchReference']>, ParentType, ContextType>;
+  nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  prunedBranchIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type PruneBranchesResultResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['PruneBranchesResult'] = ResolversParentTypes['PruneBranchesResult']> = {
+  pruned?: Resolver<Array<ResolversTypes['PruneBranchResult']>, ParentType, ContextType>;
+  prunedBranchIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  refused?: Resolver<Array<ResolversTypes['PruneRefusal']>, ParentType, ContextType>;
+  workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type PruneRefusalResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['PruneRefusal'] = ResolversParentTypes['PruneRefusal']> = {
+  branchId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  references?: Resolver<Array<ResolversTypes['BranchReference']>, ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
@@ -2587,6 +2784,8 @@ export type WorkflowEventResolvers<ContextType = AppContext, ParentType extends 
   kind?: Resolver<ResolversTypes['WorkflowEventKind'], ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   option?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
+  prunedBranchIds?: Resolver<Maybe<Array<ResolversTypes['ID']>>, ParentType, ContextType>;
+  prunedNodeCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<Maybe<ResolversTypes['WorkflowStatus']>, ParentType, ContextType>;
   workflowId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -2748,6 +2947,7 @@ export type Resolvers<ContextType = AppContext> = {
   AuditLogPageInfo?: AuditLogPageInfoResolvers<ContextType>;
   Branch?: BranchResolvers<ContextType>;
   BranchAt?: BranchAtResolvers<ContextType>;
+  BranchReference?: BranchReferenceResolvers<ContextType>;
   BranchStats?: BranchStatsResolvers<ContextType>;
   CountConnection?: CountConnectionResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -2761,6 +2961,9 @@ export type Resolvers<ContextType = AppContext> = {
   MonitorLink?: MonitorLinkResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PruneBranchResult?: PruneBranchResultResolvers<ContextType>;
+  PruneBranchesResult?: PruneBranchesResultResolvers<ContextType>;
+  PruneRefusal?: PruneRefusalResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   StringAggregateSelection?: StringAggregateSelectionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;

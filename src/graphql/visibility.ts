@@ -9,6 +9,7 @@ import {
 } from "../domain/visibility";
 import type { WorkflowEventMessage } from "../domain/workflow-event";
 import { watchVisibility } from "../live/visible-events";
+import { prunedEventVisible } from "../domain/prune-visibility";
 import type { AppContext } from "./context";
 
 /**
@@ -24,7 +25,7 @@ export function applyAccessView(
   // An admin's results differ while a workflow is hidden (callers who are not admins lose its
   // grants, which their key already names): the admin's cache key says so.
   const key = access.admin
-    ? `admin${hiddenWorkflows.length ? `!${digest([...hiddenWorkflows].sort())}` : ""}`
+    ? `admin${hiddenWorkflows.length ? `!${digest([...hiddenWorkflows].sort())}` : ""}${view.visibility.key ? `~${view.visibility.key}` : ""}`
     : access.key;
   context.access = { ...access, key };
   context.jwt = visibilityClaims(context.principal, context.access, view.workflowIds, view.visibility, hiddenWorkflows);
@@ -75,6 +76,8 @@ export function visibleTo<T extends WorkflowEventMessage>(
     changesVisibility: (event) => event.kind === "BRANCH_VISIBILITY_CHANGED",
     visible: (event) => {
       const { visibility } = context;
+      // A pruned branch's restriction is gone with it: the event carries who may know of it.
+      if (!prunedEventVisible(visibility, event)) return false;
       if (!hiddenByLineage(event.lineage, visibility.hidingRoots)) return true;
       // A branch forked from a hidden one after the last lookup: hidden from nested reads too.
       const branchId = event.node?.branchId ?? event.branchId;

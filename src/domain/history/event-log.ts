@@ -1,5 +1,11 @@
 import neo4j from "neo4j-driver";
-import { nodeEventKind, type WorkflowEventKind, type WorkflowEventMessage } from "../workflow-event";
+import {
+  nodeEventKind,
+  type PrunedBranchEntry,
+  type WorkflowEventKind,
+  type WorkflowEventMessage,
+} from "../workflow-event";
+import { PRUNING_BRANCH } from "../pruning-branch";
 import { readTransaction } from "../../infra/neo4j";
 import { visibleWorkflow } from "../hidden-workflow";
 import type { Store } from "../store";
@@ -16,26 +22,34 @@ export interface EventSource {
 /**
  * The stored event log of a workflow: node events are the nodes themselves (each written with its
  * seq), the other events are `(:WorkflowEvent)` records. Both are read by the (workflowId, seq)
- * indexes, merged in seq order.
+ * indexes, merged in seq order. The events of branches being pruned are left out (see
+ * pruning-branch.ts; the label is on no branch outside a prune in progress, so the lookup reads
+ * nothing in the common case); a BRANCH_PRUNED record carries its own lineage, its branch being gone.
  */
 const READ_EVENTS = `
 CALL () {
+  MATCH (p:${PRUNING_BRANCH}) WHERE p.workflowId = $workflowId
+  RETURN collect(p.id) AS pruning
+}
+CALL (pruning) {
   MATCH (n:WorkflowNode {workflowId: $workflowId})
-  WHERE n.seq > $afterSeq AND n.seq <= $toSeq
+  WHERE n.seq > $afterSeq AND n.seq <= $toSeq AND NOT n.branchId IN pruning
   WITH n ORDER BY n.seq ASC LIMIT $limit
-  RETURN n.seq AS seq, ${STORED_NODE_PROJECTION} AS node, null AS record, n.branchId AS branchId
+  RETURN n.seq AS seq, ${STORED_NODE_PROJECTION} AS node, null AS record, n.branchId AS branchId, null AS lineage
   UNION ALL
   MATCH (e:WorkflowEvent {workflowId: $workflowId})
   WHERE e.seq > $afterSeq AND e.seq <= $toSeq
-  WITH e ORDER BY e.seq ASC LIMIT $limit
   OPTIONAL MATCH (d:WorkflowNode {id: e.decisionId})
+  WITH e, d WHERE e.kind = 'BRANCH_PRUNED' OR NOT coalesce(e.branchId, d.branchId, '') IN pruning
+  WITH e, d ORDER BY e.seq ASC LIMIT $limit
   RETURN e.seq AS seq, null AS node,
-         e {.kind, .seq, .workflowId, .branchId, .decisionId, .optionId, .status, at: toString(e.at)} AS record,
-         coalesce(e.branchId, d.branchId) AS branchId
+         e {.kind, .seq, .workflowId, .branchId, .decisionId, .optionId, .status, .prunedBranches,
+            at: toString(e.at)} AS record,
+         coalesce(e.branchId, d.branchId) AS branchId, e.lineage AS lineage
 }
-WITH node, record, branchId, seq ORDER BY seq ASC LIMIT $limit
+WITH node, record, branchId, lineage, seq ORDER BY seq ASC LIMIT $limit
 OPTIONAL MATCH (b:Branch {id: branchId})
-RETURN node, record, coalesce(b.lineage, [branchId]) AS lineage ORDER BY seq ASC`;
+RETURN node, record, coalesce(lineage, b.lineage, [branchId]) AS lineage ORDER BY seq ASC`;
 
 export interface ReadEventsOptions {
   /** Events with a greater seq. @default -1 (from the root's event, seq 0) */
@@ -87,6 +101,9 @@ export async function readEvents(
       ...(record.decisionId ? { decisionId: String(record.decisionId) } : {}),
       ...(record.optionId ? { optionId: String(record.optionId) } : {}),
       ...(record.kind === "WORKFLOW_STATUS_CHANGED" ? { status: String(record.status) } : {}),
+      ...(record.prunedBranches
+        ? { prunedBranches: JSON.parse(String(record.prunedBranches)) as PrunedBranchEntry[] }
+        : {}),
       lineage,
     };
   });
