@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import Redis from "ioredis";
-import type { Driver } from "neo4j-driver";
+import neo4j, { type Driver } from "neo4j-driver";
 import { ANONYMOUS_SUB } from "../src/auth/principal";
 import { buildApp } from "../src/app";
 import { loadConfig } from "../src/config";
@@ -185,7 +185,7 @@ describe("what goes and what stays", () => {
     // Clean up: the two left are soft-deleted long ago.
     await Promise.all([fresh, recentlyDeleted].map((id) => age(id, { createdDaysAgo: 100, deletedDaysAgo: 100 })));
     await runRetention(store, { policy: POLICY });
-  });
+  }, 240000);
 
   it("finds each kind through an index, reading no workflow that does not qualify", async () => {
     // Enough workflows that a scan of them would show in the rows read.
@@ -195,9 +195,9 @@ describe("what goes and what stays", () => {
     const session = raw.session();
     onDispose(() => session.close());
     for (const [statement, params] of [
-      [FIND_DELETED, { before: longAgo, limit: 1000 }],
-      [FIND_EXPIRED_DEFAULT, { before: longAgo, limit: 1000 }],
-      [FIND_EXPIRED_OWN, { days: 30, before: longAgo, limit: 1000 }],
+      [FIND_DELETED, { before: longAgo, limit: neo4j.int(1000) }],
+      [FIND_EXPIRED_DEFAULT, { before: longAgo, limit: neo4j.int(1000) }],
+      [FIND_EXPIRED_OWN, { days: 30, before: longAgo, limit: neo4j.int(1000) }],
       [NEXT_RETENTION_DAYS, { after: 1e9 }],
     ] as const) {
       const { summary } = await session.run(`PROFILE ${statement}`, params);
@@ -218,7 +218,7 @@ describe("what goes and what stays", () => {
     for (const id of ids) await age(id, { createdDaysAgo: 100, deletedDaysAgo: 100 });
     await runRetention(store, { policy: POLICY });
     for (const id of ids) expect(await leftOf(raw, id)).toEqual(NOTHING_LEFT);
-  });
+  }, 120000);
 });
 
 describe("audit retention", () => {
@@ -251,7 +251,7 @@ describe("audit retention", () => {
       { since: run.startedAt },
     );
     expect(recorded.records[0].get("c")).toBe(1);
-  });
+  }, 120000);
 });
 
 describe("one run at a time", () => {
@@ -309,7 +309,7 @@ describe("a purge killed half-way", () => {
     const big = await expiredWorkflow(20000);
     const cli = spawn(process.execPath, ["--import", "tsx", "src/cli/retention.ts", "--batch-size", "50"], {
       cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: "warn", RETENTION_LOCK_TTL_MS: "2000" },
+      env: { ...process.env, LOG_LEVEL: "warn", RETENTION_LOCK_TTL_MS: "8000" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -325,6 +325,12 @@ describe("a purge killed half-way", () => {
     }, 120000);
     cli.kill("SIGKILL");
     expect(await exited).toBeNull();
+    // The dead CLI's lock holds the job off until it expires.
+    const config = testConfig();
+    const retentionLock = createRetentionLock({ ...config, retention: { ...config.retention, lockTtlMs: 5000 } });
+    onDispose(() => retentionLock.close());
+    expect(await redis.pttl(RETENTION_LOCK_KEY)).toBeGreaterThan(0);
+    expect((await runRetention(store, { policy: POLICY, lock: retentionLock.lock })).status).toBe("skipped");
 
     const left = await leftOf(raw, big);
     expect(left.workflow).toBe(1);
@@ -341,13 +347,8 @@ describe("a purge killed half-way", () => {
     );
     expect(seen).toEqual({ workflows: [], workflowNodes: [], branches: [] });
 
-    // The dead CLI's lock holds the job off until it expires; then the next run resumes the purge.
-    const config = testConfig();
-    const retentionLock = createRetentionLock({ ...config, retention: { ...config.retention, lockTtlMs: 5000 } });
-    onDispose(() => retentionLock.close());
-    expect(await redis.pttl(RETENTION_LOCK_KEY)).toBeGreaterThan(0);
-    expect((await runRetention(store, { policy: POLICY, lock: retentionLock.lock })).status).toBe("skipped");
-    await eventually(async () => (await redis.exists(RETENTION_LOCK_KEY)) === 0, 10000);
+    // Once the lock has expired, the next run resumes the purge.
+    await eventually(async () => (await redis.exists(RETENTION_LOCK_KEY)) === 0, 20000);
     const next = await runRetention(store, { policy: POLICY, lock: retentionLock.lock });
     expect(next.status).toBe("done");
     expect(next.workflows.find((w) => w.workflowId === big)).toMatchObject({ reason: "resume", complete: true });

@@ -114,8 +114,10 @@ export async function findExpired(
       const next = await tx.run(NEXT_RETENTION_DAYS, { after });
       if (next.records.length === 0) break;
       const days = next.records[0].get("days") as unknown;
-      if (typeof days === "number" && Number.isFinite(days)) {
-        await collect("expired", FIND_EXPIRED_OWN, { days, before: before(now, days) });
+      // A driver without disableLosslessIntegers returns Integer objects.
+      const value = neo4j.isInt(days) ? days.toNumber() : days;
+      if (typeof value === "number" && Number.isFinite(value)) {
+        await collect("expired", FIND_EXPIRED_OWN, { days, before: before(now, value) });
       }
       after = days;
     }
