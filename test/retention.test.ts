@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import Redis from "ioredis";
@@ -301,6 +301,47 @@ describe("one run at a time", () => {
     await next!.release();
     expect(await redis.exists(key)).toBe(0);
   });
+});
+
+describe("npm run retention", () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", "src/cli/retention.ts", ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, LOG_LEVEL: "warn" },
+      encoding: "utf8",
+      timeout: 120000,
+    });
+
+  it("exits 75 while another instance holds the lock; --dry-run prints what would go and deletes nothing", async () => {
+    const expired = await expiredWorkflow(3);
+    const before = await leftOf(raw, expired);
+    const token = `test-holder-${randomUUID()}`;
+    expect(await redis.set(RETENTION_LOCK_KEY, token, "PX", 60000, "NX")).toBe("OK");
+    let locked;
+    try {
+      locked = cli("--dry-run");
+    } finally {
+      // Only our own token (compare-and-delete), in case it expired and a real run took it.
+      await redis.eval(
+        `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end`,
+        1,
+        RETENTION_LOCK_KEY,
+        token,
+      );
+    }
+    expect(locked.status).toBe(75);
+    expect(locked.stderr).toContain("another instance holds the lock");
+
+    const dry = cli("--dry-run");
+    expect(dry.stderr).toBe("");
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain(`would purge ${expired} (expired): 4 nodes, 0 events, 1 branches, 1 grants`);
+    expect(await leftOf(raw, expired)).toEqual(before);
+
+    expect(cli("--limit", "x").status).toBe(1);
+    await runRetention(store, { policy: POLICY });
+    expect(await leftOf(raw, expired)).toEqual(NOTHING_LEFT);
+  }, 300000);
 });
 
 describe("a purge killed half-way", () => {
