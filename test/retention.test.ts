@@ -272,6 +272,28 @@ describe("one run at a time", () => {
     await again!.release();
   }, 120000);
 
+  it("a run that loses its lock stops between two batches, and the next run completes the purge", async () => {
+    const big = await expiredWorkflow(3000);
+    const key = `retention-test:${randomUUID()}`;
+    const lock = createRedisLock(redis, key, { ttlMs: 3000, renewEveryMs: 100 });
+    const run = runRetention(store, { policy: POLICY, lock, batchSize: 50 });
+    await eventually(async () => (await leftOf(raw, big)).nodes < 3001, 30000);
+    // Another holder took the key (as after an expiry): the next renewal finds it gone.
+    await redis.set(key, "another holder");
+    const stopped = await run;
+    expect(stopped.status).toBe("stopped");
+    expect(stopped.workflows.find((w) => w.workflowId === big)).toMatchObject({ complete: false });
+    const left = await leftOf(raw, big);
+    expect(left.workflow).toBe(1);
+    expect(left.nodes).toBeGreaterThan(0);
+    // It did not release the other holder's key.
+    expect(await redis.get(key)).toBe("another holder");
+    await redis.del(key);
+    const next = await runRetention(store, { policy: POLICY, lock });
+    expect(next.workflows.find((w) => w.workflowId === big)).toMatchObject({ reason: "resume", complete: true });
+    expect(await leftOf(raw, big)).toEqual(NOTHING_LEFT);
+  }, 120000);
+
   it("a holder that died without releasing blocks the job only until its lock expires", async () => {
     const key = `retention-test:${randomUUID()}`;
     await redis.set(key, "a holder that died", "PX", 1500);
