@@ -51,6 +51,8 @@ import { createPageConfig } from "./server/page-config";
 import { createWebAssets, wantsHtml } from "./server/web-assets";
 import { signToken } from "./auth/sign-token";
 import { WEB_OUT_DIR, WEB_URL_PREFIX } from "./web/paths";
+import { createRetentionScheduler } from "./server/retention-scheduler";
+import type { RetentionReport } from "./domain/retention/retention-job";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
@@ -75,6 +77,8 @@ export interface App {
   readonly loaderStats: { queries: number };
   /** How many live subscriptions this instance holds on a workflow's events. */
   liveSubscribers(workflowId: string): number;
+  /** The report of this instance's last retention run (null before one), for /metrics. */
+  lastRetentionReport(): RetentionReport | null;
 }
 
 /**
@@ -103,6 +107,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     maxMetadataBytes: config.maxMetadataBytes,
     maxMetadataDepth: config.maxMetadataDepth,
   };
+  const retention = createRetentionScheduler(store, config, logger);
   const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs });
   const schema = await createSchema(driver);
   const loader = createSelectionLoader(() => schema);
@@ -303,6 +308,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   return {
     loaderStats: loader.stats,
     liveSubscribers: (workflowId) => bus.liveSubscribers(workflowId),
+    lastRetentionReport: () => retention.lastReport(),
     async start(port = config.port) {
       await migrate(driver, target.database, logger);
       await apollo.start();
@@ -359,6 +365,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         httpServer.once("error", reject);
         httpServer.listen(port, config.host, () => resolve());
       });
+      retention.start();
       const actual = (httpServer.address() as AddressInfo).port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
       return { url: `http://${host}:${actual}${GRAPHQL_PATH}`, port: actual };
@@ -366,6 +373,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     stop() {
       stopped ??= (async () => {
         stopping = true;
+        // A purge in progress stops between two batches (the next run resumes it) and frees its lock.
+        await retention.stop();
         const deadline = setTimeout(() => httpServer.closeAllConnections(), config.shutdownTimeoutMs);
         deadline.unref();
         logger.debug("shutdown: closing WebSockets");

@@ -93,6 +93,28 @@ export interface Config {
     /** Operations running at once on one WebSocket connection. @default 100 */
     wsSubscriptionsPerConnection: number;
   };
+  /** The retention job: what it purges and how often it runs (see src/domain/retention/retention-job.ts). */
+  retention: RetentionConfig;
+}
+
+/** retention: how long workflows and audit entries are kept, and the job that purges the rest. */
+export interface RetentionConfig {
+  /**
+   * Days a workflow is kept after its `createdAt` when it has no `retentionDays` of its own
+   * (RETENTION_DAYS). @default undefined (kept forever)
+   */
+  retentionDays: number | undefined;
+  /** Days a soft-deleted workflow can be restored before it is purged (DELETED_RETENTION_DAYS). @default 30 */
+  deletedRetentionDays: number;
+  /** Days an audit entry is kept (AUDIT_RETENTION_DAYS). @default 400 */
+  auditRetentionDays: number;
+  /** How often each API instance runs the job (RETENTION_INTERVAL_MS); 0 turns the timer off. @default 3600000 (1 hour) */
+  intervalMs: number;
+  /**
+   * Expiry of the Redis lock that lets one instance run at a time (RETENTION_LOCK_TTL_MS); renewed
+   * while the job runs, so it only matters when its holder dies. @default 60000
+   */
+  lockTtlMs: number;
 }
 
 /**
@@ -216,6 +238,13 @@ export function loadConfig(env: Env = process.env): Config {
       operationsPerMinute: int(env, "RATE_LIMIT_PER_MINUTE", 0, 0, 1000000000),
       wsConnectionsPerPrincipal: int(env, "WS_MAX_CONNECTIONS_PER_PRINCIPAL", 0, 0, 1000000000),
       wsSubscriptionsPerConnection: int(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 0, 1000000000),
+    },
+    retention: {
+      retentionDays: str(env, "RETENTION_DAYS") === undefined ? undefined : int(env, "RETENTION_DAYS", 0, 1, 365000),
+      deletedRetentionDays: int(env, "DELETED_RETENTION_DAYS", 30, 0, 365000),
+      auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 400, 1, 365000),
+      intervalMs: int(env, "RETENTION_INTERVAL_MS", 3600000, 0, 7 * 24 * 3600000),
+      lockTtlMs: int(env, "RETENTION_LOCK_TTL_MS", 60000, 1000, 3600000),
     },
   };
 }

@@ -3,44 +3,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { exportWorkflow } from "../../src/domain/archive/export-workflow";
 import { importWorkflow, linesOf } from "../../src/domain/archive/import-workflow";
 import { purgeWorkflow } from "../../src/domain/retention/purge";
-import { APPEND_NODE_BRIEF } from "../../test/support/documents";
+import { appendWhile, measured } from "../lib/append-load";
 import { appendChain, scratchWorkflow } from "../lib/fixtures";
-import { appendInput } from "../lib/payload";
-import { row, target, type BenchContext, type Scenario } from "../lib/report";
+import { row, target, type Scenario } from "../lib/report";
 import { percentile } from "../lib/stats";
-
-/** Runs `work`, sampling this process's RSS: seconds taken and the peak above the start, in MiB. */
-async function measured<T>(work: () => Promise<T>) {
-  const start = process.memoryUsage().rss;
-  let peak = start;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  const began = performance.now();
-  try {
-    const result = await work();
-    return { result, seconds: (performance.now() - began) / 1000, peakMiB: (peak - start) / 2 ** 20 };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** Appends to `workflowId` over the API, one at a time, while `running()`; the latencies (ms). */
-async function appendWhile(ctx: BenchContext, workflowId: string, parentId: string, running: () => boolean) {
-  const latencies: number[] = [];
-  let parent = parentId;
-  let i = 0;
-  while (running() || latencies.length < 20) {
-    const input = appendInput(workflowId, parent, i++);
-    const began = performance.now();
-    await ctx.gql.request(APPEND_NODE_BRIEF, { input });
-    latencies.push(performance.now() - began);
-    parent = input.id;
-  }
-  return { latencies, parent };
-}
 
 /**
  * 11. Archive, restore and purge of one workflow (a chain), through the domain in this process:

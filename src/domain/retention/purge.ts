@@ -26,6 +26,8 @@ export interface PurgeOptions {
    * @default unlimited
    */
   maxBatches?: number;
+  /** Stops between batches once aborted (the workflow stays hidden, and the next call resumes). */
+  signal?: AbortSignal;
 }
 
 /** What one call of {@link purgeWorkflow} did. */
@@ -105,7 +107,7 @@ export async function purgeWorkflow(
   result.deleted.grants = Number(marked.records[0].get("grants"));
   for (const kind of ["nodes", "events", "branches"] as const) {
     for (;;) {
-      if (result.batches >= maxBatches) return result;
+      if (result.batches >= maxBatches || options.signal?.aborted) return result;
       const batch = await writeTransaction(store.driver, store.database, (tx) =>
         tx.run(BATCH[kind], { workflowId: id, limit }),
       );
