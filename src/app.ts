@@ -50,6 +50,16 @@ import { createPageConfig } from "./server/page-config";
 import { createWebAssets, wantsHtml } from "./server/web-assets";
 import { signToken } from "./auth/sign-token";
 import { WEB_OUT_DIR, WEB_URL_PREFIX } from "./web/paths";
+import { createMetrics, type AppMetrics } from "./metrics/prometheus";
+import {
+  createOperationRecorder,
+  httpMetricsMiddleware,
+  METRICS_PATH,
+  metricsRoute,
+  operationMetricsPlugin,
+} from "./server/metrics";
+import { requestIdMiddleware, requestIdOf, requestScope } from "./server/request-id";
+import { deliverySourceOf } from "./live/event-stream";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
@@ -74,6 +84,8 @@ export interface App {
   readonly loaderStats: { queries: number };
   /** How many live subscriptions this instance holds on a workflow's events. */
   liveSubscribers(workflowId: string): number;
+  /** This instance's metrics (served on /metrics); the retention job reports with `recordRetentionRun`. */
+  readonly metrics: AppMetrics;
 }
 
 /**
@@ -85,7 +97,8 @@ export interface App {
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const target = neo4jTarget(config);
-  const driver = createDriver(target);
+  const metrics = createMetrics();
+  const driver = createDriver(target, { metrics });
   const pubsub = hasRedis(config) ? createRedisPubSub(config, logger) : createInProcessPubSub();
   if (pubsub.kind === "in-process") {
     logger.warn(
@@ -102,7 +115,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     maxMetadataBytes: config.maxMetadataBytes,
     maxMetadataDepth: config.maxMetadataDepth,
   };
-  const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs });
+  const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs, metrics });
   const schema = await createSchema(driver);
   const loader = createSelectionLoader(() => schema);
   const events = createEventSource(store);
@@ -135,6 +148,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       sharedAccess,
       subscriberBuffer: config.subscriberBuffer,
       sessionConfig: { database: target.database },
+      eventMetrics: metrics,
     };
     applyAccessView(context, view);
     return context;
@@ -149,12 +163,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   });
   const httpRateLimit = createHttpRateLimit<AppContext>(limiter, config.trustProxyHops);
   const recordRefused = createRefusalRecorder(store, logger);
-  /** The request's id (the client's X-Request-Id when it is a short token) and address, for the audit trail. */
+  /** The request's id (the one its response names, see request-id.ts) and address, for the audit trail. */
   const requestOf = (req: IncomingMessage): AppContext["request"] => {
-    const given = req.headers["x-request-id"];
-    const id = typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     return {
-      id,
+      id: requestIdOf(req),
       clientAddress: clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxyHops),
     };
   };
@@ -167,10 +179,17 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     queryLimits,
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
     introspection: config.introspection,
+    onDelivered: (event) => {
+      const source = deliverySourceOf(event);
+      if (source) metrics.delivered(event as WorkflowEventMessage, source);
+    },
   });
+  const recorder = createOperationRecorder(metrics);
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
+  // First: every response names its request, and every request is timed and logged.
+  expressApp.use(requestIdMiddleware, httpMetricsMiddleware(metrics, logger));
   if (config.production) expressApp.use(securityHeaders);
   const httpServer: Server = createServer(expressApp);
   const apollo = new ApolloServer<AppContext>({
@@ -194,6 +213,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       }),
       queryLimitsPlugin(queryLimits),
       httpSubscriptionsPlugin<AppContext>({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH }),
+      operationMetricsPlugin<AppContext>(recorder),
     ],
   });
   // The role gate's refusal of a mutation over WebSocket or SSE, recorded like HTTP's.
@@ -229,6 +249,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       maxSubscriptionsPerConnection: config.limits.wsSubscriptionsPerConnection,
       trustProxyHops: config.trustProxyHops,
     }),
+    recorder,
   });
 
   const sse = createSseHandler({
@@ -241,6 +262,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     allowOrigin: origins.allows,
     maxStreamsPerPrincipal: config.limits.wsConnectionsPerPrincipal,
     trustProxyHops: config.trustProxyHops,
+    recorder,
   });
   const web = createWebAssets({ dir: WEB_OUT_DIR, urlPrefix: WEB_URL_PREFIX });
   const auth = config.auth;
@@ -272,6 +294,13 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  metrics.probe({
+    websocketConnections: () => websocket.connections(),
+    sseStreams: () => sse.openStreams(),
+    activeSubscriptions: () => bus.listenerCount(),
+    redisConnections: () => pubsub.connections(),
+  });
+  expressApp.get(METRICS_PATH, metricsRoute({ metrics, token: config.metricsToken, production: config.production }));
   expressApp.get("/healthz", healthz);
   expressApp.get(
     "/readyz",
@@ -286,19 +315,21 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   return {
     loaderStats: loader.stats,
+    metrics,
     liveSubscribers: (workflowId) => bus.liveSubscribers(workflowId),
     async start(port = config.port) {
       await migrate(driver, target.database, logger);
       await apollo.start();
       const json = express.json({ limit: config.maxBodyBytes });
       // Before /graphql, which would match it as a prefix.
-      expressApp.use(SSE_PATH, origins.cors, json, sse.handle, (_req: Request, res: Response) => {
+      expressApp.use(SSE_PATH, origins.cors, json, requestScope, sse.handle, (_req: Request, res: Response) => {
         res.status(406).json({ errors: [badRequest(`${SSE_PATH} streams: send Accept: text/event-stream`).toJSON()] });
       });
       expressApp.use(
         GRAPHQL_PATH,
         origins.cors,
         json,
+        requestScope,
         // A POST (or GET) that asks for text/event-stream is served over SSE, subscriptions included.
         sse.handle,
         queryTokensMiddleware(queryLimits, formatError),

@@ -93,6 +93,11 @@ export interface Config {
     /** Operations running at once on one WebSocket connection. @default 100 */
     wsSubscriptionsPerConnection: number;
   };
+  /**
+   * METRICS_TOKEN: the bearer token a scrape of /metrics must send. Unset: /metrics is open, except
+   * in production (NODE_ENV=production), where it is refused until a token is set.
+   */
+  metricsToken: string | undefined;
 }
 
 /**
@@ -201,7 +206,17 @@ export function loadConfig(env: Env = process.env): Config {
       wsConnectionsPerPrincipal: int(env, "WS_MAX_CONNECTIONS_PER_PRINCIPAL", 0, 0, 1000000000),
       wsSubscriptionsPerConnection: int(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 0, 1000000000),
     },
+    metricsToken: metricsToken(env),
   };
+}
+
+/** METRICS_TOKEN, used as given; a short one could be guessed. */
+function metricsToken(env: Env): string | undefined {
+  const token = str(env, "METRICS_TOKEN");
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
+    throw new ConfigError("METRICS_TOKEN must be at least 16 characters without spaces");
+  }
+  return token;
 }
 
 /** Smallest AUTH_JWT_SECRET accepted: HS256 needs a key at least as long as its 256-bit hash. */

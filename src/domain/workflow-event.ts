@@ -50,6 +50,11 @@ export interface WorkflowEventMessage {
   lineage?: string[];
   /** WORKFLOW_STATUS_CHANGED: the workflow's new status. */
   status?: string;
+  /**
+   * The id of the request that wrote it, as published on the bus (for logs and tracing; not part
+   * of the public event schema, and absent from events read back from the log).
+   */
+  requestId?: string;
 }
 
 /** An event's identity: its workflow and seq. */

@@ -9,6 +9,8 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { ErrorFormatter } from "../errors";
+import { runInRequest } from "../request-context";
+import { inRequestScope } from "./request-id";
 import { checkSubscribe, type QueryLimits } from "./query-limits";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
 import { asUserInputError, rejectUndeclaredVariables } from "./variables";
@@ -23,6 +25,8 @@ export interface OperationPipelineOptions {
   eventKey: EventKeyOf;
   /** Whether `__schema` and `__type` may be queried. @default true */
   introspection?: boolean;
+  /** Called with each subscription event as its result goes to the transport (delivery metrics). */
+  onDelivered?: (event: unknown) => void;
 }
 
 /** An operation as a streaming transport receives it. */
@@ -54,8 +58,12 @@ export interface OperationPipeline {
 
 export function createOperationPipeline(options: OperationPipelineOptions): OperationPipeline {
   const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
-  const subscribe = rejectUndeclaredVariables(createSharedSubscribe(options.eventKey));
+  const subscribe = rejectUndeclaredVariables(createSharedSubscribe(options.eventKey, options.onDelivered));
   const run = rejectUndeclaredVariables(execute);
+  // Operations run in their request's scope (its id in logs, errors and published events); a
+  // subscription's events are pulled later by the transport's loop, so its steps enter it too.
+  const requestIdOf = (args: ExecutionArgs) =>
+    (args.contextValue as { request?: { id?: unknown } } | undefined)?.request?.id as string | undefined;
   const formatErrors = (errors: readonly unknown[]) =>
     errors.map((raw) => {
       const e = raw instanceof GraphQLError ? asUserInputError(raw) : (raw as { toJSON?: () => GraphQLFormattedError });
@@ -64,8 +72,17 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
   return {
     schema: options.schema,
     check: (payload) => checkSubscribe(options.schema, options.queryLimits, payload, rules),
-    subscribe: async (args) => subscribe(args),
-    execute: (args) => run(args) as ExecutionResult | Promise<ExecutionResult>,
+    subscribe: async (args) => {
+      const requestId = requestIdOf(args);
+      if (requestId === undefined) return subscribe(args);
+      const result = await runInRequest({ requestId }, () => subscribe(args));
+      return Symbol.asyncIterator in result ? inRequestScope(requestId, result) : result;
+    },
+    execute: (args) => {
+      const requestId = requestIdOf(args);
+      const go = () => run(args) as ExecutionResult | Promise<ExecutionResult>;
+      return requestId === undefined ? go() : runInRequest({ requestId }, go);
+    },
     formatErrors,
     formatResult: (result) =>
       result.errors ? { ...result, errors: formatErrors(result.errors) as unknown as GraphQLError[] } : result,

@@ -1,12 +1,15 @@
 import type { IncomingMessage, Server } from "node:http";
-import type { GraphQLError } from "graphql";
+import type { ExecutionResult, GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Principal } from "../auth/principal";
 import type { WebSocketAuth } from "../auth/websocket-auth";
 import { isSlowSubscriber } from "../errors";
 import type { AppContext } from "../graphql/context";
+import { runInRequest } from "../request-context";
+import type { OperationRecorder } from "./metrics";
 import type { OperationPipeline } from "./operation-pipeline";
+import { REQUEST_ID_HEADER, requestIdOf } from "./request-id";
 import type { WebSocketLimits } from "./websocket-limits";
 
 /**
@@ -46,12 +49,28 @@ export interface WebSocketOptions {
   allowOrigin: (origin: string | undefined, host: string | undefined) => boolean;
   /** Connection, subscription and rate limits. */
   limits: WebSocketLimits;
+  /** Records each operation for /metrics. */
+  recorder?: OperationRecorder;
+}
+
+/** What attachWebSocket returns: its shutdown, and its open connections for /metrics. */
+export interface WebSocketHandle {
+  close(graceMs?: number): Promise<void>;
+  /** Open connections. */
+  connections(): number;
 }
 
 type Extra = { socket: WebSocket; request: IncomingMessage };
 
-/** GraphQL over WebSocket (graphql-ws protocol) on the same server and path as HTTP. */
-export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: number): Promise<void> } {
+/**
+ * GraphQL over WebSocket (graphql-ws protocol) on the same server and path as HTTP.
+ *
+ * Request ids: the connection's id is its upgrade request's (the client's sane `X-Request-Id`,
+ * else generated; returned in the upgrade response's `X-Request-Id`), and each operation on it
+ * gets `<connection id>/<n>` (n counting the connection's operations from 1): its logs, errors
+ * (`extensions.requestId`), audit entries and published events carry that.
+ */
+export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
   const wss = new WebSocketServer({
     server: options.httpServer,
     path: options.path,
@@ -62,6 +81,28 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       options.allowOrigin(origin || undefined, req.headers.host) ? done(true) : done(false, 403, "Origin not allowed"),
   });
   const { pipeline } = options;
+  wss.on("headers", (headers: string[], req: IncomingMessage) =>
+    headers.push(`${REQUEST_ID_HEADER}: ${requestIdOf(req)}`),
+  );
+  /** Each connection's operations by message id: their request id and start (for the metrics). */
+  const operations = new WeakMap<Extra, { count: number; byId: Map<string, { requestId: string; started: number }> }>();
+  const operationOf = (extra: Extra, id: string) => {
+    let connection = operations.get(extra);
+    if (!connection) operations.set(extra, (connection = { count: 0, byId: new Map() }));
+    let operation = connection.byId.get(id);
+    if (!operation) {
+      connection.count += 1;
+      operation = { requestId: `${requestIdOf(extra.request)}/${connection.count}`, started: performance.now() };
+      connection.byId.set(id, operation);
+    }
+    return operation;
+  };
+  const requestOf = (extra: Extra, id: string): AppContext["request"] | undefined => {
+    const request = options.requestOf?.(extra.request);
+    return request && { ...request, id: operationOf(extra, id).requestId };
+  };
+  const record = (extra: Extra, id: string, type: string, operationName?: string | null, errors?: readonly unknown[]) =>
+    options.recorder?.record("ws", { operationName, type }, operationOf(extra, id).started, errors);
   // The reason is the SLOW_SUBSCRIBER error's message, which names the limit (events or bytes).
   const tooSlow = (socket: WebSocket, error?: unknown) => socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, closeReason(error));
   const principalOf = (ctx: Parameters<WebSocketAuth["principal"]>[0]) => options.auth.principal(ctx);
@@ -74,16 +115,36 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       onConnect: async (ctx) => (await options.auth.onConnect(ctx)) && options.limits.admit(ctx, principalOf(ctx)),
       // Who may run it, then the rate limit, then its shape and cost (validated with the same rules
       // as HTTP): any refusal answers this id only and leaves the socket open.
-      onSubscribe: async (ctx, _id, payload) => {
-        const denied = options.auth.onSubscribe(ctx, payload);
-        if (denied) {
-          await options.onRefused?.(principalOf(ctx), options.requestOf?.(ctx.extra.request), payload);
-          return denied;
-        }
-        return (
-          ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ?? pipeline.check(payload)
-        );
+      onSubscribe: async (ctx, id, payload) => {
+        const requestId = operationOf(ctx.extra, id).requestId;
+        const refused = (errors: readonly GraphQLError[]) => {
+          record(
+            ctx.extra,
+            id,
+            options.recorder?.typeOfText(payload.query, payload.operationName) ?? "unknown",
+            payload.operationName,
+            errors,
+          );
+          return errors;
+        };
+        return runInRequest({ requestId }, async () => {
+          const denied = options.auth.onSubscribe(ctx, payload);
+          if (denied) {
+            await options.onRefused?.(principalOf(ctx), requestOf(ctx.extra, id), payload);
+            return refused(denied);
+          }
+          const checked =
+            ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ??
+            pipeline.check(payload);
+          return Array.isArray(checked) ? refused(checked) : checked;
+        });
       },
+      onOperation: (ctx, id, payload, args, result) => {
+        const type = options.recorder?.typeOfDocument(args.document, args.operationName) ?? "unknown";
+        const errors = Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors;
+        record(ctx.extra, id, type, payload.operationName, errors);
+      },
+      onComplete: (ctx, id) => void operations.get(ctx.extra)?.byId.delete(id),
       onClose: (ctx) => {
         options.auth.onClose(ctx);
         options.limits.release(ctx);
@@ -91,15 +152,21 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.
-      context: async (ctx) => ({
-        ...(await options.context(options.auth.principal(ctx), options.requestOf?.(ctx.extra.request))),
+      context: async (ctx, id) => ({
+        ...(await options.context(options.auth.principal(ctx), requestOf(ctx.extra, id))),
         closeSlowSubscriber: (error: unknown) => tooSlow(ctx.extra.socket, error),
       }),
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? pipeline.formatResult(result) : undefined),
-      onError: (ctx, _id, _payload, errors) => {
+      // Formatted in the operation's scope: errors carry its id in extensions.requestId.
+      onNext: (ctx, id, _payload, _args, result) =>
+        result.errors
+          ? runInRequest({ requestId: operationOf(ctx.extra, id).requestId }, () => pipeline.formatResult(result))
+          : undefined,
+      onError: (ctx, id, _payload, errors) => {
         const slow = errors.find(isSlowSubscriber);
         if (slow) tooSlow(ctx.extra.socket, slow);
-        return pipeline.formatErrors(errors) as never;
+        const requestId = operationOf(ctx.extra, id).requestId;
+        operations.get(ctx.extra)?.byId.delete(id);
+        return runInRequest({ requestId }, () => pipeline.formatErrors(errors)) as never;
       },
     },
     wss,
@@ -116,6 +183,7 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     });
   });
   return {
+    connections: () => wss.clients.size,
     async close(graceMs = 2000) {
       // Tell clients the server is going away (1001) so that they reconnect elsewhere; a client
       // that does not answer the closing handshake in time is cut off.
