@@ -184,7 +184,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       if (source) metrics.delivered(event as WorkflowEventMessage, source);
     },
   });
-  const recorder = createOperationRecorder(metrics);
+  const recorder = createOperationRecorder(metrics, logger);
 
   const expressApp = express();
   expressApp.disable("x-powered-by");

@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Request, RequestHandler, Response } from "express";
-import { getOperationAST, type DocumentNode } from "graphql";
-import { operationTypeOf } from "../auth/operation-gate";
+import { getOperationAST, parse, type DocumentNode } from "graphql";
 import { appError, codeOf, PUBLIC_CODES } from "../errors";
 import type { Logger } from "../logger";
 import type { AppMetrics, Transport } from "../metrics/prometheus";
+import { requestIdOf } from "./request-id";
 
 /** Where Prometheus scrapes. */
 export const METRICS_PATH = "/metrics";
@@ -82,10 +82,18 @@ export function httpMetricsMiddleware(metrics: AppMetrics, logger: Logger): Requ
     const started = performance.now();
     res.once("finish", () => {
       const seconds = (performance.now() - started) / 1000;
-      const route = routeOf(req.path);
+      // originalUrl: inside a router mounted on a path, req.path has lost it.
+      const route = routeOf(req.originalUrl.split("?")[0]);
       metrics.httpRequest({ method: req.method, route, status: res.statusCode, seconds });
       const log = QUIET_ROUTES.has(route) ? logger.debug : logger.info;
-      log("http request", { method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) });
+      // "finish" fires outside the request's scope: its id is named here.
+      log("http request", {
+        requestId: requestIdOf(req),
+        method: req.method,
+        route,
+        status: res.statusCode,
+        ms: Math.round(seconds * 1000),
+      });
     });
     next();
   };
@@ -98,21 +106,20 @@ const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
 export interface OperationRecorder {
   /**
    * Records one operation: `errors` are its result's (or its refusal's), `ok` when none; the
-   * outcome is the first error's code when it is one of ours, else `error`.
+   * outcome is the first error's code when it is one of ours, else `error`. Also logs it (debug),
+   * with `requestId` when given, else the current request scope's.
    */
   record(
     transport: Transport,
-    operation: { operationName?: string | null; type?: string },
+    operation: { operationName?: string | null; type?: string; requestId?: string },
     startedMs: number,
     errors?: readonly unknown[],
   ): void;
-  /** The type of an operation from its text (`unknown` when it does not parse). */
-  typeOfText(query: unknown, operationName?: string | null): string;
-  /** The type of a parsed operation. */
-  typeOfDocument(document: DocumentNode, operationName?: string | null): string;
+  /** The name and type of the operation a document (or its text) runs (`unknown` type when it does not parse). */
+  describe(document: DocumentNode | unknown, operationName?: string | null): { operationName?: string; type: string };
 }
 
-export function createOperationRecorder(metrics: AppMetrics): OperationRecorder {
+export function createOperationRecorder(metrics: AppMetrics, logger: Logger): OperationRecorder {
   const names = new Set<string>();
   /** A name as a label: its own while under the cap of distinct names, else `anonymous`. */
   const label = (name: string | null | undefined) => {
@@ -125,18 +132,36 @@ export function createOperationRecorder(metrics: AppMetrics): OperationRecorder 
   return {
     record(transport, operation, startedMs, errors) {
       const code = errors && errors.length > 0 ? codeOf(errors[0]) : "ok";
-      metrics.operation({
+      const report = {
         transport,
         operation: label(operation.operationName),
         type: operation.type ?? "unknown",
         outcome: code === "ok" ? "ok" : typeof code === "string" && PUBLIC.has(code) ? code : "error",
         seconds: (performance.now() - startedMs) / 1000,
+      };
+      metrics.operation(report);
+      logger.debug("graphql operation", {
+        ...(operation.requestId && { requestId: operation.requestId }),
+        transport,
+        operation: report.operation,
+        type: report.type,
+        outcome: report.outcome,
+        ms: Math.round(report.seconds * 1000),
       });
     },
-    typeOfText: (query, operationName) =>
-      (typeof query === "string" && operationTypeOf(query, operationName)) || "unknown",
-    typeOfDocument: (document, operationName) =>
-      getOperationAST(document, operationName ?? undefined)?.operation ?? "unknown",
+    describe(document, operationName) {
+      let parsed: DocumentNode | undefined;
+      try {
+        parsed = typeof document === "string" ? parse(document) : (document as DocumentNode | undefined);
+      } catch {
+        parsed = undefined;
+      }
+      const operation = parsed?.kind === "Document" ? getOperationAST(parsed, operationName ?? undefined) : null;
+      return {
+        operationName: operation?.name?.value ?? operationName ?? undefined,
+        type: operation?.operation ?? "unknown",
+      };
+    },
   };
 }
 

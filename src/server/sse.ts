@@ -81,8 +81,8 @@ export function createSseHandler(options: SseOptions): SseHandler {
   const started = new WeakMap<IncomingMessage, number>();
   const refusedFor =
     (raw: Request, params: { query: string; operationName?: string | null }) => (errors: readonly unknown[]) => {
-      const type = options.recorder?.typeOfText(params.query, params.operationName) ?? "unknown";
-      options.recorder?.record("sse", { operationName: params.operationName, type }, started.get(raw) ?? 0, errors);
+      const operation = options.recorder?.describe(params.query, params.operationName);
+      options.recorder?.record("sse", { ...operation, requestId: requestIdOf(raw) }, started.get(raw) ?? 0, errors);
       return runInRequest(
         { requestId: requestIdOf(raw) },
         () => ({ data: undefined, errors: options.pipeline.formatErrors(errors) }) as unknown as ExecutionResult,
@@ -130,9 +130,9 @@ export function createSseHandler(options: SseOptions): SseHandler {
     // last `next` carrying the formatted error, as graphql-ws's `error` message does.
     onOperation: (_ctx, req, args, result) => {
       const raw = req.raw as Request;
-      const type = options.recorder?.typeOfDocument(args.document, args.operationName) ?? "unknown";
+      const operation = options.recorder?.describe(args.document, args.operationName);
       const errors = isAsyncIterable(result) ? undefined : (result as ExecutionResult).errors;
-      options.recorder?.record("sse", { operationName: args.operationName, type }, started.get(raw) ?? 0, errors);
+      options.recorder?.record("sse", { ...operation, requestId: requestIdOf(raw) }, started.get(raw) ?? 0, errors);
       return isAsyncIterable(result) ? endWithErrors(result, options.pipeline, requestIdOf(raw)) : undefined;
     },
     async onNext(_ctx, req, result) {

@@ -101,8 +101,15 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
     const request = options.requestOf?.(extra.request);
     return request && { ...request, id: operationOf(extra, id).requestId };
   };
-  const record = (extra: Extra, id: string, type: string, operationName?: string | null, errors?: readonly unknown[]) =>
-    options.recorder?.record("ws", { operationName, type }, operationOf(extra, id).started, errors);
+  const record = (
+    extra: Extra,
+    id: string,
+    operation: { operationName?: string; type: string } | undefined,
+    errors?: readonly unknown[],
+  ) => {
+    const { requestId, started } = operationOf(extra, id);
+    options.recorder?.record("ws", { ...operation, requestId }, started, errors);
+  };
   // The reason is the SLOW_SUBSCRIBER error's message, which names the limit (events or bytes).
   const tooSlow = (socket: WebSocket, error?: unknown) => socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, closeReason(error));
   const principalOf = (ctx: Parameters<WebSocketAuth["principal"]>[0]) => options.auth.principal(ctx);
@@ -118,13 +125,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
       onSubscribe: async (ctx, id, payload) => {
         const requestId = operationOf(ctx.extra, id).requestId;
         const refused = (errors: readonly GraphQLError[]) => {
-          record(
-            ctx.extra,
-            id,
-            options.recorder?.typeOfText(payload.query, payload.operationName) ?? "unknown",
-            payload.operationName,
-            errors,
-          );
+          record(ctx.extra, id, options.recorder?.describe(payload.query, payload.operationName), errors);
           return errors;
         };
         return runInRequest({ requestId }, async () => {
@@ -139,10 +140,9 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
           return Array.isArray(checked) ? refused(checked) : checked;
         });
       },
-      onOperation: (ctx, id, payload, args, result) => {
-        const type = options.recorder?.typeOfDocument(args.document, args.operationName) ?? "unknown";
+      onOperation: (ctx, id, _payload, args, result) => {
         const errors = Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors;
-        record(ctx.extra, id, type, payload.operationName, errors);
+        record(ctx.extra, id, options.recorder?.describe(args.document, args.operationName), errors);
       },
       onComplete: (ctx, id) => void operations.get(ctx.extra)?.byId.delete(id),
       onClose: (ctx) => {
