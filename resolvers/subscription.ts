@@ -38,6 +38,7 @@ async function stream(context: AppContext, workflowId: string, afterSeq: number 
     maxBuffer: context.subscriberBuffer.maxEvents,
     maxBufferBytes: context.subscriberBuffer.maxBytes,
     onOverflow: context.closeSlowSubscriber,
+    metrics: context.eventMetrics,
   });
   return visibleTo(context, workflowId, events);
 }

@@ -53,6 +53,16 @@ import { signToken } from "./auth/sign-token";
 import { WEB_OUT_DIR, WEB_URL_PREFIX } from "./web/paths";
 import { createRetentionScheduler } from "./server/retention-scheduler";
 import type { RetentionReport } from "./domain/retention/retention-job";
+import { createMetrics, type AppMetrics } from "./metrics/prometheus";
+import {
+  createOperationRecorder,
+  httpMetricsMiddleware,
+  METRICS_PATH,
+  metricsRoute,
+  operationMetricsPlugin,
+} from "./server/metrics";
+import { requestIdMiddleware, requestIdOf, requestScope } from "./server/request-id";
+import { deliverySourceOf } from "./live/event-stream";
 
 /** The GraphQL endpoint: HTTP and WebSocket share it. */
 export const GRAPHQL_PATH = "/graphql";
@@ -79,6 +89,8 @@ export interface App {
   liveSubscribers(workflowId: string): number;
   /** The report of this instance's last retention run (null before one), for /metrics. */
   lastRetentionReport(): RetentionReport | null;
+  /** This instance's metrics (served on /metrics); the retention job reports with `recordRetentionRun`. */
+  readonly metrics: AppMetrics;
 }
 
 /**
@@ -90,7 +102,8 @@ export interface App {
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const target = neo4jTarget(config);
-  const driver = createDriver(target);
+  const metrics = createMetrics();
+  const driver = createDriver(target, { metrics });
   const pubsub = hasRedis(config) ? createRedisPubSub(config, logger) : createInProcessPubSub();
   if (pubsub.kind === "in-process") {
     logger.warn(
@@ -107,8 +120,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     maxMetadataBytes: config.maxMetadataBytes,
     maxMetadataDepth: config.maxMetadataDepth,
   };
-  const retention = createRetentionScheduler(store, config, logger);
-  const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs });
+  const retention = createRetentionScheduler(store, config, logger, ({ ok, report }) =>
+    metrics.recordRetentionRun({
+      outcome: ok ? "ok" : "error",
+      purgedWorkflows: report?.totals.workflows,
+      seconds: report ? report.durationMs / 1000 : undefined,
+    }),
+  );
+  const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs, metrics });
   const schema = await createSchema(driver);
   const loader = createSelectionLoader(() => schema);
   const events = createEventSource(store);
@@ -141,6 +160,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       sharedAccess,
       subscriberBuffer: config.subscriberBuffer,
       sessionConfig: { database: target.database },
+      eventMetrics: metrics,
     };
     applyAccessView(context, view);
     return context;
@@ -155,12 +175,10 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   });
   const httpRateLimit = createHttpRateLimit<AppContext>(limiter, config.trustProxyHops);
   const recordRefused = createRefusalRecorder(store, logger);
-  /** The request's id (the client's X-Request-Id when it is a short token) and address, for the audit trail. */
+  /** The request's id (the one its response names, see request-id.ts) and address, for the audit trail. */
   const requestOf = (req: IncomingMessage): AppContext["request"] => {
-    const given = req.headers["x-request-id"];
-    const id = typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     return {
-      id,
+      id: requestIdOf(req),
       clientAddress: clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxyHops),
     };
   };
@@ -183,10 +201,17 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
     introspection: config.introspection,
     queryGate,
+    onDelivered: (event) => {
+      const source = deliverySourceOf(event);
+      if (source) metrics.delivered(event as WorkflowEventMessage, source);
+    },
   });
+  const recorder = createOperationRecorder(metrics, logger);
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
+  // First: every response names its request, and every request is timed and logged.
+  expressApp.use(requestIdMiddleware, httpMetricsMiddleware(metrics, logger));
   if (config.production) expressApp.use(securityHeaders);
   const httpServer: Server = createServer(expressApp);
   const apollo = new ApolloServer<AppContext>({
@@ -215,6 +240,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         (requestContext) => queryCosts.get(requestContext.request) ?? 0,
       ),
       httpSubscriptionsPlugin<AppContext>({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH }),
+      operationMetricsPlugin<AppContext>(recorder),
     ],
   });
   // The role gate's refusal of a mutation over WebSocket or SSE, recorded like HTTP's.
@@ -250,6 +276,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       maxSubscriptionsPerConnection: config.limits.wsSubscriptionsPerConnection,
       trustProxyHops: config.trustProxyHops,
     }),
+    recorder,
   });
 
   const sse = createSseHandler({
@@ -262,6 +289,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     allowOrigin: origins.allows,
     maxStreamsPerPrincipal: config.limits.wsConnectionsPerPrincipal,
     trustProxyHops: config.trustProxyHops,
+    recorder,
   });
   const web = createWebAssets({ dir: WEB_OUT_DIR, urlPrefix: WEB_URL_PREFIX });
   const auth = config.auth;
@@ -293,6 +321,13 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  metrics.probe({
+    websocketConnections: () => websocket.connections(),
+    sseStreams: () => sse.openStreams(),
+    activeSubscriptions: () => bus.listenerCount(),
+    redisConnections: () => pubsub.connections(),
+  });
+  expressApp.get(METRICS_PATH, metricsRoute({ metrics, token: config.metricsToken, production: config.production }));
   expressApp.get("/healthz", healthz);
   expressApp.get(
     "/readyz",
@@ -307,6 +342,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   return {
     loaderStats: loader.stats,
+    metrics,
     liveSubscribers: (workflowId) => bus.liveSubscribers(workflowId),
     lastRetentionReport: () => retention.lastReport(),
     async start(port = config.port) {
@@ -314,13 +350,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       await apollo.start();
       const json = express.json({ limit: config.maxBodyBytes });
       // Before /graphql, which would match it as a prefix.
-      expressApp.use(SSE_PATH, origins.cors, json, sse.handle, (_req: Request, res: Response) => {
+      expressApp.use(SSE_PATH, origins.cors, json, requestScope, sse.handle, (_req: Request, res: Response) => {
         res.status(406).json({ errors: [badRequest(`${SSE_PATH} streams: send Accept: text/event-stream`).toJSON()] });
       });
       expressApp.use(
         GRAPHQL_PATH,
         origins.cors,
         json,
+        requestScope,
         // A POST (or GET) that asks for text/event-stream is served over SSE, subscriptions included.
         sse.handle,
         queryTokensMiddleware(queryLimits, formatError),

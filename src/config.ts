@@ -93,6 +93,11 @@ export interface Config {
     /** Operations running at once on one WebSocket connection. @default 100 */
     wsSubscriptionsPerConnection: number;
   };
+  /**
+   * METRICS_TOKEN: the bearer token a scrape of /metrics must send. Unset: /metrics is open, except
+   * in production (NODE_ENV=production), where it is refused until a token is set.
+   */
+  metricsToken: string | undefined;
   /** The retention job: what it purges and how often it runs (see src/domain/retention/retention-job.ts). */
   retention: RetentionConfig;
 }
@@ -246,7 +251,17 @@ export function loadConfig(env: Env = process.env): Config {
       intervalMs: int(env, "RETENTION_INTERVAL_MS", 3600000, 0, 7 * 24 * 3600000),
       lockTtlMs: int(env, "RETENTION_LOCK_TTL_MS", 60000, 1000, 3600000),
     },
+    metricsToken: metricsToken(env),
   };
+}
+
+/** METRICS_TOKEN, used as given; a short one could be guessed. */
+function metricsToken(env: Env): string | undefined {
+  const token = str(env, "METRICS_TOKEN");
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
+    throw new ConfigError("METRICS_TOKEN must be at least 16 characters without spaces");
+  }
+  return token;
 }
 
 /** Smallest AUTH_JWT_SECRET accepted: HS256 needs a key at least as long as its 256-bit hash. */

@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { Logger } from "./logger";
+import { currentRequestId } from "./request-context";
 
 /**
  * The error codes this API creates (`extensions.code`). Every one but INTERNAL_SERVER_ERROR is
@@ -183,9 +184,19 @@ export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) 
  * The one boundary where errors become what a client sees, used for HTTP (Apollo's `formatError`)
  * and WebSocket results alike: public codes pass without their stack, an unreachable database
  * becomes SERVICE_UNAVAILABLE, graphql-js's own request errors keep their code, and anything else
- * is logged in full and masked as INTERNAL_SERVER_ERROR.
+ * is logged in full and masked as INTERNAL_SERVER_ERROR. An error formatted while serving a request
+ * names it in `extensions.requestId`, so that a user can quote it.
  */
 export function createErrorFormatter(logger: Logger): ErrorFormatter {
+  const format = formatFor(logger);
+  return (formatted, error) => {
+    const result = format(formatted, error);
+    const requestId = currentRequestId();
+    return requestId ? { ...result, extensions: { ...result.extensions, requestId } } : result;
+  };
+}
+
+function formatFor(logger: Logger): ErrorFormatter {
   return (formatted, error) => {
     const code = formatted.extensions?.code;
     if (code === "WRITTEN_BUT_UNREADABLE") {

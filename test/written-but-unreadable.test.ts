@@ -104,9 +104,10 @@ it("answers WRITTEN_BUT_UNREADABLE with the ids and seq written when the read-ba
   const input = { id: randomUUID(), workflowId, parentId: rootId, type: "MESSAGE", content: "committed" };
 
   redisProxy.hold();
+  const requestId = `unreadable-${input.id}`;
   const answer = fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", "x-request-id": requestId },
     body: JSON.stringify({ query: APPEND_WITH_PARENT, variables: { input } }),
   }).then((res) => res.text()); // not awaited on purpose: it waits on the held publish
   await eventually(async () => (await storedCount(driver, input.id)) === 1);
@@ -121,7 +122,7 @@ it("answers WRITTEN_BUT_UNREADABLE with the ids and seq written when the read-ba
   };
   expect(body.data ?? null).toBeNull();
   expect(body.errors).toHaveLength(1);
-  expect(body.errors![0].extensions).toEqual({ code: "WRITTEN_BUT_UNREADABLE", ids: [input.id], seq: 1 });
+  expect(body.errors![0].extensions).toEqual({ code: "WRITTEN_BUT_UNREADABLE", ids: [input.id], seq: 1, requestId });
   expect(body.errors![0].message).toMatch(/committed/);
   expect(body.errors![0].message).toMatch(/idempotent/);
 

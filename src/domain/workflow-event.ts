@@ -51,6 +51,11 @@ export interface WorkflowEventMessage {
   lineage?: string[];
   /** WORKFLOW_STATUS_CHANGED: the workflow's new status. */
   status?: string;
+  /**
+   * The id of the request that wrote it, as published on the bus (for logs and tracing; not part
+   * of the public event schema, and absent from events read back from the log).
+   */
+  requestId?: string;
   /** BRANCH_PRUNED: each branch removed, with who may learn of it (see prune-visibility.ts). */
   prunedBranches?: PrunedBranchEntry[];
 }

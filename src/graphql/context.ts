@@ -5,6 +5,7 @@ import type { Visibility, WorkflowVisibilityState } from "../domain/visibility";
 import type { SharedAccess } from "../live/shared-access";
 import type { EventBus } from "../live/event-bus";
 import type { EventSource } from "../domain/history/event-log";
+import type { EventMetrics } from "../metrics/recorder";
 import type { SelectionLoader } from "./selection-loader";
 
 /** What every resolver receives: the caller, the domain store, the event bus and the selection loader. */
@@ -39,4 +40,6 @@ export interface AppContext {
   subscriberBuffer: { maxEvents: number; maxBytes: number };
   /** Read by @neo4j/graphql: which database its generated queries run against. */
   sessionConfig: { database: string };
+  /** What live streams report to /metrics (gap fills, slow subscribers). */
+  eventMetrics?: EventMetrics;
 }

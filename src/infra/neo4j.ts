@@ -1,6 +1,7 @@
 import neo4j, { type Driver, type ManagedTransaction } from "neo4j-driver";
 import type { Config } from "../config";
 import { conflict, databaseUnavailable, isDatabaseUnavailable } from "../errors";
+import type { TransactionMetrics } from "../metrics/recorder";
 import { enableTcpNoDelay } from "./tcp-nodelay";
 
 /** Connection settings for Neo4j, resolved from config or from the local launcher. */
@@ -11,11 +12,18 @@ export interface Neo4jTarget {
   database: string;
 }
 
-/** Creates the one driver an app instance uses; its pool is shared by every request. */
-export function createDriver(target: Neo4jTarget): Driver {
+/** The metrics of each instrumented driver: the transaction helpers below report to its app's. */
+const driverMetrics = new WeakMap<Driver, TransactionMetrics>();
+
+/**
+ * Creates the one driver an app instance uses; its pool is shared by every request. With
+ * `metrics`, every transaction run through {@link writeTransaction} and {@link readTransaction}
+ * on it reports its latency, retries and errors.
+ */
+export function createDriver(target: Neo4jTarget, options: { metrics?: TransactionMetrics } = {}): Driver {
   enableTcpNoDelay();
   // The local Neo4j runs without authentication and accepts any credentials.
-  return neo4j.driver(target.uri, neo4j.auth.basic(target.user, target.password), {
+  const driver = neo4j.driver(target.uri, neo4j.auth.basic(target.user, target.password), {
     // Fail fast when Neo4j is down: a request should get SERVICE_UNAVAILABLE, not hang.
     connectionAcquisitionTimeout: 10000,
     connectionTimeout: 5000,
@@ -23,6 +31,8 @@ export function createDriver(target: Neo4jTarget): Driver {
     maxConnectionPoolSize: 100,
     disableLosslessIntegers: true,
   });
+  if (options.metrics) driverMetrics.set(driver, options.metrics);
+  return driver;
 }
 
 export function neo4jTarget(config: Config, localUri?: string): Neo4jTarget {
@@ -40,14 +50,10 @@ export async function writeTransaction<T>(
   database: string,
   work: (tx: ManagedTransaction) => Promise<T>,
 ): Promise<T> {
-  const session = driver.session({ database, defaultAccessMode: neo4j.session.WRITE });
-  try {
-    return await session.executeWrite(work);
-  } catch (error) {
-    throw translateDriverError(error);
-  } finally {
-    await session.close().catch(() => undefined);
-  }
+  return measured(driver, "write", work, (counted) => {
+    const session = driver.session({ database, defaultAccessMode: neo4j.session.WRITE });
+    return session.executeWrite(counted).finally(() => session.close().catch(() => undefined));
+  });
 }
 
 /** Runs `work` in one read transaction. */
@@ -56,13 +62,44 @@ export async function readTransaction<T>(
   database: string,
   work: (tx: ManagedTransaction) => Promise<T>,
 ): Promise<T> {
-  const session = driver.session({ database, defaultAccessMode: neo4j.session.READ });
+  return measured(driver, "read", work, (counted) => {
+    const session = driver.session({ database, defaultAccessMode: neo4j.session.READ });
+    return session.executeRead(counted).finally(() => session.close().catch(() => undefined));
+  });
+}
+
+/**
+ * Runs a transaction through `run`, translating its error (see translateDriverError) and, on an
+ * instrumented driver, reporting its latency, how many times the driver ran `work` (retries) and
+ * its error.
+ */
+async function measured<T>(
+  driver: Driver,
+  mode: "read" | "write",
+  work: (tx: ManagedTransaction) => Promise<T>,
+  run: (counted: (tx: ManagedTransaction) => Promise<T>) => Promise<T>,
+): Promise<T> {
+  const metrics = driverMetrics.get(driver);
+  if (!metrics) {
+    try {
+      return await run(work);
+    } catch (error) {
+      throw translateDriverError(error);
+    }
+  }
+  const started = performance.now();
+  let attempts = 0;
   try {
-    return await session.executeRead(work);
+    const result = await run((tx) => {
+      attempts += 1;
+      return work(tx);
+    });
+    metrics.transaction({ mode, seconds: (performance.now() - started) / 1000, attempts });
+    return result;
   } catch (error) {
-    throw translateDriverError(error);
-  } finally {
-    await session.close().catch(() => undefined);
+    const translated = translateDriverError(error);
+    metrics.transaction({ mode, seconds: (performance.now() - started) / 1000, attempts, error: translated });
+    throw translated;
   }
 }
 

@@ -20,6 +20,8 @@ export interface PubSubHandle {
   ping(): Promise<boolean>;
   /** Calls `listener` each time the subscriber connection is back after an outage. */
   onReconnect(listener: () => void): void;
+  /** Each Redis connection by name, true while connected and ready (none in-process). */
+  connections(): Record<string, boolean>;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export function createRedisPubSub(target: RedisTarget | string, logger: Logger):
     engine,
     kind: "redis",
     onReconnect: (listener) => void reconnectListeners.push(listener),
+    connections: () => ({ publisher: publisher.status === "ready", subscriber: subscriber.status === "ready" }),
     async ping() {
       try {
         return (await publisher.ping()) === "PONG" && subscriber.status === "ready";
@@ -155,6 +158,7 @@ export function createInProcessPubSub(): PubSubHandle {
     kind: "in-process",
     ping: async () => true,
     onReconnect: () => undefined,
+    connections: () => ({}),
     close: async () => undefined,
   };
 }

@@ -1,6 +1,8 @@
 import { serviceUnavailable } from "../errors";
 import type { PubSubHandle } from "../infra/redis";
 import type { Logger } from "../logger";
+import { NO_EVENT_METRICS, type EventMetrics } from "../metrics/recorder";
+import { currentRequestId } from "../request-context";
 import type { WorkflowEventMessage } from "../domain/workflow-event";
 
 export type { WorkflowEventMessage } from "../domain/workflow-event";
@@ -56,6 +58,8 @@ export interface EventBus {
   listen(listener: Listener): Promise<() => void>;
   /** How many live listeners this instance holds on a workflow's events. */
   liveSubscribers(workflowId: string): number;
+  /** How many live listeners this instance holds in all (one per running subscription). */
+  listenerCount(): number;
   /** Stops the periodic resync. */
   close(): void;
 }
@@ -67,10 +71,13 @@ export interface EventBusOptions {
    * @default 5000
    */
   resyncIntervalMs?: number;
+  /** Counts what is published. @default records nothing */
+  metrics?: EventMetrics;
 }
 
 export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: EventBusOptions = {}): EventBus {
   const listeners = new Set<Listener>();
+  const metrics = options.metrics ?? NO_EVENT_METRICS;
   const resyncAll = () => {
     const round = resyncRound();
     for (const listener of listeners) listener.onResync(round);
@@ -84,12 +91,16 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: Ev
 
   return {
     async publish(events) {
+      // The request that wrote them travels with them, so that a subscriber's logs can name it.
+      const requestId = currentRequestId();
       // Issued back to back on one connection: Redis receives them in this order, pipelined.
       await Promise.all(
         events.map(async (event) => {
           try {
-            await pubsub.engine.publish(workflowChannel(event.workflowId), event);
+            await pubsub.engine.publish(workflowChannel(event.workflowId), requestId ? { ...event, requestId } : event);
+            metrics.published("ok");
           } catch (error) {
+            metrics.published("failed");
             logger.warn("event not published; subscribers will read it from Neo4j", {
               workflowId: event.workflowId,
               seq: event.seq,
@@ -123,6 +134,7 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: Ev
       for (const listener of listeners) if (listener.workflowId === workflowId) count += 1;
       return count;
     },
+    listenerCount: () => listeners.size,
     close() {
       clearInterval(timer);
     },

@@ -1,7 +1,19 @@
 import { isSlowSubscriber, slowSubscriber } from "../errors";
 import type { WorkflowEventMessage } from "../domain/workflow-event";
 import type { EventSource } from "../domain/history/event-log";
+import { NO_EVENT_METRICS, type EventMetrics } from "../metrics/recorder";
 import type { EventBus, ResyncRound } from "./event-bus";
+
+/** How each event a stream delivered reached it: live from the bus, or read from the log. */
+const deliverySources = new WeakMap<WorkflowEventMessage, "live" | "log">();
+
+/**
+ * Whether a stream delivered this event live (from the bus) or read it from the log; undefined
+ * for events that did not come through a live stream (replay).
+ */
+export function deliverySourceOf(event: unknown): "live" | "log" | undefined {
+  return typeof event === "object" && event !== null ? deliverySources.get(event as WorkflowEventMessage) : undefined;
+}
 
 export interface EventStreamOptions {
   workflowId: string;
@@ -24,6 +36,8 @@ export interface EventStreamOptions {
   onOverflow?: (error: unknown) => void;
   /** Events read from the log per query while catching up. @default 500 */
   pageSize?: number;
+  /** Counts gap fills and slow subscribers. @default records nothing */
+  metrics?: EventMetrics;
 }
 
 /**
@@ -43,6 +57,9 @@ export async function openEventStream(
   const maxBufferBytes = options.maxBufferBytes ?? 16 * 1024 * 1024;
   let bufferedBytes = 0;
   const pageSize = options.pageSize ?? 500;
+  const metrics = options.metrics ?? NO_EVENT_METRICS;
+  /** Until the first catch-up is done, events read from the log are the resume, not gap fills. */
+  let started = false;
   // A catch-up page fits in the buffer the consumer is allowed.
   const catchUpPage = Math.max(1, Math.min(pageSize, maxBuffer));
   const output: WorkflowEventMessage[] = [];
@@ -75,6 +92,8 @@ export async function openEventStream(
   const deliver = (event: WorkflowEventMessage, live: boolean) => {
     if (event.seq <= last) return;
     last = event.seq;
+    deliverySources.set(event, live ? "live" : "log");
+    if (!live && started) metrics.gapFilled(1);
     const waiter = waiting.shift();
     if (waiter) return waiter.resolve({ value: event, done: false });
     output.push(event);
@@ -146,6 +165,10 @@ export async function openEventStream(
   function fail(error: unknown) {
     if (closed) return;
     failure = error;
+    if (isSlowSubscriber(error)) {
+      const limit = (error as { extensions?: { limit?: unknown } }).extensions?.limit;
+      metrics.slowSubscriberClosed(limit === "bytes" ? "bytes" : "events", output.length);
+    }
     output.length = 0;
     bufferedBytes = 0;
     if (isSlowSubscriber(error)) options.onOverflow?.(error);
@@ -166,7 +189,10 @@ export async function openEventStream(
     }
   })()
     .catch((error) => fail(error))
-    .finally(release);
+    .finally(() => {
+      started = true;
+      release();
+    });
 
   const iterator: AsyncIterableIterator<WorkflowEventMessage> = {
     next() {

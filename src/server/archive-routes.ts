@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { Transform } from "node:stream";
 import express, { type Request, type RequestHandler, type Response, type Router } from "express";
 import { GraphQLError, OperationTypeNode } from "graphql";
@@ -19,6 +18,7 @@ import {
 } from "../errors";
 import type { Logger } from "../logger";
 import { clientIp, rateKey, type OperationLimiter } from "./rate-limit";
+import { requestIdOf } from "./request-id";
 
 /** The media type of an archive: one JSON document per line. */
 export const NDJSON = "application/x-ndjson";
@@ -122,7 +122,7 @@ export function createArchiveRouter(options: ArchiveRoutesOptions): Router {
         ...accessScopeOf(principal),
         audit: {
           operation: "importWorkflow",
-          requestId: randomUUID(),
+          requestId: requestIdOf(req),
           clientAddress: req.socket.remoteAddress ?? null,
           inputDigest: "",
         },

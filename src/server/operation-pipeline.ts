@@ -12,6 +12,8 @@ import {
 } from "graphql";
 import type { ErrorFormatter } from "../errors";
 import { costKey, tooManyInFlight, type CostCaller, type CostGate } from "./query-concurrency";
+import { runInRequest } from "../request-context";
+import { inRequestScope } from "./request-id";
 import { checkSubscribe, type QueryLimits } from "./query-limits";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
 import { asUserInputError, rejectUndeclaredVariables } from "./variables";
@@ -28,6 +30,8 @@ export interface OperationPipelineOptions {
   introspection?: boolean;
   /** The per-caller budget of query cost in flight (see query-concurrency.ts); none when absent. */
   queryGate?: { gate: CostGate; maxQueued: number };
+  /** Called with each subscription event as its result goes to the transport (delivery metrics). */
+  onDelivered?: (event: unknown) => void;
 }
 
 /** An operation as a streaming transport receives it. */
@@ -59,7 +63,7 @@ export interface OperationPipeline {
 
 export function createOperationPipeline(options: OperationPipelineOptions): OperationPipeline {
   const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
-  const subscribe = rejectUndeclaredVariables(createSharedSubscribe(options.eventKey));
+  const subscribe = rejectUndeclaredVariables(createSharedSubscribe(options.eventKey, options.onDelivered));
   const run = rejectUndeclaredVariables(execute);
   // Each checked document is parsed anew, so its estimated cost can be found by the document.
   const costs = new WeakMap<DocumentNode, number>();
@@ -76,6 +80,10 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
       release();
     }
   };
+  // Operations run in their request's scope (its id in logs, errors and published events); a
+  // subscription's events are pulled later by the transport's loop, so its steps enter it too.
+  const requestIdOf = (args: ExecutionArgs) =>
+    (args.contextValue as { request?: { id?: unknown } } | undefined)?.request?.id as string | undefined;
   const formatErrors = (errors: readonly unknown[]) =>
     errors.map((raw) => {
       const e = raw instanceof GraphQLError ? asUserInputError(raw) : (raw as { toJSON?: () => GraphQLFormattedError });
@@ -84,8 +92,16 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
   return {
     schema: options.schema,
     check: (payload) => checkSubscribe(options.schema, options.queryLimits, payload, rules, costs),
-    subscribe: async (args) => subscribe(args),
-    execute: gated,
+    subscribe: async (args) => {
+      const requestId = requestIdOf(args);
+      if (requestId === undefined) return subscribe(args);
+      const result = await runInRequest({ requestId }, () => subscribe(args));
+      return Symbol.asyncIterator in result ? inRequestScope(requestId, result) : result;
+    },
+    execute: (args) => {
+      const requestId = requestIdOf(args);
+      return requestId === undefined ? gated(args) : runInRequest({ requestId }, () => gated(args));
+    },
     formatErrors,
     formatResult: (result) =>
       result.errors ? { ...result, errors: formatErrors(result.errors) as unknown as GraphQLError[] } : result,

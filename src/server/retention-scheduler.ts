@@ -47,7 +47,13 @@ export interface RetentionScheduler {
  * the previous one ended, so runs never overlap in one instance, and the lock keeps instances
  * apart). Each run is logged as one structured line; a failed run is logged and the timer goes on.
  */
-export function createRetentionScheduler(store: Store, config: Config, logger: Logger): RetentionScheduler {
+export function createRetentionScheduler(
+  store: Store,
+  config: Config,
+  logger: Logger,
+  /** Told of each run's outcome (for /metrics); `report` is absent when the run failed. */
+  onRun?: (outcome: { ok: boolean; report?: RetentionReport }) => void,
+): RetentionScheduler {
   const intervalMs = config.retention.intervalMs;
   let retentionLock: RetentionLock | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -65,6 +71,7 @@ export function createRetentionScheduler(store: Store, config: Config, logger: L
         signal: abort.signal,
       });
       last = report;
+      onRun?.({ ok: true, report });
       logger.info("retention run", {
         status: report.status,
         durationMs: Math.round(report.durationMs),
@@ -73,6 +80,7 @@ export function createRetentionScheduler(store: Store, config: Config, logger: L
       });
     } catch (error) {
       logger.error("retention run failed", { error: error as Error });
+      onRun?.({ ok: false });
     }
   };
   const schedule = () => {

@@ -18,15 +18,16 @@ export type EventKeyOf = (event: unknown) => string;
  * and shared by every subscriber on this instance that sent the same operation with the same
  * scope: with 1,000 subscribers watching one workflow, an event is executed once per scope, not
  * 1,000 times. Results depend only on the event, the operation and what the caller may see, so
- * sharing them is exact.
+ * sharing them is exact. `onDelivered` is called with each event as its result goes to the transport.
  */
-export function createSharedSubscribe(keyOf: EventKeyOf) {
-  return (args: ExecutionArgs) => sharedSubscribe(args, keyOf);
+export function createSharedSubscribe(keyOf: EventKeyOf, onDelivered?: (event: unknown) => void) {
+  return (args: ExecutionArgs) => sharedSubscribe(args, keyOf, onDelivered);
 }
 
 async function sharedSubscribe(
   args: ExecutionArgs,
   keyOf: EventKeyOf,
+  onDelivered: ((event: unknown) => void) | undefined,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return source as ExecutionResult;
@@ -46,6 +47,8 @@ async function sharedSubscribe(
       const event = next.value;
       const key = `${context.access!.key!}|${operation}`;
       const value = await resultFor(args.schema, keyOf(event), key, () => execute({ ...args, rootValue: event }));
+      // Handed to the transport, which sends it next (for the delivery metrics).
+      onDelivered?.(event);
       return { value, done: false };
     },
     async return() {

@@ -7,7 +7,10 @@ import { checkOperation, operationTypeOf } from "../auth/operation-gate";
 import type { Principal } from "../auth/principal";
 import { appError, rateLimited, type ErrorCode } from "../errors";
 import type { AppContext } from "../graphql/context";
+import { runInRequest } from "../request-context";
+import type { OperationRecorder } from "./metrics";
 import type { OperationPipeline } from "./operation-pipeline";
+import { requestIdOf } from "./request-id";
 import { clientIp, createConnectionCounter, rateKey, type OperationLimiter } from "./rate-limit";
 
 /** The query parameter that may carry the token of a GET stream (RFC 6750 §2.3): EventSource cannot send headers. */
@@ -42,6 +45,8 @@ export interface SseOptions {
   /** Open streams per principal (or client IP); 0: no cap. */
   maxStreamsPerPrincipal: number;
   trustProxyHops: number;
+  /** Records each operation for /metrics. */
+  recorder?: OperationRecorder;
 }
 
 /**
@@ -62,6 +67,8 @@ export interface SseHandler {
   handle: RequestHandler;
   /** Ends every open stream (at shutdown: the clients reconnect, to another instance). */
   close(): void;
+  /** Open streams (for /metrics). */
+  openStreams(): number;
 }
 
 export function createSseHandler(options: SseOptions): SseHandler {
@@ -70,13 +77,27 @@ export function createSseHandler(options: SseOptions): SseHandler {
   const principals = new WeakMap<IncomingMessage, Principal>();
   // Formatted errors as a result graphql-sse sends as a `next` event (then `complete`). graphql-sse
   // tells a result from execution arguments by its `data` key; undefined leaves it out of the JSON.
-  const refused = (errors: readonly unknown[]) =>
-    ({ data: undefined, errors: options.pipeline.formatErrors(errors) }) as unknown as ExecutionResult;
+  // Each stream is one request and one operation: the request's id names both (see request-id.ts).
+  const started = new WeakMap<IncomingMessage, number>();
+  const refusedFor =
+    (raw: Request, params: { query: string; operationName?: string | null }) => (errors: readonly unknown[]) => {
+      const operation = options.recorder?.describe(params.query, params.operationName);
+      options.recorder?.record("sse", { ...operation, requestId: requestIdOf(raw) }, started.get(raw) ?? 0, errors);
+      return runInRequest(
+        { requestId: requestIdOf(raw) },
+        () => ({ data: undefined, errors: options.pipeline.formatErrors(errors) }) as unknown as ExecutionResult,
+      );
+    };
   const handler = createHandler<Record<PropertyKey, unknown>>({
     // Distinct connections only: no reservations (single connection mode) to track.
     authenticate: () => null,
+    // The shared subscription execution and the undeclared-variable check, as on graphql-ws.
+    execute: options.pipeline.execute,
+    subscribe: options.pipeline.subscribe as never,
     async onSubscribe(req, params) {
       const raw = req.raw as Request;
+      started.set(raw, performance.now());
+      const refused = refusedFor(raw, params);
       const principal = principals.get(raw)!;
       const denied = checkOperation(principal, operationTypeOf(params.query, params.operationName));
       if (denied) {
@@ -107,11 +128,19 @@ export function createSseHandler(options: SseOptions): SseHandler {
     },
     // Errors a stream throws after it started (a slow subscriber, a revoked grant) end it with a
     // last `next` carrying the formatted error, as graphql-ws's `error` message does.
-    onOperation: (_ctx, _req, _args, result) =>
-      isAsyncIterable(result) ? endWithErrors(result, options.pipeline) : undefined,
+    onOperation: (_ctx, req, args, result) => {
+      const raw = req.raw as Request;
+      const operation = options.recorder?.describe(args.document, args.operationName);
+      const errors = isAsyncIterable(result) ? undefined : (result as ExecutionResult).errors;
+      options.recorder?.record("sse", { ...operation, requestId: requestIdOf(raw) }, started.get(raw) ?? 0, errors);
+      return isAsyncIterable(result) ? endWithErrors(result, options.pipeline, requestIdOf(raw)) : undefined;
+    },
     async onNext(_ctx, req, result) {
       await drained(req.context.res);
-      return "errors" in result && result.errors ? options.pipeline.formatResult(result as ExecutionResult) : result;
+      if (!("errors" in result && result.errors)) return result;
+      return runInRequest({ requestId: requestIdOf(req.raw as Request) }, () =>
+        options.pipeline.formatResult(result as ExecutionResult),
+      );
     },
   });
 
@@ -160,6 +189,7 @@ export function createSseHandler(options: SseOptions): SseHandler {
     close() {
       for (const res of open) res.end();
     },
+    openStreams: () => open.size,
   };
 }
 
@@ -210,6 +240,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterableIterator<Executi
 function endWithErrors(
   source: AsyncIterableIterator<ExecutionResult>,
   pipeline: OperationPipeline,
+  requestId: string,
 ): AsyncIterableIterator<ExecutionResult> {
   let failed = false;
   const wrapped: AsyncIterableIterator<ExecutionResult> = {
@@ -219,7 +250,8 @@ function endWithErrors(
         return await source.next();
       } catch (error) {
         failed = true;
-        return { value: { errors: pipeline.formatErrors([error]) } as unknown as ExecutionResult, done: false };
+        const errors = runInRequest({ requestId }, () => pipeline.formatErrors([error]));
+        return { value: { errors } as unknown as ExecutionResult, done: false };
       }
     },
     async return() {

@@ -1,12 +1,15 @@
 import type { IncomingMessage, Server } from "node:http";
-import { GraphQLError } from "graphql";
+import { GraphQLError, type ExecutionResult } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Principal } from "../auth/principal";
 import type { WebSocketAuth } from "../auth/websocket-auth";
 import { isSlowSubscriber } from "../errors";
 import type { AppContext } from "../graphql/context";
+import { runInRequest } from "../request-context";
+import type { OperationRecorder } from "./metrics";
 import type { OperationPipeline } from "./operation-pipeline";
+import { REQUEST_ID_HEADER, requestIdOf } from "./request-id";
 import type { WebSocketLimits } from "./websocket-limits";
 
 /**
@@ -46,12 +49,28 @@ export interface WebSocketOptions {
   allowOrigin: (origin: string | undefined, host: string | undefined) => boolean;
   /** Connection, subscription and rate limits. */
   limits: WebSocketLimits;
+  /** Records each operation for /metrics. */
+  recorder?: OperationRecorder;
+}
+
+/** What attachWebSocket returns: its shutdown, and its open connections for /metrics. */
+export interface WebSocketHandle {
+  close(graceMs?: number): Promise<void>;
+  /** Open connections. */
+  connections(): number;
 }
 
 type Extra = { socket: WebSocket; request: IncomingMessage };
 
-/** GraphQL over WebSocket (graphql-ws protocol) on the same server and path as HTTP. */
-export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: number): Promise<void> } {
+/**
+ * GraphQL over WebSocket (graphql-ws protocol) on the same server and path as HTTP.
+ *
+ * Request ids: the connection's id is its upgrade request's (the client's sane `X-Request-Id`,
+ * else generated; returned in the upgrade response's `X-Request-Id`), and each operation on it
+ * gets `<connection id>/<n>` (n counting the connection's operations from 1): its logs, errors
+ * (`extensions.requestId`), audit entries and published events carry that.
+ */
+export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
   const wss = new WebSocketServer({
     server: options.httpServer,
     path: options.path,
@@ -62,11 +81,40 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       options.allowOrigin(origin || undefined, req.headers.host) ? done(true) : done(false, 403, "Origin not allowed"),
   });
   const { pipeline } = options;
+  wss.on("headers", (headers: string[], req: IncomingMessage) =>
+    headers.push(`${REQUEST_ID_HEADER}: ${requestIdOf(req)}`),
+  );
+  /** Each connection's operations by message id: their request id and start (for the metrics). */
+  const operations = new WeakMap<Extra, { count: number; byId: Map<string, { requestId: string; started: number }> }>();
+  const operationOf = (extra: Extra, id: string) => {
+    let connection = operations.get(extra);
+    if (!connection) operations.set(extra, (connection = { count: 0, byId: new Map() }));
+    let operation = connection.byId.get(id);
+    if (!operation) {
+      connection.count += 1;
+      operation = { requestId: `${requestIdOf(extra.request)}/${connection.count}`, started: performance.now() };
+      connection.byId.set(id, operation);
+    }
+    return operation;
+  };
+  const requestOf = (extra: Extra, id: string): AppContext["request"] | undefined => {
+    const request = options.requestOf?.(extra.request);
+    return request && { ...request, id: operationOf(extra, id).requestId };
+  };
+  const record = (
+    extra: Extra,
+    id: string,
+    operation: { operationName?: string; type: string } | undefined,
+    errors?: readonly unknown[],
+  ) => {
+    const { requestId, started } = operationOf(extra, id);
+    options.recorder?.record("ws", { ...operation, requestId }, started, errors);
+  };
   // The reason is the SLOW_SUBSCRIBER error's message, which names the limit (events or bytes).
   const tooSlow = (socket: WebSocket, error?: unknown) => socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, closeReason(error));
   const principalOf = (ctx: Parameters<WebSocketAuth["principal"]>[0]) => options.auth.principal(ctx);
-  const contextOf = async (ctx: Parameters<WebSocketAuth["principal"]>[0] & { extra: Extra }) => ({
-    ...(await options.context(principalOf(ctx), options.requestOf?.(ctx.extra.request))),
+  const contextOf = async (ctx: Parameters<WebSocketAuth["principal"]>[0] & { extra: Extra }, id: string) => ({
+    ...(await options.context(principalOf(ctx), requestOf(ctx.extra, id))),
     closeSlowSubscriber: (error: unknown) => tooSlow(ctx.extra.socket, error),
   });
   const cleanup = useServer<Record<string, unknown>, Extra>(
@@ -78,27 +126,39 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       onConnect: async (ctx) => (await options.auth.onConnect(ctx)) && options.limits.admit(ctx, principalOf(ctx)),
       // Who may run it, then the rate limit, then its shape and cost (validated with the same rules
       // as HTTP): any refusal answers this id only and leaves the socket open.
-      onSubscribe: async (ctx, _id, payload) => {
-        const denied = options.auth.onSubscribe(ctx, payload);
-        if (denied) {
-          await options.onRefused?.(principalOf(ctx), options.requestOf?.(ctx.extra.request), payload);
-          return denied;
-        }
-        const refused = (await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined;
-        if (refused) return refused;
-        const args = pipeline.check(payload);
-        if (Array.isArray(args)) return args;
-        // The context is built here rather than in graphql-ws's `context` option, so that a failure
-        // to build it (Neo4j unreachable, its pool exhausted while the access view is read) answers
-        // this subscription with its error code and leaves the socket open, instead of closing the
-        // socket as an internal error (4500).
-        try {
-          return { ...args, contextValue: await contextOf(ctx) };
-        } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          throw error;
-        }
+      onSubscribe: async (ctx, id, payload) => {
+        const requestId = operationOf(ctx.extra, id).requestId;
+        const refused = (errors: readonly GraphQLError[]) => {
+          record(ctx.extra, id, options.recorder?.describe(payload.query, payload.operationName), errors);
+          return errors;
+        };
+        return runInRequest({ requestId }, async () => {
+          const denied = options.auth.onSubscribe(ctx, payload);
+          if (denied) {
+            await options.onRefused?.(principalOf(ctx), requestOf(ctx.extra, id), payload);
+            return refused(denied);
+          }
+          const checked =
+            ((await options.limits.check(ctx, principalOf(ctx))) as GraphQLError[] | undefined) ??
+            pipeline.check(payload);
+          if (Array.isArray(checked)) return refused(checked);
+          // The context is built here rather than in graphql-ws's `context` option, so that a
+          // failure to build it (Neo4j unreachable, its pool exhausted while the access view is
+          // read) answers this subscription with its error code and leaves the socket open,
+          // instead of closing the socket as an internal error (4500).
+          try {
+            return { ...checked, contextValue: await contextOf(ctx, id) };
+          } catch (error) {
+            if (error instanceof GraphQLError) return refused([error]);
+            throw error;
+          }
+        });
       },
+      onOperation: (ctx, id, _payload, args, result) => {
+        const errors = Symbol.asyncIterator in result ? undefined : (result as ExecutionResult).errors;
+        record(ctx.extra, id, options.recorder?.describe(args.document, args.operationName), errors);
+      },
+      onComplete: (ctx, id) => void operations.get(ctx.extra)?.byId.delete(id),
       onClose: (ctx) => {
         options.auth.onClose(ctx);
         options.limits.release(ctx);
@@ -106,11 +166,17 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
       // graphql-ws waits for each send to reach the socket, so a client that does not read stalls
       // only its own subscriptions, whose streams buffer at most a bounded amount and then call
       // closeSlowSubscriber.
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? pipeline.formatResult(result) : undefined),
-      onError: (ctx, _id, _payload, errors) => {
+      // Formatted in the operation's scope: errors carry its id in extensions.requestId.
+      onNext: (ctx, id, _payload, _args, result) =>
+        result.errors
+          ? runInRequest({ requestId: operationOf(ctx.extra, id).requestId }, () => pipeline.formatResult(result))
+          : undefined,
+      onError: (ctx, id, _payload, errors) => {
         const slow = errors.find(isSlowSubscriber);
         if (slow) tooSlow(ctx.extra.socket, slow);
-        return pipeline.formatErrors(errors) as never;
+        const requestId = operationOf(ctx.extra, id).requestId;
+        operations.get(ctx.extra)?.byId.delete(id);
+        return runInRequest({ requestId }, () => pipeline.formatErrors(errors)) as never;
       },
     },
     wss,
@@ -127,6 +193,7 @@ export function attachWebSocket(options: WebSocketOptions): { close(graceMs?: nu
     });
   });
   return {
+    connections: () => wss.clients.size,
     async close(graceMs = 2000) {
       // Tell clients the server is going away (1001) so that they reconnect elsewhere; a client
       // that does not answer the closing handshake in time is cut off.

@@ -148,6 +148,7 @@ describe("a stream whose consumer does not read", () => {
         return () => undefined;
       },
       liveSubscribers: () => 0,
+      listenerCount: () => 0,
       close: () => undefined,
     };
     const source: EventSource = { read: async () => [], lastSeq: async () => 0 };

@@ -13,7 +13,8 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /** Each layer with the path prefixes (from the repository root) of its modules; higher layers come later. */
 const LAYERS: [name: string, prefixes: string[]][] = [
-  ["base", ["src/errors.ts", "src/config.ts", "src/logger.ts"]],
+  // src/metrics/: the recorder interfaces the layers report to, and their prom-client implementation (a leaf).
+  ["base", ["src/errors.ts", "src/config.ts", "src/logger.ts", "src/request-context.ts", "src/metrics/"]],
   ["infra", ["src/infra/"]],
   // Who is calling: the principal, token verification and the role gate (its transport hooks
   // import only the base and each other), below the domain that will apply visibility rules.
