@@ -6,6 +6,7 @@ import { branchChartNodeIds, workflowMermaid } from "../src/domain/mermaid";
 import type { WorkflowEventMessage } from "../src/domain/workflow-event";
 import type { AppContext } from "../src/graphql/context";
 import { eventKey } from "../src/domain/workflow-event";
+import { expiresAt } from "../src/domain/retention-settings";
 
 type Info = GraphQLResolveInfo;
 
@@ -75,6 +76,10 @@ export const WorkflowEvent = {
 export const Workflow = {
   mermaid(workflow: { id: string }, _args: unknown, context: AppContext) {
     return workflowMermaid(context.store, workflow.id, null, context.visibility);
+  },
+  /** `@customResolver(requires: "createdAt retentionDays")`: the server's default applies when it sets none. */
+  expiresAt(workflow: { createdAt?: unknown; retentionDays?: unknown }, _args: unknown, context: AppContext) {
+    return expiresAt(workflow.createdAt, workflow.retentionDays, context.store.defaultRetentionDays);
   },
 };
 

@@ -101,6 +101,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     maxNameBytes: config.maxNameBytes,
     maxMetadataBytes: config.maxMetadataBytes,
     maxMetadataDepth: config.maxMetadataDepth,
+    deletedRetentionDays: config.deletedRetentionDays,
+    defaultRetentionDays: config.retentionDays,
   };
   const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs });
   const schema = await createSchema(driver);

@@ -93,6 +93,16 @@ export interface Config {
     /** Operations running at once on one WebSocket connection. @default 100 */
     wsSubscriptionsPerConnection: number;
   };
+  /**
+   * How long a soft-deleted workflow can be restored (DELETED_RETENTION_DAYS); the retention job
+   * purges it after that. @default 30
+   */
+  deletedRetentionDays: number;
+  /**
+   * Days a workflow is kept when it sets no `retentionDays` of its own (RETENTION_DAYS).
+   * @default undefined (keep forever)
+   */
+  retentionDays: number | undefined;
 }
 
 /**
@@ -201,8 +211,14 @@ export function loadConfig(env: Env = process.env): Config {
       wsConnectionsPerPrincipal: int(env, "WS_MAX_CONNECTIONS_PER_PRINCIPAL", 0, 0, 1000000000),
       wsSubscriptionsPerConnection: int(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 0, 1000000000),
     },
+    deletedRetentionDays: int(env, "DELETED_RETENTION_DAYS", 30, 1, MAX_RETENTION_DAYS),
+    retentionDays:
+      str(env, "RETENTION_DAYS") === undefined ? undefined : int(env, "RETENTION_DAYS", 0, 1, MAX_RETENTION_DAYS),
   };
 }
+
+/** Longest retention accepted, in days (100 years), for RETENTION_DAYS and `retentionDays` inputs. */
+export const MAX_RETENTION_DAYS = 36500;
 
 /** Smallest AUTH_JWT_SECRET accepted: HS256 needs a key at least as long as its 256-bit hash. */
 export const MIN_JWT_SECRET_LENGTH = 32;

@@ -13,3 +13,17 @@ export const visibleWorkflow = (w: string) => `NOT ${w}:${HIDDEN_WORKFLOW}`;
 
 /** Cypher: the ids of every hidden workflow, as `ids`. */
 export const READ_HIDDEN_WORKFLOWS = `MATCH (w:${HIDDEN_WORKFLOW}) RETURN collect(w.id) AS ids`;
+
+/**
+ * Cypher condition: `w` is soft-deleted (deleteWorkflow): hidden like the others, but with
+ * `deletedAt` set and neither being purged nor imported — its grants stay, so its owners can list
+ * and restore it. The retention job purges it once the restore window has passed.
+ */
+export const deletedWorkflow = (w: string) =>
+  `(${w}:${HIDDEN_WORKFLOW} AND ${w}.deletedAt IS NOT NULL AND ${w}.purging IS NULL AND ${w}.importing IS NULL)`;
+
+/**
+ * Cypher condition: `w` is visible or soft-deleted — what a live stream still follows until it has
+ * delivered the WORKFLOW_DELETED event that ends it.
+ */
+export const visibleOrDeletedWorkflow = (w: string) => `(${visibleWorkflow(w)} OR ${deletedWorkflow(w)})`;

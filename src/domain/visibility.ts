@@ -3,7 +3,7 @@ import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { badUserInput, databaseUnavailable, isDatabaseUnavailable } from "../errors";
 import { readTransaction } from "../infra/neo4j";
-import { READ_HIDDEN_WORKFLOWS, visibleWorkflow } from "./hidden-workflow";
+import { HIDDEN_WORKFLOW, READ_HIDDEN_WORKFLOWS, visibleOrDeletedWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import type { Grant } from "./workflow-access";
 import { accessOf } from "./workflow-access";
@@ -118,6 +118,8 @@ export function canSeeContent(v: Visibility, node: { workflowId: string; restric
 const LOOKUP = `
 UNWIND $principals AS principal
 MATCH (g:WorkflowGrant {principal: principal})
+// A soft-deleted workflow keeps its grants (its owners restore it) but is read by no one.
+WHERE NOT EXISTS { MATCH (d:Workflow {id: g.workflowId}) WHERE d:${HIDDEN_WORKFLOW} }
 WITH collect(DISTINCT g.workflowId) AS ids,
      collect(DISTINCT CASE WHEN g.access = 'OWNER' THEN g.workflowId END) AS owned
 CALL (ids, owned) {
@@ -198,8 +200,10 @@ export interface WorkflowVisibilityState {
   restricted: { id: string; restrictedTo: string[] | null; branchIds: string[] }[];
 }
 
+// A soft-deleted workflow still reads with its grants: its live streams end on its WORKFLOW_DELETED
+// event (see end-on-delete.ts), which the periodic check must not pre-empt.
 const READ_WORKFLOW_VISIBILITY = `
-MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")}
+MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleOrDeletedWorkflow("w")}
 RETURN w.lastSeq AS seq,
   COLLECT { MATCH (g:WorkflowGrant {workflowId: w.id}) RETURN g {.principal, .access} } AS grants,
   COLLECT {

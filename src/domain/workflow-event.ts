@@ -9,7 +9,9 @@ export type WorkflowEventKind =
   | "BRANCH_STATUS_CHANGED"
   | "MONITOR_ADDED"
   | "BRANCH_VISIBILITY_CHANGED"
-  | "WORKFLOW_STATUS_CHANGED";
+  | "WORKFLOW_STATUS_CHANGED"
+  | "WORKFLOW_DELETED"
+  | "WORKFLOW_RESTORED";
 
 /** Kinds whose event carries the node that was written. */
 export const NODE_EVENT_KINDS: ReadonlySet<WorkflowEventKind> = new Set([
