@@ -118,9 +118,10 @@ export function canSeeContent(v: Visibility, node: { workflowId: string; restric
 const LOOKUP = `
 UNWIND $principals AS principal
 MATCH (g:WorkflowGrant {principal: principal})
-// A soft-deleted workflow keeps its grants (its owners restore it) but is read by no one.
-WHERE NOT EXISTS { MATCH (d:Workflow {id: g.workflowId}) WHERE d:${HIDDEN_WORKFLOW} }
-WITH collect(DISTINCT g.workflowId) AS ids,
+// A soft-deleted workflow keeps its grants but is read by no one: its owners still own it (its
+// audit entries, restoreWorkflow), and nothing else of it is reachable.
+WITH g, EXISTS { MATCH (d:Workflow {id: g.workflowId}) WHERE d:${HIDDEN_WORKFLOW} } AS deleted
+WITH collect(DISTINCT CASE WHEN NOT deleted THEN g.workflowId END) AS ids,
      collect(DISTINCT CASE WHEN g.access = 'OWNER' THEN g.workflowId END) AS owned
 CALL (ids, owned) {
   UNWIND ids AS workflowId
@@ -135,7 +136,7 @@ RETURN ids, owned, roots, hidden`;
 export interface AccessView {
   workflowIds: string[] | null;
   visibility: Visibility;
-  /** Workflows being imported or purged: hidden from everyone, admins included (see hidden-workflow.ts). */
+  /** Workflows being imported or purged, or deleted: hidden from everyone, admins included (see hidden-workflow.ts). */
   hiddenWorkflowIds?: string[];
 }
 
