@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Client } from "graphql-ws";
+import { createClient as createSseClient } from "graphql-sse";
+import { signToken } from "../src/auth/sign-token";
 import type { TokenClaims } from "../src/auth/sign-token";
 import { exportOver } from "./support/archive";
 import { codeOf, createCallers, type Callers } from "./support/callers";
@@ -134,13 +136,32 @@ async function plainWorkflow(name = "plain") {
   return { workflowId: started.startWorkflow.id as string, rootId: started.startWorkflow.root.id as string };
 }
 
-/** A graphql-ws subscription that records its events, errors and completion. */
-function watch(client: Client, query: string, variables: Record<string, unknown>) {
+/** What graphql-ws and graphql-sse clients share: subscribe with a sink. */
+interface SubscribingClient {
+  subscribe(
+    payload: { query: string; variables: Record<string, unknown> },
+    sink: { next(value: any): void; error(error: unknown): void; complete(): void },
+  ): () => void;
+}
+
+/** A graphql-sse client (distinct connections) as `as`, over /graphql/stream. */
+function sseClient(as: TokenClaims): SubscribingClient {
+  const client = createSseClient({
+    url: `${api.origin}/graphql/stream`,
+    retryAttempts: 0,
+    headers: async () => ({ authorization: `Bearer ${await signToken(SECRET, as)}` }),
+  });
+  onDispose(() => client.dispose());
+  return client as SubscribingClient;
+}
+
+/** A subscription (graphql-ws or graphql-sse) that records its events, errors and completion. */
+function watch(client: Client | SubscribingClient, query: string, variables: Record<string, unknown>) {
   const events: Record<string, any>[] = [];
   const errors: unknown[] = [];
   let onEvent = () => undefined as void;
   const completed = new Promise<void>((resolve, reject) => {
-    const stop = client.subscribe(
+    const stop = (client as SubscribingClient).subscribe(
       { query, variables },
       {
         next: (value) => {
@@ -247,16 +268,17 @@ describe("deleteWorkflow", () => {
     expect((await ok(ADMIN, DELETE, { id: workflowId })).deleteWorkflow.deletedBy).toBe("root");
   });
 
-  it("ends live subscriptions with WORKFLOW_DELETED, and refuses new ones with NOT_FOUND", async () => {
+  it("ends live subscriptions (WebSocket and SSE) with WORKFLOW_DELETED, and refuses new ones with NOT_FOUND", async () => {
     const { workflowId, rootId } = await richWorkflow();
     const appended = await ok(ANA, APPEND_NODE, {
       input: { workflowId, parentId: rootId, type: "MESSAGE", content: "last words" },
     });
     const from = { id: workflowId, after: appended.appendNode.seq - 1 };
     const query = `subscription ($id: ID!, $after: Int) { workflowEvents(workflowId: $id, afterSeq: $after) { seq kind node { id } } }`;
-    const streams = await Promise.all(
-      [ANA, BEN, ADMIN].map(async (as) => watch(await callers().client(as), query, from)),
-    );
+    const streams = [
+      ...(await Promise.all([ANA, BEN, ADMIN].map(async (as) => watch(await callers().client(as), query, from)))),
+      watch(sseClient(BEN), query, from),
+    ];
     const nodeAdded = watch(
       await callers().client(BEN),
       `subscription ($id: ID!, $after: Int) { nodeAdded(workflowId: $id, afterSeq: $after) { id } }`,
@@ -471,6 +493,11 @@ describe("audit trail", () => {
     await ok(ANA, SET_RETENTION, { input: { workflowId, retentionDays: 3 } });
     await ok(ANA, DELETE, { id: workflowId });
     await ok(ANA, DELETE, { id: workflowId });
+    // The owner still reads its deleted workflow's entries; ben (READ) never did.
+    const LOG = `query ($id: ID!) { auditLog(where: { workflowId: $id }) { edges { node { operation outcome } } } }`;
+    const owners = (await ok(ANA, LOG, { id: workflowId })).auditLog.edges as { node: { operation: string } }[];
+    expect(owners[0].node).toEqual({ operation: "deleteWorkflow", outcome: "OK" });
+    expect((await ok(BEN, LOG, { id: workflowId })).auditLog.edges).toEqual([]);
     await ok(ADMIN, RESTORE, { id: workflowId });
     expect(codeOf(await post(ANA, SET_RETENTION, { input: { workflowId, retentionDays: 0 } }))).toBe("BAD_USER_INPUT");
     const entries = (await auditOf(workflowId)).filter(
