@@ -4,7 +4,10 @@
  * until the last batch of an import. Its grants are written last by an import and deleted first by
  * a purge, so callers who are not admins never find it; admins learn the ids with
  * {@link READ_HIDDEN_WORKFLOWS} as each operation starts (the label is absent on every other
- * workflow, so the lookup reads nothing in the common case).
+ * workflow, so the lookup reads little).
+ *
+ * A soft-deleted workflow (`deletedAt` set, see soft-delete.ts) carries it too, but keeps its
+ * grants: the lookup of the workflows a caller may read leaves labelled ones out (visibility.ts).
  */
 export const HIDDEN_WORKFLOW = "HiddenWorkflow";
 
