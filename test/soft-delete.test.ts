@@ -6,7 +6,11 @@ import type { TokenClaims } from "../src/auth/sign-token";
 import { exportOver } from "./support/archive";
 import { codeOf, createCallers, type Callers } from "./support/callers";
 import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
-import { disposeAll, onDispose, startApp, testDriver, type RunningApp } from "./support/harness";
+import { disposeAll, onDispose, startApp, testConfig, testDriver, type RunningApp } from "./support/harness";
+import { ADMIN_SCOPE } from "../src/auth/access-scope";
+import { deleteWorkflow } from "../src/domain/soft-delete";
+import type { Store } from "../src/domain/store";
+import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
 
 /**
  * Soft delete, restore, deletedWorkflows and per-workflow retention, end to end with
@@ -302,6 +306,39 @@ describe("deleteWorkflow", () => {
       await refused.completed.catch(() => undefined);
       expect(refused.events).toEqual([]);
       expect(JSON.stringify(refused.errors)).toContain("NOT_FOUND");
+    }
+  });
+
+  it("ends a stream whose WORKFLOW_DELETED publish was lost, from the log at its next resync", async () => {
+    const { workflowId, rootId } = await plainWorkflow();
+    await ok(ANA, GRANT, { input: { workflowId, principal: BEN.sub, access: "READ" } });
+    const appended = await ok(ANA, APPEND_NODE, {
+      input: { workflowId, parentId: rootId, type: "MESSAGE", content: "before" },
+    });
+    const query = `subscription ($id: ID!, $after: Int) { workflowEvents(workflowId: $id, afterSeq: $after) { seq kind } }`;
+    const from = { id: workflowId, after: appended.appendNode.seq - 1 };
+    const streams = [
+      watch(await callers().client(BEN), query, from),
+      watch(await callers().client(ADMIN), query, from),
+    ];
+    await Promise.all(streams.map((s) => s.received(1)));
+    // Deleted straight through the domain: committed, never published.
+    const config = testConfig();
+    const store: Store = {
+      driver: testDriver(),
+      database: config.neo4j.database,
+      ...DEFAULT_INPUT_LIMITS,
+      maxContentBytes: config.maxContentBytes,
+      maxBatchSize: config.maxBatchSize,
+    };
+    const deleted = await deleteWorkflow(store, ADMIN_SCOPE, workflowId);
+    expect(deleted.events).toHaveLength(1);
+    for (const s of streams) {
+      await s.completed;
+      expect(s.events.map((e) => e.workflowEvents)).toEqual([
+        { seq: appended.appendNode.seq, kind: "NODE_ADDED" },
+        { seq: appended.appendNode.seq + 1, kind: "WORKFLOW_DELETED" },
+      ]);
     }
   });
 });
