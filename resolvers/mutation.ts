@@ -12,6 +12,9 @@ import {
 } from "../src/domain/lifecycle";
 import { grantWorkflowAccess, revokeWorkflowAccess } from "../src/domain/grants";
 import { startWorkflow } from "../src/domain/start-workflow";
+import { deleteWorkflow, restoreWorkflow } from "../src/domain/soft-delete";
+import { setRetention } from "../src/domain/retention-settings";
+import { seeRestoredWorkflow } from "../src/graphql/see-restored";
 import type { AppContext } from "../src/graphql/context";
 import { seeWorkflow } from "../src/graphql/visibility";
 import type { MutationResolvers } from "../src/generated/graphql";
@@ -100,7 +103,10 @@ type MutationName =
   | "grantWorkflowAccess"
   | "revokeWorkflowAccess"
   | "pruneBranch"
-  | "pruneBranches";
+  | "pruneBranches"
+  | "deleteWorkflow"
+  | "restoreWorkflow"
+  | "setRetention";
 
 /**
  * Wraps each mutation: it runs with an audited caller, and a FORBIDDEN refusal is recorded in the
@@ -109,17 +115,19 @@ type MutationName =
 function withAudit(name: MutationName): Resolvers[MutationName] {
   const run = operations[name] as (
     root: unknown,
-    args: { input: unknown },
+    args: Record<string, unknown>,
     context: AppContext,
     info: GraphQLResolveInfo,
   ) => unknown;
-  return (async (root: unknown, args: { input: unknown }, context: AppContext, info: GraphQLResolveInfo) => {
-    const caller = audited(context, name, args.input);
+  return (async (root: unknown, args: Record<string, unknown>, context: AppContext, info: GraphQLResolveInfo) => {
+    // Most mutations take one `input`; deleteWorkflow and restoreWorkflow take `workflowId` alone.
+    const input = "input" in args ? args.input : args;
+    const caller = audited(context, name, input);
     try {
       return await run(root, args, { ...context, access: caller } as AppContext, info);
     } catch (error) {
       if (isForbidden(error)) {
-        const workflowId = (args.input as { workflowId?: unknown } | null)?.workflowId;
+        const workflowId = (input as { workflowId?: unknown } | null)?.workflowId;
         await recordRefusal(
           context.store,
           { sub: caller.sub, roles: caller.roles ?? [] },
@@ -224,6 +232,26 @@ const operations: Pick<Resolvers, MutationName> = {
     );
     await context.bus.publish(result.events);
     return result;
+  },
+  async deleteWorkflow(_root, { workflowId }, context) {
+    const result = await deleteWorkflow(context.store, context.access, workflowId);
+    await context.bus.publish(result.events);
+    return result.workflow;
+  },
+  async restoreWorkflow(_root, { workflowId }, context, info) {
+    const result = await restoreWorkflow(context.store, context.access, workflowId);
+    await context.bus.publish(result.events);
+    const ids = [result.workflow.id];
+    seeRestoredWorkflow(context, result.workflow.id);
+    const [workflow] = await readBack({ ids, events: result.events }, () =>
+      context.loader.workflows(info, context, ids),
+    );
+    return workflow;
+  },
+  async setRetention(_root, { input }, context, info) {
+    const ids = [await setRetention(context.store, context.access, input)];
+    const [workflow] = await readBack({ ids, events: [] }, () => context.loader.workflows(info, context, ids));
+    return workflow;
   },
 };
 

@@ -7,6 +7,7 @@ import type { WorkflowEventMessage } from "../src/domain/workflow-event";
 import type { AppContext } from "../src/graphql/context";
 import { eventKey } from "../src/domain/workflow-event";
 import { prunedBranchesFor } from "../src/domain/prune-visibility";
+import { expiresAt } from "../src/domain/retention-settings";
 
 type Info = GraphQLResolveInfo;
 
@@ -85,6 +86,10 @@ export const WorkflowEvent = {
 export const Workflow = {
   mermaid(workflow: { id: string }, _args: unknown, context: AppContext) {
     return workflowMermaid(context.store, workflow.id, null, context.visibility);
+  },
+  /** `@customResolver(requires: "createdAt retentionDays")`: the server's default applies when it sets none. */
+  expiresAt(workflow: { createdAt?: unknown; retentionDays?: unknown }, _args: unknown, context: AppContext) {
+    return expiresAt(workflow.createdAt, workflow.retentionDays, context.store.defaultRetentionDays);
   },
 };
 

@@ -6,6 +6,8 @@ import { visibleTo } from "../src/graphql/visibility";
 import { openEventStream } from "../src/live/event-stream";
 import { replayEvents } from "../src/domain/history/replay";
 import { filterEvents } from "../src/live/filter-events";
+import { endOnDelete } from "../src/live/end-on-delete";
+import { isCurrentDeletion } from "../src/domain/soft-delete";
 import { eventKey, NODE_EVENT_KINDS, type WorkflowEventMessage } from "../src/domain/workflow-event";
 import type { AppContext } from "../src/graphql/context";
 import type {
@@ -40,7 +42,10 @@ async function stream(context: AppContext, workflowId: string, afterSeq: number 
     onOverflow: context.closeSlowSubscriber,
     metrics: context.eventMetrics,
   });
-  return visibleTo(context, workflowId, events);
+  // A deletion is the stream's last event; a restored workflow is followed by a new subscription.
+  return endOnDelete(visibleTo(context, workflowId, events), (seq) =>
+    isCurrentDeletion(context.store, workflowId, seq),
+  );
 }
 
 /** Live events, each published after its write committed, resumable with `afterSeq`. */

@@ -119,6 +119,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     maxNameBytes: config.maxNameBytes,
     maxMetadataBytes: config.maxMetadataBytes,
     maxMetadataDepth: config.maxMetadataDepth,
+    deletedRetentionDays: config.retention.deletedRetentionDays,
+    defaultRetentionDays: config.retention.retentionDays,
   };
   const retention = createRetentionScheduler(store, config, logger, ({ ok, report }) =>
     metrics.recordRetentionRun({

@@ -245,15 +245,19 @@ export function loadConfig(env: Env = process.env): Config {
       wsSubscriptionsPerConnection: int(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100, 0, 1000000000),
     },
     retention: {
-      retentionDays: str(env, "RETENTION_DAYS") === undefined ? undefined : int(env, "RETENTION_DAYS", 0, 1, 365000),
-      deletedRetentionDays: int(env, "DELETED_RETENTION_DAYS", 30, 0, 365000),
-      auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 400, 1, 365000),
+      retentionDays:
+        str(env, "RETENTION_DAYS") === undefined ? undefined : int(env, "RETENTION_DAYS", 0, 1, MAX_RETENTION_DAYS),
+      deletedRetentionDays: int(env, "DELETED_RETENTION_DAYS", 30, 0, MAX_RETENTION_DAYS),
+      auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 400, 1, MAX_RETENTION_DAYS),
       intervalMs: int(env, "RETENTION_INTERVAL_MS", 3600000, 0, 7 * 24 * 3600000),
       lockTtlMs: int(env, "RETENTION_LOCK_TTL_MS", 60000, 1000, 3600000),
     },
     metricsToken: metricsToken(env),
   };
 }
+
+/** Longest retention accepted, in days (100 years), for the RETENTION variables and `retentionDays` inputs. */
+export const MAX_RETENTION_DAYS = 36500;
 
 /** METRICS_TOKEN, used as given; a short one could be guessed. */
 function metricsToken(env: Env): string | undefined {

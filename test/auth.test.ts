@@ -248,6 +248,9 @@ describe("role gates over HTTP", () => {
         "setBranchStatus",
         "setBranchVisibility",
         "startWorkflow",
+        "deleteWorkflow",
+        "restoreWorkflow",
+        "setRetention",
       ].sort(),
     );
   });

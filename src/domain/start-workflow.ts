@@ -1,5 +1,7 @@
 import type { AccessScope } from "../auth/access-scope";
 import { randomUUID } from "node:crypto";
+import neo4j from "neo4j-driver";
+import { checkRetentionDays } from "./retention-settings";
 import { conflict } from "../errors";
 import { writeTransaction } from "../infra/neo4j";
 import { recordAudit } from "./audit";
@@ -17,6 +19,8 @@ export interface StartWorkflowInput {
   metadata?: Record<string, unknown> | null;
   agentId?: string | null;
   userId?: string | null;
+  /** Days after creation the retention job purges it (see retention-settings.ts); null: the default. */
+  retentionDays?: number | null;
 }
 
 export interface StartWorkflowResult {
@@ -36,7 +40,7 @@ RETURN w {.name, .metadata, grants: ${GRANTS_OF_W}} AS workflow, ${visibleWorkfl
 const CREATE = `
 CREATE (w:Workflow {
   id: $id, name: $name, status: 'RUNNING', createdAt: datetime($timestamp), metadata: $metadata,
-  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId
+  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId, retentionDays: $retentionDays
 })
 CREATE (:WorkflowGrant {workflowId: $id, principal: $owner, access: 'OWNER'})
 CREATE (:Branch {
@@ -64,6 +68,7 @@ export async function startWorkflow(
   checkNotBlank(input.name, "input.name");
   checkContent(input.systemPrompt, store.maxContentBytes, "input.systemPrompt");
   const metadata = metadataText(input.metadata);
+  const retentionDays = checkRetentionDays(input.retentionDays, "input.retentionDays");
   return writeTransaction(store.driver, store.database, async (tx) => {
     const found = await tx.run(FIND, { id });
     if (found.records.length > 0) {
@@ -100,7 +105,15 @@ export async function startWorkflow(
       restrictedTo: null,
       writtenBy: owner,
     };
-    await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root, owner });
+    await tx.run(CREATE, {
+      id,
+      name: input.name,
+      metadata,
+      timestamp,
+      root,
+      owner,
+      retentionDays: retentionDays === null ? null : neo4j.int(retentionDays),
+    });
     await recordAudit(tx, caller, { workflowIds: [id], targetIds: [root.id, root.branchId] });
     return { workflowId: id, root, created: true };
   });

@@ -3,7 +3,7 @@ import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { badUserInput, databaseUnavailable, isDatabaseUnavailable } from "../errors";
 import { readTransaction } from "../infra/neo4j";
-import { READ_HIDDEN_WORKFLOWS, visibleWorkflow } from "./hidden-workflow";
+import { HIDDEN_WORKFLOW, READ_HIDDEN_WORKFLOWS, visibleOrDeletedWorkflow } from "./hidden-workflow";
 import { PRUNING_BRANCH } from "./pruning-branch";
 import type { Store } from "./store";
 import type { Grant } from "./workflow-access";
@@ -119,7 +119,10 @@ export function canSeeContent(v: Visibility, node: { workflowId: string; restric
 const LOOKUP = `
 UNWIND $principals AS principal
 MATCH (g:WorkflowGrant {principal: principal})
-WITH collect(DISTINCT g.workflowId) AS ids,
+// A soft-deleted workflow keeps its grants but is read by no one: its owners still own it (its
+// audit entries, restoreWorkflow), and nothing else of it is reachable.
+WITH g, EXISTS { MATCH (d:Workflow {id: g.workflowId}) WHERE d:${HIDDEN_WORKFLOW} } AS deleted
+WITH collect(DISTINCT CASE WHEN NOT deleted THEN g.workflowId END) AS ids,
      collect(DISTINCT CASE WHEN g.access = 'OWNER' THEN g.workflowId END) AS owned
 CALL (ids, owned) {
   UNWIND ids AS workflowId
@@ -144,7 +147,7 @@ RETURN ids, pruning`;
 export interface AccessView {
   workflowIds: string[] | null;
   visibility: Visibility;
-  /** Workflows being imported or purged: hidden from everyone, admins included (see hidden-workflow.ts). */
+  /** Workflows being imported or purged, or deleted: hidden from everyone, admins included (see hidden-workflow.ts). */
   hiddenWorkflowIds?: string[];
 }
 
@@ -211,8 +214,10 @@ export interface WorkflowVisibilityState {
   restricted: { id: string; restrictedTo: string[] | null; branchIds: string[] }[];
 }
 
+// A soft-deleted workflow still reads with its grants: its live streams end on its WORKFLOW_DELETED
+// event (see end-on-delete.ts), which the periodic check must not pre-empt.
 const READ_WORKFLOW_VISIBILITY = `
-MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")}
+MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleOrDeletedWorkflow("w")}
 RETURN w.lastSeq AS seq,
   COLLECT { MATCH (g:WorkflowGrant {workflowId: w.id}) RETURN g {.principal, .access} } AS grants,
   COLLECT {

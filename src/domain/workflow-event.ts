@@ -10,7 +10,9 @@ export type WorkflowEventKind =
   | "MONITOR_ADDED"
   | "BRANCH_VISIBILITY_CHANGED"
   | "WORKFLOW_STATUS_CHANGED"
-  | "BRANCH_PRUNED";
+  | "BRANCH_PRUNED"
+  | "WORKFLOW_DELETED"
+  | "WORKFLOW_RESTORED";
 
 /** Kinds whose event carries the node that was written. */
 export const NODE_EVENT_KINDS: ReadonlySet<WorkflowEventKind> = new Set([

@@ -191,8 +191,12 @@ export class WorkflowWriter {
     const branchLineage = new Map(
       (record.get("branches") as Record<string, unknown>[]).map((b) => [String(b.id), b.lineage as string[] | null]),
     );
+    // A node or branch of a workflow of the scope that was not read (hidden: deleted, being purged or
+    // imported) is not there either.
+    const inScope = new Set(scope.workflowIds);
     const visible = (value: Record<string, unknown>) =>
       !hidden.has(String(value.workflowId)) &&
+      !(inScope.has(String(value.workflowId)) && !accessByWorkflow.has(String(value.workflowId))) &&
       !hiddenByLineage(branchLineage.get(String(value.branchId ?? value.id)) ?? null, roots);
     const plan = new WritePlan({
       workflows: workflows.map((w) => ({

@@ -498,6 +498,48 @@ export type DecisionPoint = {
   options: Array<WorkflowNode>;
 };
 
+/** A deleted workflow, as deleteWorkflow and deletedWorkflows return it. */
+export type DeletedWorkflow = {
+  __typename?: 'DeletedWorkflow';
+  /** When it was deleted (server clock, UTC). */
+  deletedAt: Scalars['DateTime']['output'];
+  /** The `sub` of who deleted it. */
+  deletedBy?: Maybe<Scalars['String']['output']>;
+  /** The workflow's id. */
+  id: Scalars['ID']['output'];
+  /** Its name. */
+  name: Scalars['String']['output'];
+  /** Until when restoreWorkflow can bring it back: deletedAt plus DELETED_RETENTION_DAYS; the retention job purges it after. */
+  purgeAfter: Scalars['DateTime']['output'];
+};
+
+/** One deleted workflow of a `deletedWorkflows` page and the cursor that resumes after it. */
+export type DeletedWorkflowEdge = {
+  __typename?: 'DeletedWorkflowEdge';
+  /** Opaque; pass it as `after` to continue after this workflow. */
+  cursor: Scalars['String']['output'];
+  /** The deleted workflow. */
+  node: DeletedWorkflow;
+};
+
+/** A page of deleted workflows, newest deletion first (shaped like a Relay connection). */
+export type DeletedWorkflowPage = {
+  __typename?: 'DeletedWorkflowPage';
+  /** The deleted workflows, newest deletion first, each with its cursor. */
+  edges: Array<DeletedWorkflowEdge>;
+  /** Whether earlier deletions follow, and the cursor to continue from. */
+  pageInfo: DeletedWorkflowPageInfo;
+};
+
+/** Where a `deletedWorkflows` page ends. */
+export type DeletedWorkflowPageInfo = {
+  __typename?: 'DeletedWorkflowPageInfo';
+  /** The cursor of the page's last edge; null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether earlier deletions follow. */
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
 /** Ends a RUNNING workflow as FAILED. */
 export type FailWorkflowInput = {
   /** What went wrong. */
@@ -677,6 +719,15 @@ export type Mutation = {
    */
   completeWorkflow: Workflow;
   /**
+   * Soft-deletes a workflow: from then on it, its nodes, branches and events are absent from every
+   * read (admins' included; only deletedWorkflows lists it), writes to it are NOT_FOUND, and its live
+   * subscriptions receive WORKFLOW_DELETED (its own seq) and complete. Its owners and admins may
+   * restore it for DELETED_RETENTION_DAYS (30 by default); the retention job then purges it. Owners
+   * and admins only (FORBIDDEN for other callers who can read it, NOT_FOUND for those who cannot).
+   * Deleting it again returns the same answer.
+   */
+  deleteWorkflow: DeletedWorkflow;
+  /**
    * Ends a RUNNING workflow as FAILED with its error (WORKFLOW_STATUS_CHANGED) and returns it. Needs
    * WRITE. Idempotent like completeWorkflow.
    */
@@ -706,6 +757,12 @@ export type Mutation = {
    */
   pruneBranches: PruneBranchesResult;
   /**
+   * Brings a deleted workflow back exactly as it was (WORKFLOW_RESTORED) and returns it. Owners and
+   * admins only (a deleted workflow is NOT_FOUND for anyone else). CONFLICT when it is not deleted,
+   * or when its restore window has passed (`extensions.purgeAfter` names the deadline).
+   */
+  restoreWorkflow: Workflow;
+  /**
    * Reopens a FAILED or CANCELLED workflow: RUNNING again (WORKFLOW_STATUS_CHANGED), the branch that
    * failed kept and marked ABANDONED (BRANCH_STATUS_CHANGED; the branch of the error's node, else of
    * `fromNodeId`), and a new branch forked at `fromNodeId` (BRANCH_CREATED), which it returns: append
@@ -730,6 +787,11 @@ export type Mutation = {
    * Live subscriptions of the principals it leaves out stop receiving the branch's events at once.
    */
   setBranchVisibility: Branch;
+  /**
+   * Sets (or with null clears) a workflow's `retentionDays` and returns the workflow. Owners and
+   * admins only, as grantWorkflowAccess. Publishes no event.
+   */
+  setRetention: Workflow;
   /**
    * Creates a workflow, its main branch and its root SYSTEM node (seq 0), and publishes the root's
    * NODE_ADDED. Idempotent with an id: see StartWorkflowInput.id.
@@ -837,6 +899,19 @@ export type MutationCompleteWorkflowArgs = {
  * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
  * compared case-insensitively.
  */
+export type MutationDeleteWorkflowArgs = {
+  workflowId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationFailWorkflowArgs = {
   input: FailWorkflowInput;
 };
@@ -902,6 +977,19 @@ export type MutationPruneBranchesArgs = {
  * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
  * compared case-insensitively.
  */
+export type MutationRestoreWorkflowArgs = {
+  workflowId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
 export type MutationResumeWorkflowArgs = {
   input: ResumeWorkflowInput;
 };
@@ -943,6 +1031,19 @@ export type MutationSetBranchStatusArgs = {
  */
 export type MutationSetBranchVisibilityArgs = {
   input: SetBranchVisibilityInput;
+};
+
+
+/**
+ * Writes. Each mutation runs in one transaction: when it fails, nothing is written. Each event it
+ * writes draws the workflow's next seq and is published to subscribers after commit. Errors carry
+ * `extensions.code` (BAD_USER_INPUT, NOT_FOUND, CONFLICT; SERVICE_UNAVAILABLE when the database cannot
+ * be reached: retry, with the same ids for an idempotent retry) and, when one input value is at fault,
+ * `extensions.field` naming it (`input.parentId`; `input[2].content` in a batch). Ids are UUIDs,
+ * compared case-insensitively.
+ */
+export type MutationSetRetentionArgs = {
+  input: SetRetentionInput;
 };
 
 
@@ -1113,6 +1214,11 @@ export type Query = {
    */
   decisionPoints: Array<DecisionPoint>;
   /**
+   * Deleted workflows not yet purged, newest deletion first, a page at a time: every one for admins;
+   * for anyone else those it owns (an empty page otherwise).
+   */
+  deletedWorkflows: DeletedWorkflowPage;
+  /**
    * A workflow's nodes in seq order, a page at a time: `first` nodes after the cursor `after` (from
    * the root when omitted), optionally filtered. It reads the workflow's (workflowId, seq) index in
    * order, so a page deep into a workflow of any size costs what the first one does.
@@ -1177,6 +1283,18 @@ export type QueryCrossBranchMonitorsArgs = {
 export type QueryDecisionPointsArgs = {
   pending?: InputMaybe<Scalars['Boolean']['input']>;
   workflowId: Scalars['ID']['input'];
+};
+
+
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
+ */
+export type QueryDeletedWorkflowsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1287,6 +1405,14 @@ export type SetBranchVisibilityInput = {
   restrictedTo?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
+/** setRetention's input. */
+export type SetRetentionInput = {
+  /** Days after creation the retention job purges it: 1 to 36500 (BAD_USER_INPUT otherwise); null clears it. */
+  retentionDays?: InputMaybe<Scalars['Int']['input']>;
+  /** The workflow (NOT_FOUND when the caller cannot read it). */
+  workflowId: Scalars['ID']['input'];
+};
+
 /** An enum for sorting in either ascending or descending order. */
 export type SortDirection =
   /** Sort by field values in ascending order. */
@@ -1307,6 +1433,12 @@ export type StartWorkflowInput = {
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The workflow's name; must not be blank (BAD_USER_INPUT). */
   name: Scalars['String']['input'];
+  /**
+   * Days after creation the retention job purges the workflow: a whole number from 1 to 36500
+   * (BAD_USER_INPUT otherwise); omitted or null: the server's RETENTION_DAYS, else kept forever.
+   * Not compared on an idempotent retry; change it with setRetention.
+   */
+  retentionDays?: InputMaybe<Scalars['Int']['input']>;
   /**
    * The content of the root SYSTEM node: at most the server's content limit, 1 MiB of UTF-8 by default
    * (BAD_USER_INPUT beyond it, with `extensions.limit`).
@@ -1452,6 +1584,12 @@ export type Workflow = {
    */
   error?: Maybe<Scalars['JSONObject']['output']>;
   /**
+   * When the retention job purges the workflow: `createdAt` plus `retentionDays` (or the server's
+   * RETENTION_DAYS); null when it is kept forever. Counted from creation, so it is known from the
+   * start and does not move when the workflow ends.
+   */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
    * Who has access to the workflow, by principal. Only owners and admins see the list; for anyone
    * else it is empty.
    */
@@ -1481,6 +1619,11 @@ export type Workflow = {
   name: Scalars['String']['output'];
   /** How many nodes of the workflow the caller can see, root included (restricted branches are not counted). */
   nodeCount: Scalars['Int']['output'];
+  /**
+   * Days after `createdAt` the retention job purges the workflow (startWorkflow's or setRetention's);
+   * null when it sets none: the server's RETENTION_DAYS applies, else it is kept forever.
+   */
+  retentionDays?: Maybe<Scalars['Int']['output']>;
   /** The workflow's SYSTEM node (the system prompt, seq 0). */
   root?: Maybe<WorkflowNode>;
   /** RUNNING from the start; see WorkflowStatus for what changes it. */
@@ -1589,6 +1732,13 @@ export type WorkflowEventKind =
   | 'NODE_ADDED'
   /** chooseOption recorded the choice of an option. */
   | 'OPTION_CHOSEN'
+  /**
+   * deleteWorkflow hid the workflow: the last event a live stream of it delivers before it completes
+   * (see deleteWorkflow).
+   */
+  | 'WORKFLOW_DELETED'
+  /** restoreWorkflow brought the deleted workflow back. */
+  | 'WORKFLOW_RESTORED'
   /**
    * The workflow's status changed (completeWorkflow, failWorkflow, cancelWorkflow, resumeWorkflow);
    * `status` is the new one.
@@ -2196,6 +2346,7 @@ export type WorkflowSort = {
   myAccess?: InputMaybe<SortDirection>;
   name?: InputMaybe<SortDirection>;
   nodeCount?: InputMaybe<SortDirection>;
+  retentionDays?: InputMaybe<SortDirection>;
   status?: InputMaybe<SortDirection>;
   summary?: InputMaybe<SortDirection>;
 };
@@ -2240,6 +2391,7 @@ export type WorkflowWhere = {
   myAccess?: InputMaybe<WorkflowAccessEnumScalarFilters>;
   name?: InputMaybe<StringScalarFilters>;
   nodeCount?: InputMaybe<IntScalarFilters>;
+  retentionDays?: InputMaybe<IntScalarFilters>;
   root?: InputMaybe<WorkflowNodeWhere>;
   status?: InputMaybe<WorkflowStatusEnumScalarFilters>;
   summary?: InputMaybe<StringScalarFilters>;
@@ -2348,6 +2500,10 @@ export type ResolversTypes = {
   DateTimeScalarAggregationFilters: ResolverTypeWrapper<unknown>;
   DateTimeScalarFilters: ResolverTypeWrapper<unknown>;
   DecisionPoint: ResolverTypeWrapper<unknown>;
+  DeletedWorkflow: ResolverTypeWrapper<unknown>;
+  DeletedWorkflowEdge: ResolverTypeWrapper<unknown>;
+  DeletedWorkflowPage: ResolverTypeWrapper<unknown>;
+  DeletedWorkflowPageInfo: ResolverTypeWrapper<unknown>;
   FailWorkflowInput: ResolverTypeWrapper<unknown>;
   Float: ResolverTypeWrapper<unknown>;
   FloatScalarFilters: ResolverTypeWrapper<unknown>;
@@ -2381,6 +2537,7 @@ export type ResolversTypes = {
   RevokeWorkflowAccessInput: ResolverTypeWrapper<unknown>;
   SetBranchStatusInput: ResolverTypeWrapper<unknown>;
   SetBranchVisibilityInput: ResolverTypeWrapper<unknown>;
+  SetRetentionInput: ResolverTypeWrapper<unknown>;
   SortDirection: ResolverTypeWrapper<unknown>;
   StartWorkflowInput: ResolverTypeWrapper<unknown>;
   String: ResolverTypeWrapper<unknown>;
@@ -2473,6 +2630,10 @@ export type ResolversParentTypes = {
   DateTimeScalarAggregationFilters: unknown;
   DateTimeScalarFilters: unknown;
   DecisionPoint: unknown;
+  DeletedWorkflow: unknown;
+  DeletedWorkflowEdge: unknown;
+  DeletedWorkflowPage: unknown;
+  DeletedWorkflowPageInfo: unknown;
   FailWorkflowInput: unknown;
   Float: unknown;
   FloatScalarFilters: unknown;
@@ -2505,6 +2666,7 @@ export type ResolversParentTypes = {
   RevokeWorkflowAccessInput: unknown;
   SetBranchStatusInput: unknown;
   SetBranchVisibilityInput: unknown;
+  SetRetentionInput: unknown;
   StartWorkflowInput: unknown;
   String: unknown;
   StringAggregateSelection: unknown;
@@ -2653,6 +2815,29 @@ export type DecisionPointResolvers<ContextType = AppContext, ParentType extends 
   options?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
 };
 
+export type DeletedWorkflowResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['DeletedWorkflow'] = ResolversParentTypes['DeletedWorkflow']> = {
+  deletedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deletedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  purgeAfter?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type DeletedWorkflowEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['DeletedWorkflowEdge'] = ResolversParentTypes['DeletedWorkflowEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['DeletedWorkflow'], ParentType, ContextType>;
+};
+
+export type DeletedWorkflowPageResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['DeletedWorkflowPage'] = ResolversParentTypes['DeletedWorkflowPage']> = {
+  edges?: Resolver<Array<ResolversTypes['DeletedWorkflowEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['DeletedWorkflowPageInfo'], ParentType, ContextType>;
+};
+
+export type DeletedWorkflowPageInfoResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['DeletedWorkflowPageInfo'] = ResolversParentTypes['DeletedWorkflowPageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type HistoryEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['HistoryEdge'] = ResolversParentTypes['HistoryEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
@@ -2692,15 +2877,18 @@ export type MutationResolvers<ContextType = AppContext, ParentType extends Resol
   cancelWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationCancelWorkflowArgs, 'input'>>;
   chooseOption?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType, RequireFields<MutationChooseOptionArgs, 'input'>>;
   completeWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationCompleteWorkflowArgs, 'input'>>;
+  deleteWorkflow?: Resolver<ResolversTypes['DeletedWorkflow'], ParentType, ContextType, RequireFields<MutationDeleteWorkflowArgs, 'workflowId'>>;
   failWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationFailWorkflowArgs, 'input'>>;
   forkBranch?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationForkBranchArgs, 'input'>>;
   grantWorkflowAccess?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationGrantWorkflowAccessArgs, 'input'>>;
   pruneBranch?: Resolver<ResolversTypes['PruneBranchResult'], ParentType, ContextType, RequireFields<MutationPruneBranchArgs, 'input'>>;
   pruneBranches?: Resolver<ResolversTypes['PruneBranchesResult'], ParentType, ContextType, RequireFields<MutationPruneBranchesArgs, 'input'>>;
+  restoreWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationRestoreWorkflowArgs, 'workflowId'>>;
   resumeWorkflow?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationResumeWorkflowArgs, 'input'>>;
   revokeWorkflowAccess?: Resolver<Maybe<ResolversTypes['Workflow']>, ParentType, ContextType, RequireFields<MutationRevokeWorkflowAccessArgs, 'input'>>;
   setBranchStatus?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchStatusArgs, 'input'>>;
   setBranchVisibility?: Resolver<ResolversTypes['Branch'], ParentType, ContextType, RequireFields<MutationSetBranchVisibilityArgs, 'input'>>;
+  setRetention?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationSetRetentionArgs, 'input'>>;
   startWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationStartWorkflowArgs, 'input'>>;
 };
 
@@ -2739,6 +2927,7 @@ export type QueryResolvers<ContextType = AppContext, ParentType extends Resolver
   branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType, Partial<QueryBranchesArgs>>;
   crossBranchMonitors?: Resolver<Array<ResolversTypes['MonitorLink']>, ParentType, ContextType, RequireFields<QueryCrossBranchMonitorsArgs, 'workflowId'>>;
   decisionPoints?: Resolver<Array<ResolversTypes['DecisionPoint']>, ParentType, ContextType, RequireFields<QueryDecisionPointsArgs, 'workflowId'>>;
+  deletedWorkflows?: Resolver<ResolversTypes['DeletedWorkflowPage'], ParentType, ContextType, RequireFields<QueryDeletedWorkflowsArgs, 'first'>>;
   history?: Resolver<ResolversTypes['HistoryPage'], ParentType, ContextType, RequireFields<QueryHistoryArgs, 'first' | 'workflowId'>>;
   workflowAt?: Resolver<ResolversTypes['WorkflowSnapshot'], ParentType, ContextType, RequireFields<QueryWorkflowAtArgs, 'seq' | 'workflowId'>>;
   workflowEvents?: Resolver<Array<ResolversTypes['WorkflowEvent']>, ParentType, ContextType, RequireFields<QueryWorkflowEventsArgs, 'first' | 'workflowId'>>;
@@ -2764,6 +2953,7 @@ export type WorkflowResolvers<ContextType = AppContext, ParentType extends Resol
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   grants?: Resolver<Array<ResolversTypes['WorkflowGrant']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2772,6 +2962,7 @@ export type WorkflowResolvers<ContextType = AppContext, ParentType extends Resol
   myAccess?: Resolver<Maybe<ResolversTypes['WorkflowAccess']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  retentionDays?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   root?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['WorkflowStatus'], ParentType, ContextType>;
   summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2953,6 +3144,10 @@ export type Resolvers<ContextType = AppContext> = {
   DateTime?: GraphQLScalarType;
   DateTimeAggregateSelection?: DateTimeAggregateSelectionResolvers<ContextType>;
   DecisionPoint?: DecisionPointResolvers<ContextType>;
+  DeletedWorkflow?: DeletedWorkflowResolvers<ContextType>;
+  DeletedWorkflowEdge?: DeletedWorkflowEdgeResolvers<ContextType>;
+  DeletedWorkflowPage?: DeletedWorkflowPageResolvers<ContextType>;
+  DeletedWorkflowPageInfo?: DeletedWorkflowPageInfoResolvers<ContextType>;
   HistoryEdge?: HistoryEdgeResolvers<ContextType>;
   HistoryPage?: HistoryPageResolvers<ContextType>;
   HistoryPageInfo?: HistoryPageInfoResolvers<ContextType>;

@@ -130,8 +130,8 @@ function checkLine(parsed: ArchiveLine, workflowId: string | null, at: string): 
       // An edge is checked by its ends: both must be nodes of this workflow (see WRITE.edge).
       if (parsed.kind !== "edge" && owner !== workflowId)
         throw wrong(`belongs to another workflow than the header's ${workflowId}`);
-      if (parsed.kind === "workflow" && ("importing" in properties || "purging" in properties)) {
-        throw wrong("the workflow is marked as importing or purging");
+      if (parsed.kind === "workflow" && ["importing", "purging", "deletedAt"].some((key) => key in properties)) {
+        throw wrong("the workflow is marked as importing, purging or deleted");
       }
       if (parsed.kind === "workflow" || parsed.kind === "branch" || parsed.kind === "node") {
         const allowed = LABELS[parsed.kind];

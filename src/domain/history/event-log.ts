@@ -7,7 +7,7 @@ import {
 } from "../workflow-event";
 import { PRUNING_BRANCH } from "../pruning-branch";
 import { readTransaction } from "../../infra/neo4j";
-import { visibleWorkflow } from "../hidden-workflow";
+import { visibleOrDeletedWorkflow } from "../hidden-workflow";
 import type { Store } from "../store";
 import { STORED_NODE_PROJECTION, toStoredNode } from "../workflow-node";
 
@@ -109,10 +109,14 @@ export async function readEvents(
   });
 }
 
-/** The workflow's newest seq (the end of its event log). */
+/**
+ * The workflow's newest seq (the end of its event log). A soft-deleted workflow's too: a live stream
+ * that missed the publish of its WORKFLOW_DELETED finds it here on its next resync (opening a
+ * stream checks access first, so no new one starts on a deleted workflow).
+ */
 export async function lastSeqOf(store: Store, workflowId: string): Promise<number | null> {
   const result = await readTransaction(store.driver, store.database, (tx) =>
-    tx.run(`MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")} RETURN w.lastSeq AS lastSeq`, {
+    tx.run(`MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleOrDeletedWorkflow("w")} RETURN w.lastSeq AS lastSeq`, {
       workflowId,
     }),
   );
