@@ -251,6 +251,8 @@ describe("role gates over HTTP", () => {
         "deleteWorkflow",
         "restoreWorkflow",
         "setRetention",
+        "pruneBranch",
+        "pruneBranches",
       ].sort(),
     );
   });
