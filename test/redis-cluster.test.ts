@@ -1,6 +1,16 @@
 import { workflowChannel } from "../src/live/event-bus";
 import { APPEND_NODE } from "./support/documents";
-import { disposeAll, eventually, gqlOk, newWorkflow, onDispose, startApp, type RunningApp } from "./support/harness";
+import {
+  disposeAll,
+  eventually,
+  gqlOk,
+  newWorkflow,
+  onDispose,
+  startApp,
+  subscribe,
+  wsClient,
+  type RunningApp,
+} from "./support/harness";
 import { startRedisCluster, type RedisCluster } from "./support/redis-cluster";
 import type { RedisProcess } from "./support/redis-process";
 import { delivered, range, watch } from "./support/watcher";
@@ -94,6 +104,13 @@ describe("Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub", () => {
     for (const w of workflows) w.parent = (await append(api.url, w.workflowId, w.parent, "before")).id;
     await Promise.all(watchers.map((watcher) => delivered(watcher, 1)));
 
+    // A second workflow on the shard about to stop, with no subscriber yet.
+    let unheard = await newWorkflow(api.url);
+    for (let i = 0; i < 60 && (await cluster.ownerOf(workflowChannel(unheard.workflowId))) !== down.owner; i++) {
+      unheard = await newWorkflow(api.url);
+    }
+    expect(await cluster.ownerOf(workflowChannel(unheard.workflowId))).toBe(down.owner);
+
     await down.owner.stop();
     // Neo4j holds the truth: appends on every shard succeed, the failed SPUBLISH is only logged.
     for (let i = 2; i <= 4; i++) {
@@ -106,12 +123,21 @@ describe("Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub", () => {
     // The shards that are up deliver live meanwhile (no timer resync runs here).
     await Promise.all(others.map((w) => delivered(watchers[workflows.indexOf(w)]!, 4, 30000)));
 
+    // A first subscriber of a channel on the missing shard is refused (clients retry), without
+    // harm to the instance.
+    const refused = subscribe(wsClient(api.wsUrl), `subscription($w: ID!) { workflowEvents(workflowId: $w) { seq } }`, {
+      w: unheard.workflowId,
+    });
+    await expect(refused.next(30000)).rejects.toThrow(/SERVICE_UNAVAILABLE/);
+
     // Same port, same nodes.conf: it comes back owning the same slots, empty. The subscriber
     // connection to it is made again, SSUBSCRIBE re-sent, and the resync reads what was missed.
     await down.owner.start();
     await cluster.untilOk(60000);
     await delivered(watchers[0]!, 4, 60000);
     await eventually(async () => (await shardChannels(cluster, down.owner)).includes(workflowChannel(down.workflowId)));
+    // The refused channel was forgotten, not subscribed again with the others.
+    expect(await shardChannels(cluster, down.owner)).not.toContain(workflowChannel(unheard.workflowId));
 
     // Live again on the restarted shard.
     for (const w of workflows) w.parent = (await append(api.url, w.workflowId, w.parent, "after")).id;
