@@ -64,9 +64,13 @@ export async function startRedisServer(options: RedisProcessOptions = {}): Promi
     writeFileSync(file, `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n`);
     config.push(file, "--sentinel");
   }
-  // A node that misses 2 s of pings is failed (the default, 15 s, would make tests slow).
+  // A node that misses 2 s of pings is failed (the default, 15 s, would make tests slow). The
+  // cluster bus gets a free port of its own: the default, port + 10000, may be taken or past 65535.
   const cluster = options.clusterNode
-    ? ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"]
+    ? [
+        ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"],
+        ...["--cluster-port", String(await freePort())],
+      ]
     : [];
 
   const start = async () => {
