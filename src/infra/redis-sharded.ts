@@ -18,8 +18,8 @@ export type ClusterTarget = Pick<Config, "redisPassword"> & {
  * SPUBLISH to a shard that is down fails at once and is only logged, subscribers read the event
  * from Neo4j), and a subscriber with `shardedSubscribers: true`, which keeps one subscriber
  * connection per master and, after a node restarts or the slots move, connects again and re-sends
- * SSUBSCRIBE for the channels of that node's slots. Every time it has done so (`subscribersReady`)
- * the listeners resync from Neo4j, which fills whatever was published while a shard was away.
+ * SSUBSCRIBE for the channels of that node's slots. After it has done so (`subscribersReady`) the
+ * listeners resync from Neo4j, which fills whatever was published while a shard was away.
  */
 export function createShardedPubSub(target: ClusterTarget, logger: Logger): PubSubHandle {
   // ioredis itself reconnects node connections: a lost node is found again through the slots
