@@ -35,6 +35,7 @@ import { propagationSse } from "./scenarios/propagation-sse";
 import { wideTrees } from "./scenarios/wide-trees";
 import { worstQueries } from "./scenarios/worst-queries";
 import { purge } from "./scenarios/purge";
+import { propagationCluster } from "./scenarios/propagation-cluster";
 
 const SCENARIOS: Scenario[] = [
   ingestSingle,
@@ -52,6 +53,7 @@ const SCENARIOS: Scenario[] = [
   propagationSse,
   archive,
   purge,
+  propagationCluster,
 ];
 
 function parseArgs(argv: string[]) {

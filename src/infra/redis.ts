@@ -3,6 +3,7 @@ import { PubSub } from "graphql-subscriptions";
 import Redis, { Cluster, type RedisOptions } from "ioredis";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
+import { createShardedPubSub } from "./redis-sharded";
 
 /** The publish/subscribe surface the event bus needs (Redis-backed, or in-process for one instance). */
 export interface PubSubEngineLike {
@@ -68,10 +69,12 @@ export function connectRedis(target: RedisTarget | string, extra: RedisOptions =
  * publish during a Redis outage fails at once instead of holding the mutation that caused it.
  * ioredis options: `retryStrategy` (reconnect every 0.2–2 s, forever), `maxRetriesPerRequest: 1`,
  * `enableOfflineQueue: false` on the publisher; with Sentinel `{ sentinels, name }` (ioredis
- * follows failovers); with Cluster `new Cluster(nodes, { redisOptions })` (PUBLISH reaches
- * subscribers on every node).
+ * follows failovers); with Cluster, sharded pub/sub instead (see {@link createShardedPubSub}).
  */
 export function createRedisPubSub(target: RedisTarget | string, logger: Logger): PubSubHandle {
+  if (typeof target !== "string" && target.redisClusterNodes) {
+    return createShardedPubSub({ ...target, redisClusterNodes: target.redisClusterNodes }, logger);
+  }
   const connect = (extra: RedisOptions) => connectRedis(target, extra);
   const publisher = connect({ enableOfflineQueue: false, connectionName: "workflow-graph:pub" });
   const subscriber = connect({ connectionName: "workflow-graph:sub" });

@@ -34,6 +34,12 @@ export interface RedisProcessOptions {
    * of 1, instead of a plain server.
    */
   sentinelOf?: { name: string; port: number };
+  /**
+   * Runs a Redis Cluster node (`--cluster-enabled yes`) whose cluster config (`nodes.conf`) lives
+   * in its directory, which a restart keeps: it comes back with its id and slots. Joining nodes
+   * into a cluster is `startRedisCluster`'s part (redis-cluster.ts).
+   */
+  clusterNode?: boolean;
 }
 
 /**
@@ -58,6 +64,14 @@ export async function startRedisServer(options: RedisProcessOptions = {}): Promi
     writeFileSync(file, `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n`);
     config.push(file, "--sentinel");
   }
+  // A node that misses 2 s of pings is failed (the default, 15 s, would make tests slow). The
+  // cluster bus gets a free port of its own: the default, port + 10000, may be taken or past 65535.
+  const cluster = options.clusterNode
+    ? [
+        ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"],
+        ...["--cluster-port", String(await freePort())],
+      ]
+    : [];
 
   const start = async () => {
     if (disposed) throw new Error("this redis-server was disposed");
@@ -73,6 +87,7 @@ export async function startRedisServer(options: RedisProcessOptions = {}): Promi
         "redis-server",
         ...config,
         ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+        ...cluster,
       ],
       { stdio: ["pipe", "pipe", "pipe"] },
     );
