@@ -8,14 +8,20 @@ import { badUserInput } from "../../errors";
 export interface SearchCursor {
   score: number;
   key: readonly (string | number)[];
+  /**
+   * Where the hit stood in the index's order: a hint for how many hits the next page asks the
+   * index for (a wrong hint costs time, never correctness).
+   */
+  position?: number;
 }
 
 /** The cursor format's version: a later format can still read the cursors clients hold. */
 const CURSOR_VERSION = 1;
 
-/** An opaque cursor: base64url of `{"v":1,"s":<score>,"k":[…]}`. */
+/** An opaque cursor: base64url of `{"v":1,"s":<score>,"k":[…],"p":<position>}`. */
 export function encodeSearchCursor(cursor: SearchCursor): string {
-  return Buffer.from(JSON.stringify({ v: CURSOR_VERSION, s: cursor.score, k: cursor.key })).toString("base64url");
+  const payload = { v: CURSOR_VERSION, s: cursor.score, k: cursor.key, p: cursor.position ?? 0 };
+  return Buffer.from(JSON.stringify(payload)).toString("base64url");
 }
 
 /**
@@ -30,15 +36,16 @@ export function decodeSearchCursor(cursor: string, shape: readonly ("string" | "
   } catch {
     payload = null;
   }
-  const { v, s, k } = (payload ?? {}) as { v?: unknown; s?: unknown; k?: unknown };
+  const { v, s, k, p } = (payload ?? {}) as { v?: unknown; s?: unknown; k?: unknown; p?: unknown };
   const keyFits =
     Array.isArray(k) &&
     k.length === shape.length &&
     k.every((part, i) =>
       shape[i] === "number" ? typeof part === "number" && Number.isSafeInteger(part) : typeof part === "string",
     );
-  if (v !== CURSOR_VERSION || typeof s !== "number" || !Number.isFinite(s) || !keyFits) {
+  const positionFits = typeof p === "number" && Number.isSafeInteger(p) && p >= 0;
+  if (v !== CURSOR_VERSION || typeof s !== "number" || !Number.isFinite(s) || !keyFits || !positionFits) {
     throw badUserInput("after is not a cursor that this search returned", { field: "after" });
   }
-  return { score: s, key: k as (string | number)[] };
+  return { score: s, key: k as (string | number)[], position: p };
 }

@@ -8,7 +8,7 @@ import { contentVisible, visibilityParams, type Visibility } from "../visibility
 import { STORED_PROPERTIES_PROJECTION, toStoredNode, type NodeType, type StoredNode } from "../workflow-node";
 import { highlight, queryTerms } from "./highlight";
 import { searchSyntaxError } from "./lucene-error";
-import { firstHits, type HitReader, type ScoredHit } from "./score-order";
+import { firstHits, type HitReader, type PagedHit, type ScoredHit } from "./score-order";
 import { decodeSearchCursor, encodeSearchCursor } from "./search-cursor";
 
 /** The full-text index over WorkflowNode `content` and `metadata` (migration 0007). */
@@ -63,18 +63,15 @@ export interface SearchPage<T> {
 }
 
 /**
- * Cypher: the visible hits after the cursor. The filters come after the index call, inside the
- * statement, so a page is full whatever they leave out:
- * - the caller's workflows ($workflowIds, null for admins), none hidden (HiddenWorkflow: imported,
- *   purged, deleted), no node on a branch hidden from it, no node whose content it may not read
+ * Cypher condition: hit `n` with `score` is visible to the caller, comes after the cursor and
+ * passes the client's filters. The filters come after the index call, inside the statement, so a
+ * page is full whatever they leave out:
+ * - the caller's workflows ($workflowIds, null for admins), none hidden (HiddenWorkflow: deleted,
+ *   purging, importing), no node on a branch hidden from it, no node whose content it may not read
  *   (a redacted node never matches: not by its score, not by its highlight);
  * - the client's filters.
- * `$tieScore` set: only hits with exactly that score, in key order (see firstHits).
  */
-const SEARCH_NODES = (ties: boolean) => `
-CALL () { MATCH (h:${HIDDEN_WORKFLOW}) RETURN collect(h.id) AS hiddenWorkflowIds }
-CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query) YIELD node AS n, score
-WHERE ${ties ? "score = $tieScore AND " : ""}($afterScore IS NULL OR score < $afterScore OR (score = $afterScore
+const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $afterScore
     AND (n.workflowId > $afterWorkflowId OR (n.workflowId = $afterWorkflowId AND n.seq > $afterSeq))))
   AND ($workflowIds IS NULL OR n.workflowId IN $workflowIds)
   AND NOT n.workflowId IN hiddenWorkflowIds
@@ -86,12 +83,36 @@ WHERE ${ties ? "score = $tieScore AND " : ""}($afterScore IS NULL OR score < $af
   AND ($agentId IS NULL OR n.agentId = $agentId)
   AND ($userId IS NULL OR n.userId = $userId)
   AND ($from IS NULL OR n.timestamp >= datetime($from))
-  AND ($to IS NULL OR n.timestamp < datetime($to))
+  AND ($to IS NULL OR n.timestamp < datetime($to))`;
+
+const HIDDEN_WORKFLOWS = `CALL () { MATCH (h:${HIDDEN_WORKFLOW}) RETURN collect(h.id) AS hiddenWorkflowIds }`;
+
+/**
+ * Cypher: the index's best `$indexLimit` hits (Lucene keeps only those), how many there were and
+ * the lowest score, and those of them that are visible and follow the cursor, with their rank.
+ */
+export const SEARCH_NODES_TOP = `
+${HIDDEN_WORKFLOWS}
+CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query, {limit: $indexLimit}) YIELD node, score
+WITH hiddenWorkflowIds, collect([node, score]) AS hits
+CALL (hits, hiddenWorkflowIds) {
+  UNWIND range(0, size(hits) - 1) AS rank
+  WITH rank, hits[rank][0] AS n, hits[rank][1] AS score, hiddenWorkflowIds
+  WHERE ${VISIBLE_HIT}
+  RETURN collect({rank: rank, score: score, node: ${STORED_PROPERTIES_PROJECTION}}) AS rows
+}
+RETURN size(hits) AS read, hits[-1][1] AS lowest, rows`;
+
+/**
+ * Cypher: the first `$limit` visible hits after the cursor in the index's order, its hits read one
+ * by one; or (`ties`) those with exactly `$tieScore`, in key order (reading every hit).
+ */
+export const searchNodesScan = (ties: boolean) => `
+${HIDDEN_WORKFLOWS}
+CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query) YIELD node AS n, score
+WHERE ${ties ? "score = $tieScore AND " : ""}${VISIBLE_HIT}
 WITH n, score ${ties ? "ORDER BY n.workflowId, n.seq " : ""}LIMIT $limit
 RETURN score, ${STORED_PROPERTIES_PROJECTION} AS node`;
-
-/** The statement for the first hits in the index's order, or (`ties`) those of one score in key order. */
-export const searchNodesStatement = (ties = false) => SEARCH_NODES(ties);
 
 type Row = ScoredHit & { node: StoredNode };
 
@@ -127,11 +148,29 @@ export async function searchNodes(
     from: where.from ?? null,
     to: where.to ?? null,
   };
-  const rows = await readHits(store, first + 1, (tx) => ({
-    stream: (limit) => run(tx, searchNodesStatement(false), { ...params, limit: neo4j.int(limit) }),
-    ties: (score, limit) =>
-      run(tx, searchNodesStatement(true), { ...params, tieScore: score, limit: neo4j.int(limit) }),
-  }));
+  const rows = await readHits(
+    store,
+    first + 1,
+    (tx) => ({
+      async top(limit) {
+        const [record] = (await tx.run(SEARCH_NODES_TOP, { ...params, indexLimit: neo4j.int(limit) })).records;
+        const hits = (record.get("rows") as { rank: unknown; score: unknown; node: Record<string, unknown> }[]).map(
+          (row) => ({ ...toHit(row.score, row.node), rank: Number(row.rank) }),
+        );
+        const lowest = record.get("lowest") as number | null;
+        return { read: Number(record.get("read")), lowest, hits };
+      },
+      async stream(limit) {
+        const result = await tx.run(searchNodesScan(false), { ...params, limit: neo4j.int(limit) });
+        return result.records.map((r) => toHit(r.get("score"), r.get("node") as Record<string, unknown>));
+      },
+      async ties(score, limit) {
+        const result = await tx.run(searchNodesScan(true), { ...params, tieScore: score, limit: neo4j.int(limit) });
+        return result.records.map((r) => toHit(r.get("score"), r.get("node") as Record<string, unknown>));
+      },
+    }),
+    after?.position,
+  );
   const terms = queryTerms(query);
   const edges = rows.slice(0, first).map((row) => ({
     cursor: encodeSearchCursor(row),
@@ -142,12 +181,9 @@ export async function searchNodes(
   return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 
-async function run(tx: ManagedTransaction, statement: string, params: Record<string, unknown>): Promise<Row[]> {
-  const result = await tx.run(statement, params);
-  return result.records.map((record) => {
-    const node = toStoredNode(record.get("node") as Record<string, unknown>);
-    return { score: Number(record.get("score")), key: [node.workflowId, node.seq], node };
-  });
+function toHit(score: unknown, value: Record<string, unknown>): Row {
+  const node = toStoredNode(value);
+  return { score: Number(score), key: [node.workflowId, node.seq], node };
 }
 
 /**
@@ -158,10 +194,11 @@ export async function readHits<T extends ScoredHit>(
   store: Store,
   count: number,
   reader: (tx: ManagedTransaction) => HitReader<T>,
-): Promise<T[]> {
+  hint?: number,
+): Promise<PagedHit<T>[]> {
   if (count <= 1) return [];
   try {
-    return await readTransaction(store.driver, store.database, (tx) => firstHits(reader(tx), count));
+    return await readTransaction(store.driver, store.database, (tx) => firstHits(reader(tx), count, hint));
   } catch (error) {
     throw searchSyntaxError(error) ?? error;
   }

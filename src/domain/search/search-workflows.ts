@@ -1,4 +1,4 @@
-import neo4j, { type ManagedTransaction } from "neo4j-driver";
+import neo4j from "neo4j-driver";
 import { visibleWorkflow } from "../hidden-workflow";
 import type { Store } from "../store";
 import { highlight, queryTerms } from "./highlight";
@@ -37,25 +37,39 @@ export interface WorkflowHit {
 }
 
 /**
- * Cypher: the visible workflows after the cursor (by score, then id), filtered inside the statement
- * after the index call: only the caller's workflows, none hidden. A workflow a caller may read
- * shows its name, system prompt and metadata to every reader, so nothing else is left out.
+ * Cypher condition: workflow hit `w` with `score` comes after the cursor, is one the caller may
+ * read and not hidden, and passes the client's filters (checked after the index call, inside the
+ * statement). A workflow a caller may read shows its name, system prompt and metadata to every
+ * reader, so nothing else is left out.
  */
-const SEARCH_WORKFLOWS = (ties: boolean) => `
-CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query) YIELD node AS w, score
-WHERE ${ties ? "score = $tieScore AND " : ""}($afterScore IS NULL OR score < $afterScore
-    OR (score = $afterScore AND w.id > $afterId))
+const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $afterScore AND w.id > $afterId))
   AND ($workflowIds IS NULL OR w.id IN $workflowIds)
   AND ${visibleWorkflow("w")}
   AND ($status IS NULL OR w.status = $status)
   AND ($from IS NULL OR w.createdAt >= datetime($from))
   AND ($to IS NULL OR w.createdAt < datetime($to))
-  AND ($agentId IS NULL OR EXISTS { MATCH (r:WorkflowNode {workflowId: w.id, seq: 0}) WHERE r.agentId = $agentId })
-WITH w, score ${ties ? "ORDER BY w.id " : ""}LIMIT $limit
-RETURN score, w.id AS id, w.name AS name, w.systemPrompt AS systemPrompt, w.metadata AS metadata`;
+  AND ($agentId IS NULL OR EXISTS { MATCH (r:WorkflowNode {workflowId: w.id, seq: 0}) WHERE r.agentId = $agentId })`;
 
-/** The statement for the first hits in the index's order, or (`ties`) those of one score by id. */
-export const searchWorkflowsStatement = (ties = false) => SEARCH_WORKFLOWS(ties);
+const PROJECTION = "{.id, .name, .systemPrompt, .metadata}";
+
+/** Cypher: the index's best `$indexLimit` hits, as SEARCH_NODES_TOP reads them. */
+export const SEARCH_WORKFLOWS_TOP = `
+CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query, {limit: $indexLimit}) YIELD node, score
+WITH collect([node, score]) AS hits
+CALL (hits) {
+  UNWIND range(0, size(hits) - 1) AS rank
+  WITH rank, hits[rank][0] AS w, hits[rank][1] AS score
+  WHERE ${VISIBLE_HIT}
+  RETURN collect({rank: rank, score: score, workflow: w ${PROJECTION}}) AS rows
+}
+RETURN size(hits) AS read, hits[-1][1] AS lowest, rows`;
+
+/** Cypher: as searchNodesScan, over workflows (ties in id order). */
+export const searchWorkflowsScan = (ties: boolean) => `
+CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query) YIELD node AS w, score
+WHERE ${ties ? "score = $tieScore AND " : ""}${VISIBLE_HIT}
+WITH w, score ${ties ? "ORDER BY w.id " : ""}LIMIT $limit
+RETURN score, w ${PROJECTION} AS workflow`;
 
 type Row = ScoredHit & { id: string; texts: (string | null)[] };
 
@@ -84,18 +98,29 @@ export async function searchWorkflows(
     from: where.from ?? null,
     to: where.to ?? null,
   };
-  const read = async (tx: ManagedTransaction, ties: boolean, extra: Record<string, unknown>) => {
-    const result = await tx.run(searchWorkflowsStatement(ties), { ...params, ...extra });
-    return result.records.map((record): Row => {
-      const id = String(record.get("id"));
-      const texts = ["name", "systemPrompt", "metadata"].map((key) => (record.get(key) as string | null) ?? null);
-      return { score: Number(record.get("score")), key: [id], id, texts };
-    });
-  };
-  const rows = await readHits(store, first + 1, (tx) => ({
-    stream: (limit) => read(tx, false, { limit: neo4j.int(limit) }),
-    ties: (score, limit) => read(tx, true, { tieScore: score, limit: neo4j.int(limit) }),
-  }));
+  const rows = await readHits(
+    store,
+    first + 1,
+    (tx) => ({
+      async top(limit) {
+        const [record] = (await tx.run(SEARCH_WORKFLOWS_TOP, { ...params, indexLimit: neo4j.int(limit) })).records;
+        const hits = (record.get("rows") as { rank: unknown; score: unknown; workflow: Record<string, unknown> }[]).map(
+          (row) => ({ ...toHit(row.score, row.workflow), rank: Number(row.rank) }),
+        );
+        const lowest = record.get("lowest") as number | null;
+        return { read: Number(record.get("read")), lowest, hits };
+      },
+      async stream(limit) {
+        const result = await tx.run(searchWorkflowsScan(false), { ...params, limit: neo4j.int(limit) });
+        return result.records.map((r) => toHit(r.get("score"), r.get("workflow") as Record<string, unknown>));
+      },
+      async ties(score, limit) {
+        const result = await tx.run(searchWorkflowsScan(true), { ...params, tieScore: score, limit: neo4j.int(limit) });
+        return result.records.map((r) => toHit(r.get("score"), r.get("workflow") as Record<string, unknown>));
+      },
+    }),
+    after?.position,
+  );
   const terms = queryTerms(query);
   const edges = rows.slice(0, first).map((row) => ({
     cursor: encodeSearchCursor(row),
@@ -104,4 +129,10 @@ export async function searchWorkflows(
     highlight: row.texts.reduce<string | null>((found, text) => found ?? highlight(text, terms), null),
   }));
   return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+function toHit(score: unknown, workflow: Record<string, unknown>): Row {
+  const id = String(workflow.id);
+  const texts = [workflow.name, workflow.systemPrompt, workflow.metadata].map((t) => (t as string | null) ?? null);
+  return { score: Number(score), key: [id], id, texts };
 }
