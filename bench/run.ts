@@ -34,6 +34,7 @@ import { propagationUsers } from "./scenarios/propagation-users";
 import { propagationSse } from "./scenarios/propagation-sse";
 import { wideTrees } from "./scenarios/wide-trees";
 import { worstQueries } from "./scenarios/worst-queries";
+import { search } from "./scenarios/search";
 
 const SCENARIOS: Scenario[] = [
   ingestSingle,
@@ -50,6 +51,7 @@ const SCENARIOS: Scenario[] = [
   viewerRender,
   propagationSse,
   archive,
+  search,
 ];
 
 function parseArgs(argv: string[]) {
