@@ -15,19 +15,18 @@ type Hit = ScoredHit & { visible: boolean };
  * An index in memory: hits best score first, equal scores in a scrambled order (a real index
  * orders them as it pleases), filtered by `visible` and the cursor like the statements do.
  */
-function fakeIndex(hits: Hit[], after: ScoredHit | null): HitReader<Hit> & { reads: number[] } {
+function fakeIndex(hits: Hit[], after: ScoredHit | null): HitReader<Hit> & { reads: [number, number][] } {
   const stream = [...hits].sort((a, b) => b.score - a.score || (hashOf(a) % 7) - (hashOf(b) % 7));
   const passes = (hit: Hit) => hit.visible && (after === null || compareHits(after, hit) < 0);
-  const reads: number[] = [];
+  const reads: [number, number][] = [];
   return {
     reads,
-    async top(limit) {
-      reads.push(limit);
-      const read = stream.slice(0, limit);
+    async top(skip, limit) {
+      reads.push([skip, limit]);
+      const read = stream.slice(skip, skip + limit);
       return {
-        read: read.length,
-        lowest: read.at(-1)?.score ?? null,
-        hits: read.map((hit, rank) => ({ ...hit, rank })).filter(passes),
+        scores: read.map((hit) => hit.score),
+        hits: read.map((hit, index) => ({ ...hit, index })).filter(passes),
       };
     },
     async stream(limit) {
@@ -41,6 +40,8 @@ function fakeIndex(hits: Hit[], after: ScoredHit | null): HitReader<Hit> & { rea
     },
   };
 }
+/** A hit that scores above every other and is not visible: it moves every index position on. */
+const stale = (i: number): Hit => ({ score: 1000, key: ["stale", i], visible: false });
 const hashOf = (hit: ScoredHit) => [...String(hit.key.join())].reduce((h, c) => h * 31 + c.charCodeAt(0), 7) >>> 0;
 
 /** A deterministic pseudo-random sequence. */
@@ -64,14 +65,17 @@ describe("firstHits: pages in score-then-key order without sorting every hit", (
       const pageSize = 1 + Math.floor(next() * 30);
       const maxTopRead = seed % 2 ? 64 : 100000;
       const seen: Hit[] = [];
-      let after: (ScoredHit & { position: number }) | null = null;
+      let after: PagedHit<Hit> | null = null;
       for (let pages = 0; pages < 1000; pages++) {
-        const page: PagedHit<Hit>[] = await firstHits(
-          fakeIndex(hits, after),
-          pageSize + 1,
-          after?.position ?? 0,
-          maxTopRead,
-        );
+        // Now and then the index changes between pages (better hits added; hits already paged
+        // past deleted): a hint gone stale must cost time only.
+        const index: Hit[] =
+          pages !== 2 || seed % 4 > 1
+            ? hits
+            : seed % 4 === 0
+              ? [...hits, ...Array.from({ length: 30 }, (_, i) => stale(i))]
+              : hits.filter((hit) => !seen.slice(0, pageSize).some((s) => s.key.join() === hit.key.join()));
+        const page: PagedHit<Hit>[] = await firstHits(fakeIndex(index, after), pageSize + 1, after, maxTopRead);
         seen.push(...page.slice(0, pageSize));
         if (page.length <= pageSize) break;
         after = page[pageSize - 1];
@@ -80,14 +84,20 @@ describe("firstHits: pages in score-then-key order without sorting every hit", (
     }
   });
 
-  it("asks the index for about one page when nothing is filtered out, and starts a deep page from the hint", async () => {
-    const hits: Hit[] = Array.from({ length: 10000 }, (_, i) => ({ score: 10000 - i, key: ["w", i], visible: true }));
+  it("asks the index for about two pages when nothing is filtered out, and skips to the cursor's score on the next", async () => {
+    const hits: Hit[] = Array.from({ length: 10000 }, (_, i) => ({
+      score: 10000 - Math.floor(i / 3),
+      key: ["w", i],
+      visible: true,
+    }));
     const index = fakeIndex(hits, null);
     const page = await firstHits(index, 21);
-    expect(index.reads).toEqual([42]);
+    expect(index.reads).toEqual([[0, 42]]);
+    // The 20th hit (i = 19) ties with i = 18 and 20: its score's first hit is at 18.
+    expect(page[19]).toMatchObject({ key: ["w", 19], position: 18 });
     const deep = fakeIndex(hits, page[19]);
-    const next = await firstHits(deep, 21, page[19].position);
-    expect(deep.reads).toEqual([20 + 42]);
+    const next = await firstHits(deep, 21, page[19]);
+    expect(deep.reads).toEqual([[17, 42]]);
     expect(next[0].key).toEqual(["w", 20]);
   });
 });

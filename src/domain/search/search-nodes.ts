@@ -9,7 +9,7 @@ import { STORED_PROPERTIES_PROJECTION, toStoredNode, type NodeType, type StoredN
 import { highlight, queryTerms } from "./highlight";
 import { searchSyntaxError } from "./lucene-error";
 import { firstHits, type HitReader, type PagedHit, type ScoredHit } from "./score-order";
-import { decodeSearchCursor, encodeSearchCursor } from "./search-cursor";
+import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from "./search-cursor";
 
 /** The full-text index over WorkflowNode `content` and `metadata` (migration 0007). */
 export const NODE_TEXT_INDEX = "workflow_node_text";
@@ -88,20 +88,15 @@ const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $af
 const HIDDEN_WORKFLOWS = `CALL () { MATCH (h:${HIDDEN_WORKFLOW}) RETURN collect(h.id) AS hiddenWorkflowIds }`;
 
 /**
- * Cypher: the index's best `$indexLimit` hits (Lucene keeps only those), how many there were and
- * the lowest score, and those of them that are visible and follow the cursor, with their rank.
+ * Cypher: the index's best `$indexSkip + $indexLimit` hits but the first `$indexSkip` (Lucene keeps
+ * only those), each with its score, and its stored properties when it is visible and follows the
+ * cursor (null otherwise).
  */
 export const SEARCH_NODES_TOP = `
 ${HIDDEN_WORKFLOWS}
-CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query, {limit: $indexLimit}) YIELD node, score
-WITH hiddenWorkflowIds, collect([node, score]) AS hits
-CALL (hits, hiddenWorkflowIds) {
-  UNWIND range(0, size(hits) - 1) AS rank
-  WITH rank, hits[rank][0] AS n, hits[rank][1] AS score, hiddenWorkflowIds
-  WHERE ${VISIBLE_HIT}
-  RETURN collect({rank: rank, score: score, node: ${STORED_PROPERTIES_PROJECTION}}) AS rows
-}
-RETURN size(hits) AS read, hits[-1][1] AS lowest, rows`;
+CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query, {skip: $indexSkip, limit: $indexLimit})
+  YIELD node AS n, score
+RETURN score, CASE WHEN ${VISIBLE_HIT} THEN ${STORED_PROPERTIES_PROJECTION} END AS node`;
 
 /**
  * Cypher: the first `$limit` visible hits after the cursor in the index's order, its hits read one
@@ -152,13 +147,18 @@ export async function searchNodes(
     store,
     first + 1,
     (tx) => ({
-      async top(limit) {
-        const [record] = (await tx.run(SEARCH_NODES_TOP, { ...params, indexLimit: neo4j.int(limit) })).records;
-        const hits = (record.get("rows") as { rank: unknown; score: unknown; node: Record<string, unknown> }[]).map(
-          (row) => ({ ...toHit(row.score, row.node), rank: Number(row.rank) }),
-        );
-        const lowest = record.get("lowest") as number | null;
-        return { read: Number(record.get("read")), lowest, hits };
+      async top(skip, limit) {
+        const result = await tx.run(SEARCH_NODES_TOP, {
+          ...params,
+          indexSkip: neo4j.int(skip),
+          indexLimit: neo4j.int(limit),
+        });
+        const scores = result.records.map((r) => Number(r.get("score")));
+        const hits = result.records.flatMap((r, index) => {
+          const node = r.get("node") as Record<string, unknown> | null;
+          return node ? [{ ...toHit(scores[index], node), index }] : [];
+        });
+        return { scores, hits };
       },
       async stream(limit) {
         const result = await tx.run(searchNodesScan(false), { ...params, limit: neo4j.int(limit) });
@@ -169,7 +169,7 @@ export async function searchNodes(
         return result.records.map((r) => toHit(r.get("score"), r.get("node") as Record<string, unknown>));
       },
     }),
-    after?.position,
+    after,
   );
   const terms = queryTerms(query);
   const edges = rows.slice(0, first).map((row) => ({
@@ -194,11 +194,11 @@ export async function readHits<T extends ScoredHit>(
   store: Store,
   count: number,
   reader: (tx: ManagedTransaction) => HitReader<T>,
-  hint?: number,
+  after: SearchCursor | null,
 ): Promise<PagedHit<T>[]> {
   if (count <= 1) return [];
   try {
-    return await readTransaction(store.driver, store.database, (tx) => firstHits(reader(tx), count, hint));
+    return await readTransaction(store.driver, store.database, (tx) => firstHits(reader(tx), count, after));
   } catch (error) {
     throw searchSyntaxError(error) ?? error;
   }

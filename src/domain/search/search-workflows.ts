@@ -52,17 +52,11 @@ const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $af
 
 const PROJECTION = "{.id, .name, .systemPrompt, .metadata}";
 
-/** Cypher: the index's best `$indexLimit` hits, as SEARCH_NODES_TOP reads them. */
+/** Cypher: the index's best hits, as SEARCH_NODES_TOP reads them. */
 export const SEARCH_WORKFLOWS_TOP = `
-CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query, {limit: $indexLimit}) YIELD node, score
-WITH collect([node, score]) AS hits
-CALL (hits) {
-  UNWIND range(0, size(hits) - 1) AS rank
-  WITH rank, hits[rank][0] AS w, hits[rank][1] AS score
-  WHERE ${VISIBLE_HIT}
-  RETURN collect({rank: rank, score: score, workflow: w ${PROJECTION}}) AS rows
-}
-RETURN size(hits) AS read, hits[-1][1] AS lowest, rows`;
+CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query, {skip: $indexSkip, limit: $indexLimit})
+  YIELD node AS w, score
+RETURN score, CASE WHEN ${VISIBLE_HIT} THEN w ${PROJECTION} END AS workflow`;
 
 /** Cypher: as searchNodesScan, over workflows (ties in id order). */
 export const searchWorkflowsScan = (ties: boolean) => `
@@ -102,13 +96,18 @@ export async function searchWorkflows(
     store,
     first + 1,
     (tx) => ({
-      async top(limit) {
-        const [record] = (await tx.run(SEARCH_WORKFLOWS_TOP, { ...params, indexLimit: neo4j.int(limit) })).records;
-        const hits = (record.get("rows") as { rank: unknown; score: unknown; workflow: Record<string, unknown> }[]).map(
-          (row) => ({ ...toHit(row.score, row.workflow), rank: Number(row.rank) }),
-        );
-        const lowest = record.get("lowest") as number | null;
-        return { read: Number(record.get("read")), lowest, hits };
+      async top(skip, limit) {
+        const result = await tx.run(SEARCH_WORKFLOWS_TOP, {
+          ...params,
+          indexSkip: neo4j.int(skip),
+          indexLimit: neo4j.int(limit),
+        });
+        const scores = result.records.map((r) => Number(r.get("score")));
+        const hits = result.records.flatMap((r, index) => {
+          const workflow = r.get("workflow") as Record<string, unknown> | null;
+          return workflow ? [{ ...toHit(scores[index], workflow), index }] : [];
+        });
+        return { scores, hits };
       },
       async stream(limit) {
         const result = await tx.run(searchWorkflowsScan(false), { ...params, limit: neo4j.int(limit) });
@@ -119,7 +118,7 @@ export async function searchWorkflows(
         return result.records.map((r) => toHit(r.get("score"), r.get("workflow") as Record<string, unknown>));
       },
     }),
-    after?.position,
+    after,
   );
   const terms = queryTerms(query);
   const edges = rows.slice(0, first).map((row) => ({
