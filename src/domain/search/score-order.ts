@@ -96,7 +96,7 @@ export async function firstHits<T extends ScoredHit>(
     if (above.length >= count) return placed(above.slice(0, count));
     // Grow by what the filters let through so far (fourfold at least), so a filter that keeps one
     // hit in ten takes one more read, not three.
-    limit *= Math.min(64, Math.max(4, Math.ceil((2 * count) / Math.max(1, above.length))));
+    limit *= Math.min(16, Math.max(4, Math.ceil((2 * count) / Math.max(1, hits.length))));
   }
   // Every hit read holds a score at or above the lowest: with the ties at the lowest score added,
   // there are at least `room` ≥ `count` of them.
