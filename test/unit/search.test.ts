@@ -75,7 +75,10 @@ describe("firstHits: pages in score-then-key order without sorting every hit", (
             : seed % 4 === 0
               ? [...hits, ...Array.from({ length: 30 }, (_, i) => stale(i))]
               : hits.filter((hit) => !seen.slice(0, pageSize).some((s) => s.key.join() === hit.key.join()));
-        const page: PagedHit<Hit>[] = await firstHits(fakeIndex(index, after), pageSize + 1, after, maxTopRead);
+        const page: PagedHit<Hit>[] = await firstHits(fakeIndex(index, after), pageSize + 1, after, {
+          maxTopRead,
+          filtered: seed % 5 === 0,
+        });
         seen.push(...page.slice(0, pageSize));
         if (page.length <= pageSize) break;
         after = page[pageSize - 1];

@@ -53,7 +53,7 @@ export type PagedHit<T> = T & { position: number };
  * every hit.
  *
  * The index is asked for its best N hits (Lucene keeps a heap of N, far cheaper than handing over
- * every hit), room for two pages. Every hit scoring above the lowest score read is then known, so
+ * every hit), room for two pages (sixteen when the client filters). Every hit scoring above the lowest score read is then known, so
  * when at least `count` of those pass the filters and follow the cursor, they are the answer.
  * Otherwise (filters that leave most hits out, or many hits tied at the lowest score) N grows, at
  * least fourfold, by what the filters let through, and the index is asked again. Past `maxTopRead`, the hits that pass are read one by one
@@ -70,10 +70,12 @@ export async function firstHits<T extends ScoredHit>(
   reader: HitReader<T>,
   count: number,
   after: { score: number; position?: number } | null = null,
-  maxTopRead = MAX_TOP_READ,
+  options: { maxTopRead?: number; filtered?: boolean } = {},
 ): Promise<PagedHit<T>[]> {
   if (count <= 0) return [];
-  const room = Math.max(2 * count, 20);
+  const maxTopRead = options.maxTopRead ?? MAX_TOP_READ;
+  // Filters the client gave usually leave most hits out: start wider rather than read twice.
+  const room = Math.max(2 * count, 20) * (options.filtered ? 8 : 1);
   let skip = after?.position ? Math.max(0, after.position - 1) : 0;
   let limit = room;
   while (limit <= maxTopRead) {

@@ -170,6 +170,7 @@ export async function searchNodes(
       },
     }),
     after,
+    Object.values(where).some((value) => value != null),
   );
   const terms = queryTerms(query);
   const edges = rows.slice(0, first).map((row) => ({
@@ -195,10 +196,13 @@ export async function readHits<T extends ScoredHit>(
   count: number,
   reader: (tx: ManagedTransaction) => HitReader<T>,
   after: SearchCursor | null,
+  filtered = false,
 ): Promise<PagedHit<T>[]> {
   if (count <= 1) return [];
   try {
-    return await readTransaction(store.driver, store.database, (tx) => firstHits(reader(tx), count, after));
+    return await readTransaction(store.driver, store.database, (tx) =>
+      firstHits(reader(tx), count, after, { filtered }),
+    );
   } catch (error) {
     throw searchSyntaxError(error) ?? error;
   }

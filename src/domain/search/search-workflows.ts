@@ -119,6 +119,7 @@ export async function searchWorkflows(
       },
     }),
     after,
+    Object.values(where).some((value) => value != null),
   );
   const terms = queryTerms(query);
   const edges = rows.slice(0, first).map((row) => ({
