@@ -36,6 +36,7 @@ import { wideTrees } from "./scenarios/wide-trees";
 import { worstQueries } from "./scenarios/worst-queries";
 import { purge } from "./scenarios/purge";
 import { propagationCluster } from "./scenarios/propagation-cluster";
+import { search } from "./scenarios/search";
 
 const SCENARIOS: Scenario[] = [
   ingestSingle,
@@ -54,6 +55,7 @@ const SCENARIOS: Scenario[] = [
   archive,
   purge,
   propagationCluster,
+  search,
 ];
 
 function parseArgs(argv: string[]) {

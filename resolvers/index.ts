@@ -11,12 +11,13 @@ import {
 } from "./objects";
 import { Query } from "./query";
 import { JSONObject } from "./scalars";
+import { SearchNodeEdge, SearchQuery, SearchWorkflowEdge } from "./search";
 import { Subscription } from "./subscription";
 
 /** The custom resolvers merged into the schema that @neo4j/graphql generates. */
 export const resolvers = {
   JSONObject,
-  Query,
+  Query: { ...Query, ...SearchQuery },
   Mutation,
   Subscription,
   DecisionPoint,
@@ -27,4 +28,6 @@ export const resolvers = {
   WorkflowSnapshot,
   BranchAt,
   HistoryEdge,
+  SearchNodeEdge,
+  SearchWorkflowEdge,
 };

@@ -40,7 +40,8 @@ RETURN w {.name, .metadata, grants: ${GRANTS_OF_W}} AS workflow, ${visibleWorkfl
 const CREATE = `
 CREATE (w:Workflow {
   id: $id, name: $name, status: 'RUNNING', createdAt: datetime($timestamp), metadata: $metadata,
-  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId, retentionDays: $retentionDays
+  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId, retentionDays: $retentionDays,
+  systemPrompt: $root.content
 })
 CREATE (:WorkflowGrant {workflowId: $id, principal: $owner, access: 'OWNER'})
 CREATE (:Branch {

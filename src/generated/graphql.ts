@@ -1224,6 +1224,18 @@ export type Query = {
    * order, so a page deep into a workflow of any size costs what the first one does.
    */
   history: HistoryPage;
+  /**
+   * Full-text search over node content and metadata (Lucene syntax: words, "phrases", prefix*,
+   * fuzzy~, AND/OR/NOT, `content:` or `metadata:` fields), among the nodes the caller may see, best
+   * score first, then by workflowId and seq. A node redacted for the caller never matches. See
+   * docs/search-and-analytics.md#search.
+   */
+  searchNodes: SearchNodesPage;
+  /**
+   * Full-text search over workflow names, system prompts and metadata (Lucene syntax, as in
+   * `searchNodes`), among the workflows the caller may read, best score first, then by id.
+   */
+  searchWorkflows: SearchWorkflowsPage;
   /** The workflow as it stood right after event `seq` (time travel). */
   workflowAt: WorkflowSnapshot;
   /**
@@ -1318,6 +1330,34 @@ export type QueryHistoryArgs = {
  * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
  * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
  */
+export type QuerySearchNodesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  query: Scalars['String']['input'];
+  where?: InputMaybe<SearchNodesWhere>;
+};
+
+
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
+ */
+export type QuerySearchWorkflowsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  query: Scalars['String']['input'];
+  where?: InputMaybe<SearchWorkflowsWhere>;
+};
+
+
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
+ */
 export type QueryWorkflowAtArgs = {
   seq: Scalars['Int']['input'];
   workflowId: Scalars['ID']['input'];
@@ -1383,6 +1423,93 @@ export type RevokeWorkflowAccessInput = {
   principal: Scalars['String']['input'];
   /** The workflow (NOT_FOUND when the caller may not read it). */
   workflowId: Scalars['ID']['input'];
+};
+
+/** One hit of `searchNodes` and the cursor that resumes after it. */
+export type SearchNodeEdge = {
+  __typename?: 'SearchNodeEdge';
+  /** Opaque; pass it as `after` to continue after this hit. */
+  cursor: Scalars['String']['output'];
+  /**
+   * The fragment of the node's content (or, when only its metadata matched, of its metadata JSON)
+   * around the first match, each matching word marked «like this», `…` where the text was cut;
+   * null when no word of the query can be marked (e.g. a match on a range).
+   */
+  highlight?: Maybe<Scalars['String']['output']>;
+  /** The node, with any selection a WorkflowNode query allows. */
+  node: WorkflowNode;
+  /** Lucene's relevance score: higher is better; comparable only within one search. */
+  score: Scalars['Float']['output'];
+};
+
+/** A page of `searchNodes` hits, best first (shaped like a Relay connection). */
+export type SearchNodesPage = {
+  __typename?: 'SearchNodesPage';
+  /** The hits, best first, each with its cursor. */
+  edges: Array<SearchNodeEdge>;
+  /** Whether more follow, and the cursor to continue from. */
+  pageInfo: SearchPageInfo;
+};
+
+/** Filters of `searchNodes`: a node is listed when it matches every filter given. */
+export type SearchNodesWhere = {
+  /** Only nodes written by this agent. */
+  agentId?: InputMaybe<Scalars['String']['input']>;
+  /** Only nodes of this branch. */
+  branchId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only nodes written at or after this time. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only nodes written before this time. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only nodes of this type. */
+  type?: InputMaybe<NodeType>;
+  /** Only nodes written on behalf of this user. */
+  userId?: InputMaybe<Scalars['String']['input']>;
+  /** Only nodes of this workflow. */
+  workflowId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** Where a search page ends. */
+export type SearchPageInfo = {
+  __typename?: 'SearchPageInfo';
+  /** The cursor of the page's last edge; null on an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether more hits follow. */
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+/** One hit of `searchWorkflows` and the cursor that resumes after it. */
+export type SearchWorkflowEdge = {
+  __typename?: 'SearchWorkflowEdge';
+  /** Opaque; pass it as `after` to continue after this hit. */
+  cursor: Scalars['String']['output'];
+  /** The fragment of the name, system prompt or metadata JSON (the first that matched), marked as in `SearchNodeEdge`. */
+  highlight?: Maybe<Scalars['String']['output']>;
+  /** The workflow, with any selection a Workflow query allows. */
+  node: Workflow;
+  /** Lucene's relevance score: higher is better; comparable only within one search. */
+  score: Scalars['Float']['output'];
+};
+
+/** A page of `searchWorkflows` hits, best first (shaped like a Relay connection). */
+export type SearchWorkflowsPage = {
+  __typename?: 'SearchWorkflowsPage';
+  /** The hits, best first, each with its cursor. */
+  edges: Array<SearchWorkflowEdge>;
+  /** Whether more follow, and the cursor to continue from. */
+  pageInfo: SearchPageInfo;
+};
+
+/** Filters of `searchWorkflows`: a workflow is listed when it matches every filter given. */
+export type SearchWorkflowsWhere = {
+  /** Only workflows started by this agent (the root node's agentId). */
+  agentId?: InputMaybe<Scalars['String']['input']>;
+  /** Only workflows created at or after this time. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only workflows in this status. */
+  status?: InputMaybe<WorkflowStatus>;
+  /** Only workflows created before this time. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** A branch and the status to give it. */
@@ -2535,6 +2662,13 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ResumeWorkflowInput: ResolverTypeWrapper<unknown>;
   RevokeWorkflowAccessInput: ResolverTypeWrapper<unknown>;
+  SearchNodeEdge: ResolverTypeWrapper<unknown>;
+  SearchNodesPage: ResolverTypeWrapper<unknown>;
+  SearchNodesWhere: ResolverTypeWrapper<unknown>;
+  SearchPageInfo: ResolverTypeWrapper<unknown>;
+  SearchWorkflowEdge: ResolverTypeWrapper<unknown>;
+  SearchWorkflowsPage: ResolverTypeWrapper<unknown>;
+  SearchWorkflowsWhere: ResolverTypeWrapper<unknown>;
   SetBranchStatusInput: ResolverTypeWrapper<unknown>;
   SetBranchVisibilityInput: ResolverTypeWrapper<unknown>;
   SetRetentionInput: ResolverTypeWrapper<unknown>;
@@ -2664,6 +2798,13 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   ResumeWorkflowInput: unknown;
   RevokeWorkflowAccessInput: unknown;
+  SearchNodeEdge: unknown;
+  SearchNodesPage: unknown;
+  SearchNodesWhere: unknown;
+  SearchPageInfo: unknown;
+  SearchWorkflowEdge: unknown;
+  SearchWorkflowsPage: unknown;
+  SearchWorkflowsWhere: unknown;
   SetBranchStatusInput: unknown;
   SetBranchVisibilityInput: unknown;
   SetRetentionInput: unknown;
@@ -2929,10 +3070,41 @@ export type QueryResolvers<ContextType = AppContext, ParentType extends Resolver
   decisionPoints?: Resolver<Array<ResolversTypes['DecisionPoint']>, ParentType, ContextType, RequireFields<QueryDecisionPointsArgs, 'workflowId'>>;
   deletedWorkflows?: Resolver<ResolversTypes['DeletedWorkflowPage'], ParentType, ContextType, RequireFields<QueryDeletedWorkflowsArgs, 'first'>>;
   history?: Resolver<ResolversTypes['HistoryPage'], ParentType, ContextType, RequireFields<QueryHistoryArgs, 'first' | 'workflowId'>>;
+  searchNodes?: Resolver<ResolversTypes['SearchNodesPage'], ParentType, ContextType, RequireFields<QuerySearchNodesArgs, 'first' | 'query'>>;
+  searchWorkflows?: Resolver<ResolversTypes['SearchWorkflowsPage'], ParentType, ContextType, RequireFields<QuerySearchWorkflowsArgs, 'first' | 'query'>>;
   workflowAt?: Resolver<ResolversTypes['WorkflowSnapshot'], ParentType, ContextType, RequireFields<QueryWorkflowAtArgs, 'seq' | 'workflowId'>>;
   workflowEvents?: Resolver<Array<ResolversTypes['WorkflowEvent']>, ParentType, ContextType, RequireFields<QueryWorkflowEventsArgs, 'first' | 'workflowId'>>;
   workflowNodes?: Resolver<Array<ResolversTypes['WorkflowNode']>, ParentType, ContextType, Partial<QueryWorkflowNodesArgs>>;
   workflows?: Resolver<Array<ResolversTypes['Workflow']>, ParentType, ContextType, Partial<QueryWorkflowsArgs>>;
+};
+
+export type SearchNodeEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['SearchNodeEdge'] = ResolversParentTypes['SearchNodeEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  highlight?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type SearchNodesPageResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['SearchNodesPage'] = ResolversParentTypes['SearchNodesPage']> = {
+  edges?: Resolver<Array<ResolversTypes['SearchNodeEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['SearchPageInfo'], ParentType, ContextType>;
+};
+
+export type SearchPageInfoResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['SearchPageInfo'] = ResolversParentTypes['SearchPageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type SearchWorkflowEdgeResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['SearchWorkflowEdge'] = ResolversParentTypes['SearchWorkflowEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  highlight?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type SearchWorkflowsPageResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['SearchWorkflowsPage'] = ResolversParentTypes['SearchWorkflowsPage']> = {
+  edges?: Resolver<Array<ResolversTypes['SearchWorkflowEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['SearchPageInfo'], ParentType, ContextType>;
 };
 
 export type StringAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['StringAggregateSelection'] = ResolversParentTypes['StringAggregateSelection']> = {
@@ -3160,6 +3332,11 @@ export type Resolvers<ContextType = AppContext> = {
   PruneBranchesResult?: PruneBranchesResultResolvers<ContextType>;
   PruneRefusal?: PruneRefusalResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SearchNodeEdge?: SearchNodeEdgeResolvers<ContextType>;
+  SearchNodesPage?: SearchNodesPageResolvers<ContextType>;
+  SearchPageInfo?: SearchPageInfoResolvers<ContextType>;
+  SearchWorkflowEdge?: SearchWorkflowEdgeResolvers<ContextType>;
+  SearchWorkflowsPage?: SearchWorkflowsPageResolvers<ContextType>;
   StringAggregateSelection?: StringAggregateSelectionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   Workflow?: WorkflowResolvers<ContextType>;

@@ -1,0 +1,236 @@
+import { searchNodes } from "../../src/domain/search/search-nodes";
+import { SEE_ALL } from "../../src/domain/visibility";
+import { enableTcpNoDelay } from "../../src/infra/tcp-nodelay";
+import { rawDriver } from "../lib/environment";
+import { scratchWorkflow } from "../lib/fixtures";
+import { appendInput } from "../lib/payload";
+import { RAW_APPEND, rawRead } from "../lib/raw";
+import { row, target, type Scenario } from "../lib/report";
+import { alternate, alternateAmong, runConcurrent, type Side } from "../lib/runner";
+import { CORPUS_WORDS, ensureSearchCorpus } from "../lib/search-corpus";
+import { acrossRounds } from "../lib/stats";
+
+/** Hits per page in this scenario. */
+const PAGE = 20;
+/** The deep page: the 50th. */
+const DEEP = 50;
+
+const SEARCH = /* GraphQL */ `
+  query Search($query: String!, $where: SearchNodesWhere, $after: String) {
+    searchNodes(query: $query, where: $where, first: ${PAGE}, after: $after) {
+      edges {
+        score
+        highlight
+        node {
+          id
+          seq
+          content
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+/**
+ * The Cypher a user would write over the index with the same filters as the API (an admin's:
+ * hidden workflows and, for everyone, redaction and hidden branches, plus the client's agentId),
+ * relying on the index's score order: the first page only, with no order among equal scores and no
+ * cursor (a raw deep page would need SKIP, which reads every hit before it).
+ */
+const RAW_SEARCH = `
+CALL () { MATCH (h:HiddenWorkflow) RETURN collect(h.id) AS hidden }
+CALL db.index.fulltext.queryNodes('workflow_node_text', $query) YIELD node AS n, score
+WHERE NOT n.workflowId IN hidden AND NOT n.branchId IN $hiddenBranchIds
+  AND (n.restrictedTo IS NULL OR $seeAll)
+  AND ($agentId IS NULL OR n.agentId = $agentId)
+WITH n, score LIMIT ${PAGE}
+RETURN {score: score, id: n.id, seq: n.seq, content: n.content}`;
+
+// The same append as the raw baseline's, with the text in properties no index covers.
+const RAW_APPEND_UNINDEXED = RAW_APPEND.replace("content: $content,", "body: $content,").replace(
+  "metadata: $metadata,",
+  "meta: $metadata,",
+);
+
+type Variant =
+  "first" | "raw first" | "deep" | "first (agent)" | "raw first (agent)" | "domain first" | "domain first (agent)";
+const VARIANTS: readonly Variant[] = [
+  "first",
+  "raw first",
+  "deep",
+  "first (agent)",
+  "raw first (agent)",
+  "domain first",
+  "domain first (agent)",
+];
+
+/**
+ * 18. `searchNodes` over a corpus of indexed nodes (1,000,000 by default; BENCH_SEARCH_NODES sets
+ * it, quick mode 100,000), built with raw UNWIND batches: the first page of a word in 1% of the
+ * nodes vs the raw index call with the same filters, the same with a filter that keeps one hit in
+ * seven (agentId), and the 50th page (reached with the cursors the API gave) vs the first. Then
+ * raw appends with vs without their text in the full-text index (the index's cost on writes).
+ */
+export const search: Scenario = {
+  id: 18,
+  name: "Full-text search",
+  async run(ctx) {
+    const size = Number(process.env.BENCH_SEARCH_NODES ?? (ctx.quick ? 100000 : 1000000));
+    const rounds = ctx.quick ? 3 : 5;
+    const ops = ctx.quick ? 10 : 20;
+    await ensureSearchCorpus(ctx.fx, size);
+    const query = CORPUS_WORDS.common;
+    const agent = { agentId: "agent-3" };
+    let after: string | null = null;
+    for (let page = 1; page < DEEP; page++) {
+      const data: { searchNodes: { pageInfo: { endCursor: string | null } } } = await ctx.gql.request(SEARCH, {
+        query,
+        after,
+      });
+      after = data.searchNodes.pageInfo.endCursor;
+      if (!after) throw new Error(`only ${page} pages of "${query}": the corpus is too small`);
+    }
+    const deepCursor = after;
+    // The domain operation in this process, as the API runs it (its driver sends without Nagle's
+    // delay, which the statement's size would otherwise meet): the search without GraphQL and HTTP.
+    enableTcpNoDelay();
+    const domainDriver = rawDriver(ctx.neo4jUri);
+    const store = { ...ctx.fx.store, driver: domainDriver };
+    const request = async (variant: Variant) => {
+      if (variant.startsWith("domain")) {
+        const page = await searchNodes(
+          store,
+          { workflowIds: null, visibility: SEE_ALL },
+          { query, first: PAGE, where: variant === "domain first (agent)" ? agent : null },
+        );
+        if (page.edges.length !== PAGE) throw new Error(`${variant}: ${page.edges.length} hits`);
+        return;
+      }
+      if (variant.startsWith("raw")) {
+        const hits = await rawRead(ctx.driver, ctx.database, RAW_SEARCH, {
+          query,
+          hiddenBranchIds: [],
+          seeAll: true,
+          agentId: variant === "raw first (agent)" ? agent.agentId : null,
+        });
+        if (hits.length !== PAGE) throw new Error(`${variant}: ${hits.length} hits`);
+        return;
+      }
+      const data = await ctx.gql.request(SEARCH, {
+        query,
+        after: variant === "deep" ? deepCursor : null,
+        where: variant === "first (agent)" ? agent : null,
+      });
+      if (data.searchNodes.edges.length !== PAGE) throw new Error(`${variant}: ${data.searchNodes.edges.length} hits`);
+    };
+    const results = await alternateAmong<Variant, Awaited<ReturnType<typeof runConcurrent>>>(
+      VARIANTS,
+      rounds,
+      (variant, round) => runConcurrent(round < 0 ? 3 : ops, 1, () => request(variant)),
+      { warmup: true },
+    );
+    await domainDriver.close();
+    const [first, rawFirst, deep, firstAgent, rawFirstAgent, domainFirst, domainAgent] = VARIANTS.map((v) =>
+      acrossRounds(results[v]),
+    );
+    const corpus = `${size.toLocaleString("en")} nodes, "${query}" (1% of them)`;
+
+    // Writes: the raw append, its text indexed or not, 16 writers on one workflow each side.
+    const writers = 16;
+    const writes = ctx.quick ? 160 : 400;
+    const workflows = {
+      ours: await scratchWorkflow(ctx.fx, "search-append-indexed"),
+      raw: await scratchWorkflow(ctx.fx, "search-append-unindexed"),
+    };
+    const tips: Record<Side, string[]> = {
+      ours: Array(writers).fill(workflows.ours.rootId),
+      raw: Array(writers).fill(workflows.raw.rootId),
+    };
+    let counter = 0;
+    const appends = await alternate(
+      rounds,
+      (side, round) =>
+        runConcurrent(round < 0 ? writers * 4 : writes, writers, async (_i, worker) => {
+          const input = appendInput(workflows[side].workflowId, tips[side][worker], counter++);
+          const session = ctx.driver.session({ database: ctx.database });
+          try {
+            await session.executeWrite((tx) =>
+              tx.run(side === "ours" ? RAW_APPEND : RAW_APPEND_UNINDEXED, {
+                ...input,
+                metadata: JSON.stringify(input.metadata),
+              }),
+            );
+          } finally {
+            await session.close();
+          }
+          tips[side][worker] = input.id;
+        }),
+      { warmup: true },
+    );
+    const indexed = acrossRounds(appends.ours);
+    const unindexed = acrossRounds(appends.raw);
+
+    const firstRatio = first.p50 / rawFirst.p50;
+    const agentRatio = firstAgent.p50 / rawFirstAgent.p50;
+    const deepRatio = deep.p50 / first.p50;
+    const writeRatio = indexed.perSecond / unindexed.perSecond;
+    const atSize = size === 1000000 ? "" : ` (at ${size.toLocaleString("en")} nodes; goal is set at 1,000,000)`;
+    return {
+      status: "ok",
+      rows: [
+        row(`${corpus}, first page of ${PAGE}`, "p50", "ms", first.p50, rawFirst.p50),
+        row(`${corpus}, first page of ${PAGE}`, "p99", "ms", first.p99, rawFirst.p99),
+        row(`${corpus}, first page, agentId filter (1 in 7)`, "p50", "ms", firstAgent.p50, rawFirstAgent.p50),
+        row(`${corpus}, first page, the domain operation in process`, "p50", "ms", domainFirst.p50, rawFirst.p50),
+        row(
+          `${corpus}, first page, agentId filter, the domain operation in process`,
+          "p50",
+          "ms",
+          domainAgent.p50,
+          rawFirstAgent.p50,
+        ),
+        row(`${corpus}, page ${DEEP} vs page 1`, "p50, deep (ours) vs first (raw column)", "ms", deep.p50, first.p50),
+        row(`${corpus}, page ${DEEP} vs page 1`, "p99, deep (ours) vs first (raw column)", "ms", deep.p99, first.p99),
+        row(
+          `raw append, ${writers} writers: text indexed (ours) vs not (raw)`,
+          "throughput",
+          "ev/s",
+          indexed.perSecond,
+          unindexed.perSecond,
+        ),
+      ],
+      targets: [
+        target(
+          `searchNodes first page vs raw db.index.fulltext.queryNodes, same filters${atSize}`,
+          "≤ 1.5×",
+          firstRatio,
+          "×",
+          (v) => v <= 1.5,
+        ),
+        target(
+          `searchNodes first page with an agentId filter vs raw${atSize}`,
+          "≤ 1.5×",
+          agentRatio,
+          "×",
+          (v) => v <= 1.5,
+        ),
+        target(`searchNodes page ${DEEP} vs first page${atSize}`, "≤ 2×", deepRatio, "×", (v) => v <= 2),
+        target(
+          "Append throughput with the full-text index vs without (raw appends, c=16)",
+          "≥ 0.9×",
+          writeRatio,
+          "×",
+          (v) => v >= 0.9,
+        ),
+      ],
+      notes: [
+        `Corpus: ${size.toLocaleString("en")} nodes over 100 workflows, 6–40 made-up words each; "${query}" is in 1% of them.`,
+        "The raw side relies on the index's score order and leaves equal scores unordered; ours orders them by workflowId and seq and pages with a score cursor.",
+      ],
+    };
+  },
+};

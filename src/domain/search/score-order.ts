@@ -1,0 +1,112 @@
+/** One hit of a full-text index: its score and the key that orders hits of equal score. */
+export interface ScoredHit {
+  score: number;
+  key: readonly (string | number)[];
+}
+
+/** Score descending, then key ascending: the order of every search's results. */
+export function compareHits(a: ScoredHit, b: ScoredHit): number {
+  if (a.score !== b.score) return b.score - a.score;
+  for (let i = 0; i < a.key.length; i++) {
+    const x = a.key[i];
+    const y = b.key[i];
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** What one read of the index's best hits found. */
+export interface TopRead<T> {
+  /** The score of every hit the index returned, in its order (before any filter). */
+  scores: number[];
+  /** Those that pass every filter and come after the cursor, each with its index in `scores`. */
+  hits: (T & { index: number })[];
+}
+
+/** How one search reads its hits after the cursor, with every filter applied. */
+export interface HitReader<T extends ScoredHit> {
+  /**
+   * The index's best `skip + limit` hits but the first `skip` (its `skip` and `limit` options:
+   * Lucene keeps a heap of that many and hands over `limit`), filtered.
+   */
+  top(skip: number, limit: number): Promise<TopRead<T>>;
+  /**
+   * At most `limit` hits that pass the filters, in the index's order, the index's hits read one by
+   * one until there are enough (for filters that leave out most hits).
+   */
+  stream(limit: number): Promise<T[]>;
+  /** The hits with exactly this score, in key order, at most `limit` (reads every hit of the index). */
+  ties(score: number, limit: number): Promise<T[]>;
+}
+
+/** The widest `top` read before {@link firstHits} falls back to reading hits one by one. */
+export const MAX_TOP_READ = 65536;
+
+/**
+ * A hit as a page returns it, with a hint its cursor records: `position`, how many of the index's
+ * hits come before the first one with its score (0 when unknown).
+ */
+export type PagedHit<T> = T & { position: number };
+
+/**
+ * The first `count` hits after the cursor `after` in {@link compareHits} order, without sorting
+ * every hit.
+ *
+ * The index is asked for its best N hits (Lucene keeps a heap of N, far cheaper than handing over
+ * every hit), room for two pages (sixteen when the client filters). Every hit scoring above the lowest score read is then known, so
+ * when at least `count` of those pass the filters and follow the cursor, they are the answer.
+ * Otherwise (filters that leave most hits out, or many hits tied at the lowest score) N grows, at
+ * least fourfold, by what the filters let through, and the index is asked again. Past `maxTopRead`, the hits that pass are read one by one
+ * in the index's order instead ({@link HitReader.stream}), and the ones tied at the lowest score
+ * among them in key order. Equal scores are common (a score depends on term counts and a coarse
+ * length norm), and the index orders them as it pleases, so the key order among them is ours.
+ *
+ * A later page skips the hits before the cursor's score in the index (`hint`, the position its
+ * cursor recorded), so Neo4j hands over only the page's hits: safe when the first hit it hands over
+ * scores above the cursor (every hit skipped then scores higher still, so precedes the cursor);
+ * otherwise (the index changed since) the page is read again from the top.
+ */
+export async function firstHits<T extends ScoredHit>(
+  reader: HitReader<T>,
+  count: number,
+  after: { score: number; position?: number } | null = null,
+  options: { maxTopRead?: number; filtered?: boolean } = {},
+): Promise<PagedHit<T>[]> {
+  if (count <= 0) return [];
+  const maxTopRead = options.maxTopRead ?? MAX_TOP_READ;
+  // Filters the client gave usually leave most hits out: start wider rather than read twice.
+  const room = Math.max(2 * count, 20) * (options.filtered ? 8 : 1);
+  let skip = after?.position ? Math.max(0, after.position - 1) : 0;
+  let limit = room;
+  while (limit <= maxTopRead) {
+    const { scores, hits } = await reader.top(skip, limit);
+    if (skip > 0 && !(scores.length > 0 && scores[0] > after!.score)) {
+      skip = 0;
+      continue;
+    }
+    const placed = (page: (T & { index: number })[]): PagedHit<T>[] =>
+      page.map(({ index, ...hit }) => {
+        let first = index;
+        while (first > 0 && scores[first - 1] === hit.score) first--;
+        // A group that starts the read may have started before it: no hint.
+        return { ...(hit as unknown as T), position: first === 0 && skip > 0 ? 0 : skip + first };
+      });
+    const ordered = [...hits].sort(compareHits);
+    if (scores.length < limit) return placed(ordered.slice(0, count));
+    const lowest = scores[scores.length - 1];
+    const above = ordered.filter((hit) => hit.score > lowest);
+    if (above.length >= count) return placed(above.slice(0, count));
+    // Grow by what the filters let through so far (fourfold at least), so a filter that keeps one
+    // hit in ten takes one more read, not three.
+    limit *= Math.min(16, Math.max(4, Math.ceil((2 * count) / Math.max(1, hits.length))));
+  }
+  // Every hit read holds a score at or above the lowest: with the ties at the lowest score added,
+  // there are at least `room` ≥ `count` of them.
+  const read = await reader.stream(room);
+  const ordered = [...read].sort(compareHits);
+  if (read.length < room) return ordered.slice(0, count).map((hit) => ({ ...hit, position: 0 }));
+  const lowest = Math.min(...read.map((hit) => hit.score));
+  const above = ordered.filter((hit) => hit.score > lowest);
+  const ties = above.length >= count ? [] : await reader.ties(lowest, count - above.length);
+  return [...above, ...ties].slice(0, count).map((hit) => ({ ...hit, position: 0 }));
+}

@@ -1,0 +1,230 @@
+import neo4j, { type ManagedTransaction } from "neo4j-driver";
+import { badUserInput } from "../../errors";
+import { readTransaction } from "../../infra/neo4j";
+import { HIDDEN_WORKFLOW } from "../hidden-workflow";
+import type { Store } from "../store";
+import { normalizeId } from "../validation";
+import { contentVisible, visibilityParams, type Visibility } from "../visibility";
+import { STORED_PROPERTIES_PROJECTION, toStoredNode, type NodeType, type StoredNode } from "../workflow-node";
+import { highlight, queryTerms } from "./highlight";
+import { searchSyntaxError } from "./lucene-error";
+import { firstHits, type HitReader, type PagedHit, type ScoredHit } from "./score-order";
+import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from "./search-cursor";
+
+/** The full-text index over WorkflowNode `content` and `metadata` (migration 0007). */
+export const NODE_TEXT_INDEX = "workflow_node_text";
+/** Most hits one search page holds. */
+export const MAX_SEARCH_PAGE = 1000;
+/** Hits per page when `first` is not given. */
+export const DEFAULT_SEARCH_PAGE = 100;
+/** Longest query accepted, in characters. */
+export const MAX_SEARCH_QUERY = 1000;
+
+/** schema.graphql's `SearchNodesWhere`: every filter given must match. */
+export interface SearchNodesFilter {
+  workflowId?: string | null;
+  branchId?: string | null;
+  type?: NodeType | null;
+  agentId?: string | null;
+  userId?: string | null;
+  /** ISO-8601: only nodes written at or after it. */
+  from?: string | null;
+  /** ISO-8601: only nodes written before it. */
+  to?: string | null;
+}
+
+/** Who is searching: what it may read. */
+export interface SearchViewer {
+  /** The workflows the caller may read; null: every workflow (admins). */
+  workflowIds: readonly string[] | null;
+  visibility: Visibility;
+}
+
+export interface SearchNodesRequest {
+  query: string;
+  where?: SearchNodesFilter | null;
+  /** @default 100 */
+  first?: number | null;
+  after?: string | null;
+}
+
+/** One hit: the node, its score, and the fragment of its text that matched. */
+export interface NodeHit {
+  cursor: string;
+  node: StoredNode;
+  score: number;
+  highlight: string | null;
+}
+
+/** A page of hits, best first (shaped like a Relay connection). */
+export interface SearchPage<T> {
+  edges: T[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/**
+ * Cypher condition: hit `n` with `score` is visible to the caller, comes after the cursor and
+ * passes the client's filters. The filters come after the index call, inside the statement, so a
+ * page is full whatever they leave out:
+ * - the caller's workflows ($workflowIds, null for admins), none hidden (HiddenWorkflow: deleted,
+ *   purging, importing), no node on a branch hidden from it, no node whose content it may not read
+ *   (a redacted node never matches: not by its score, not by its highlight);
+ * - the client's filters.
+ */
+const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $afterScore
+    AND (n.workflowId > $afterWorkflowId OR (n.workflowId = $afterWorkflowId AND n.seq > $afterSeq))))
+  AND ($workflowIds IS NULL OR n.workflowId IN $workflowIds)
+  AND NOT n.workflowId IN hiddenWorkflowIds
+  AND NOT n.branchId IN $hiddenBranchIds
+  AND ${contentVisible("n")}
+  AND ($workflowId IS NULL OR n.workflowId = $workflowId)
+  AND ($branchId IS NULL OR n.branchId = $branchId)
+  AND ($type IS NULL OR n.type = $type)
+  AND ($agentId IS NULL OR n.agentId = $agentId)
+  AND ($userId IS NULL OR n.userId = $userId)
+  AND ($from IS NULL OR n.timestamp >= datetime($from))
+  AND ($to IS NULL OR n.timestamp < datetime($to))`;
+
+const HIDDEN_WORKFLOWS = `CALL () { MATCH (h:${HIDDEN_WORKFLOW}) RETURN collect(h.id) AS hiddenWorkflowIds }`;
+
+/**
+ * Cypher: the index's best `$indexSkip + $indexLimit` hits but the first `$indexSkip` (Lucene keeps
+ * only those), each with its score, and its stored properties when it is visible and follows the
+ * cursor (null otherwise).
+ */
+export const SEARCH_NODES_TOP = `
+${HIDDEN_WORKFLOWS}
+CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query, {skip: $indexSkip, limit: $indexLimit})
+  YIELD node AS n, score
+RETURN score, CASE WHEN ${VISIBLE_HIT} THEN ${STORED_PROPERTIES_PROJECTION} END AS node`;
+
+/**
+ * Cypher: the first `$limit` visible hits after the cursor in the index's order, its hits read one
+ * by one; or (`ties`) those with exactly `$tieScore`, in key order (reading every hit).
+ */
+export const searchNodesScan = (ties: boolean) => `
+${HIDDEN_WORKFLOWS}
+CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query) YIELD node AS n, score
+WHERE ${ties ? "score = $tieScore AND " : ""}${VISIBLE_HIT}
+WITH n, score ${ties ? "ORDER BY n.workflowId, n.seq " : ""}LIMIT $limit
+RETURN score, ${STORED_PROPERTIES_PROJECTION} AS node`;
+
+type Row = ScoredHit & { node: StoredNode };
+
+/**
+ * One page of the nodes matching a Lucene query that the caller may see, best score first, then
+ * by workflowId and seq. A page deep in the results costs about what the first does: the next page
+ * asks the index again and skips the hits before the cursor by comparing scores (no hit is
+ * collected to be skipped).
+ * @throws GraphQLError BAD_USER_INPUT for a blank or invalid query (with the parser's message), a
+ * malformed cursor, or `first` outside 0..1000.
+ */
+export async function searchNodes(
+  store: Store,
+  viewer: SearchViewer,
+  request: SearchNodesRequest,
+): Promise<SearchPage<NodeHit>> {
+  const first = checkFirst(request.first);
+  const query = checkQuery(request.query);
+  const after = request.after == null ? null : decodeSearchCursor(request.after, ["string", "number"]);
+  const where = request.where ?? {};
+  const params = {
+    query,
+    ...visibilityParams(viewer.visibility),
+    workflowIds: viewer.workflowIds === null ? null : [...viewer.workflowIds],
+    afterScore: after?.score ?? null,
+    afterWorkflowId: after ? after.key[0] : null,
+    afterSeq: after ? neo4j.int(after.key[1] as number) : null,
+    workflowId: where.workflowId ? normalizeId(where.workflowId) : null,
+    branchId: where.branchId ? normalizeId(where.branchId) : null,
+    type: where.type ?? null,
+    agentId: where.agentId ?? null,
+    userId: where.userId ?? null,
+    from: where.from ?? null,
+    to: where.to ?? null,
+  };
+  const rows = await readHits(
+    store,
+    first + 1,
+    (tx) => ({
+      async top(skip, limit) {
+        const result = await tx.run(SEARCH_NODES_TOP, {
+          ...params,
+          indexSkip: neo4j.int(skip),
+          indexLimit: neo4j.int(limit),
+        });
+        const scores = result.records.map((r) => Number(r.get("score")));
+        const hits = result.records.flatMap((r, index) => {
+          const node = r.get("node") as Record<string, unknown> | null;
+          return node ? [{ ...toHit(scores[index], node), index }] : [];
+        });
+        return { scores, hits };
+      },
+      async stream(limit) {
+        const result = await tx.run(searchNodesScan(false), { ...params, limit: neo4j.int(limit) });
+        return result.records.map((r) => toHit(r.get("score"), r.get("node") as Record<string, unknown>));
+      },
+      async ties(score, limit) {
+        const result = await tx.run(searchNodesScan(true), { ...params, tieScore: score, limit: neo4j.int(limit) });
+        return result.records.map((r) => toHit(r.get("score"), r.get("node") as Record<string, unknown>));
+      },
+    }),
+    after,
+    Object.values(where).some((value) => value != null),
+  );
+  const terms = queryTerms(query);
+  const edges = rows.slice(0, first).map((row) => ({
+    cursor: encodeSearchCursor(row),
+    node: row.node,
+    score: row.score,
+    highlight: highlight(row.node.content, terms) ?? highlight(row.node.metadata, terms),
+  }));
+  return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+function toHit(score: unknown, value: Record<string, unknown>): Row {
+  const node = toStoredNode(value);
+  return { score: Number(score), key: [node.workflowId, node.seq], node };
+}
+
+/**
+ * Reads the first `count` hits (see firstHits) in one read transaction, turning a query Lucene
+ * cannot parse into BAD_USER_INPUT.
+ */
+export async function readHits<T extends ScoredHit>(
+  store: Store,
+  count: number,
+  reader: (tx: ManagedTransaction) => HitReader<T>,
+  after: SearchCursor | null,
+  filtered = false,
+): Promise<PagedHit<T>[]> {
+  if (count <= 1) return [];
+  try {
+    return await readTransaction(store.driver, store.database, (tx) =>
+      firstHits(reader(tx), count, after, { filtered }),
+    );
+  } catch (error) {
+    throw searchSyntaxError(error) ?? error;
+  }
+}
+
+/** `first` as given (0..1000), or the default page size. */
+export function checkFirst(first: number | null | undefined): number {
+  const value = first ?? DEFAULT_SEARCH_PAGE;
+  if (!Number.isInteger(value) || value < 0 || value > MAX_SEARCH_PAGE) {
+    throw badUserInput(`first must be from 0 to ${MAX_SEARCH_PAGE}, got ${value}`, { field: "first" });
+  }
+  return value;
+}
+
+/** A query that is not blank and within {@link MAX_SEARCH_QUERY} characters. */
+export function checkQuery(query: string): string {
+  if (query.trim() === "") throw badUserInput("query must not be blank", { field: "query" });
+  if (query.length > MAX_SEARCH_QUERY) {
+    throw badUserInput(`query is ${query.length} characters; the limit is ${MAX_SEARCH_QUERY}`, {
+      field: "query",
+      limit: MAX_SEARCH_QUERY,
+    });
+  }
+  return query;
+}

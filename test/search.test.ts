@@ -1,0 +1,304 @@
+import { randomBytes } from "node:crypto";
+import type { TokenClaims } from "../src/auth/sign-token";
+import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
+import { codeOf, createCallers, type Callers } from "./support/callers";
+import { disposeAll, onDispose, startApp, testDriver } from "./support/harness";
+import type { RunningApp } from "./support/harness";
+
+/**
+ * Full-text search end to end, with authentication on. ana owns a workflow with a side branch and
+ * grants ben READ; carol has no grant. Each test searches for words made up for it, so the shared
+ * database's other data never matches.
+ */
+
+const SECRET = randomBytes(32).toString("hex");
+const ANA: TokenClaims = { sub: "ana", roles: ["writer"] };
+const BEN: TokenClaims = { sub: "ben", roles: ["reader"] };
+const CAROL: TokenClaims = { sub: "carol", roles: ["reader"] };
+const ADMIN: TokenClaims = { sub: "root", roles: ["admin"] };
+
+let api: RunningApp;
+let as: Callers;
+beforeAll(async () => {
+  api = await startApp({
+    auth: { mode: "secret", secret: SECRET, issuer: undefined, audience: undefined, clockToleranceSeconds: 30 },
+  });
+  as = createCallers(api, SECRET, onDispose);
+});
+afterAll(disposeAll);
+
+/** A word no other data holds (letters and digits: one token for Lucene). */
+const word = (prefix: string) => `${prefix}${randomBytes(5).toString("hex")}`;
+
+const SEARCH_NODES = /* GraphQL */ `
+  query Search($query: String!, $where: SearchNodesWhere, $first: Int, $after: String) {
+    searchNodes(query: $query, where: $where, first: $first, after: $after) {
+      edges {
+        cursor
+        score
+        highlight
+        node {
+          id
+          seq
+          branchId
+          content
+          redacted
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+const SEARCH_WORKFLOWS = /* GraphQL */ `
+  query SearchWorkflows($query: String!, $where: SearchWorkflowsWhere, $first: Int, $after: String) {
+    searchWorkflows(query: $query, where: $where, first: $first, after: $after) {
+      edges {
+        cursor
+        score
+        highlight
+        node {
+          id
+          name
+          status
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+
+const GRANT = `mutation ($input: GrantWorkflowAccessInput!) { grantWorkflowAccess(input: $input) { id } }`;
+const VISIBILITY = `mutation ($input: SetBranchVisibilityInput!) { setBranchVisibility(input: $input) { id } }`;
+
+interface Hit {
+  cursor: string;
+  score: number;
+  highlight: string | null;
+  node: { id: string; seq: number; branchId: string; content: string | null; redacted: boolean };
+}
+
+async function search(who: TokenClaims, query: string, variables: Record<string, unknown> = {}) {
+  const data = await as.ok(who, SEARCH_NODES, { query, ...variables });
+  return data.searchNodes as { edges: Hit[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+async function append(workflowId: string, parentId: string, content: string, extra: Record<string, unknown> = {}) {
+  const data = await as.ok(ANA, APPEND_NODE, { input: { workflowId, parentId, type: "MESSAGE", content, ...extra } });
+  return data.appendNode as { id: string; seq: number; branchId: string };
+}
+
+/** ana's workflow: root → m1 on main, and a side branch forked from the root; ben may read it. */
+async function story(name = word("flow"), systemPrompt = "You plan trips.", agentId?: string) {
+  const started = await as.ok(ANA, START_WORKFLOW, {
+    input: { name, systemPrompt, ...(agentId ? { agentId } : {}) },
+  });
+  const workflowId = started.startWorkflow.id as string;
+  const rootId = started.startWorkflow.root.id as string;
+  const mainId = started.startWorkflow.root.branchId as string;
+  const m1 = await append(workflowId, rootId, "public step");
+  await as.ok(ANA, GRANT, { input: { workflowId, principal: "ben", access: "READ" } });
+  return { workflowId, rootId, mainId, m1 };
+}
+
+describe("searchNodes", () => {
+  it("finds a word appended into one branch, with a highlight, and the filters narrow it", async () => {
+    const { workflowId, rootId, mainId, m1 } = await story();
+    const needle = word("needle");
+    const side = await append(workflowId, rootId, `The planner called search_flights and it timed out: ${needle}.`, {
+      agentId: "planner",
+      userId: "u1",
+    });
+    expect(side.branchId).not.toBe(mainId);
+    await append(workflowId, m1.id, "nothing to see here");
+
+    const found = await search(ANA, needle);
+    expect(found.edges.map((e) => e.node.id)).toEqual([side.id]);
+    const [hit] = found.edges;
+    expect(hit.highlight).toContain(`«${needle}»`);
+    expect(hit.highlight).toContain("search_flights");
+    expect(hit.score).toBeGreaterThan(0);
+    expect(found.pageInfo).toEqual({ hasNextPage: false, endCursor: hit.cursor });
+    // A phrase, a prefix and a fuzzy query find it too.
+    expect((await search(ANA, `"timed out" AND ${needle}`)).edges).toHaveLength(1);
+    expect((await search(ANA, `${needle.slice(0, -2)}*`)).edges).toHaveLength(1);
+    expect((await search(ANA, `${needle.slice(0, -1)}x~1`)).edges.map((e) => e.node.id)).toEqual([side.id]);
+    // ben may read the workflow and sees the branch.
+    expect((await search(BEN, needle)).edges).toHaveLength(1);
+    // carol has no grant: nothing.
+    expect((await search(CAROL, needle)).edges).toEqual([]);
+
+    const count = async (where: Record<string, unknown>) => (await search(ANA, needle, { where })).edges.length;
+    expect(await count({ workflowId })).toBe(1);
+    expect(await count({ branchId: side.branchId })).toBe(1);
+    expect(await count({ branchId: mainId })).toBe(0);
+    expect(await count({ type: "MESSAGE", agentId: "planner", userId: "u1" })).toBe(1);
+    expect(await count({ type: "ACTION" })).toBe(0);
+    expect(await count({ agentId: "someone-else" })).toBe(0);
+    expect(await count({ userId: "u2" })).toBe(0);
+    expect(await count({ from: new Date(Date.now() - 60000).toISOString() })).toBe(1);
+    expect(await count({ from: new Date(Date.now() + 60000).toISOString() })).toBe(0);
+    expect(await count({ to: new Date(Date.now() - 60000).toISOString() })).toBe(0);
+  });
+
+  it("pages through every hit once, best score first, and the pages join up to one full read", async () => {
+    const { workflowId, m1 } = await story();
+    const term = word("page");
+    // Scores differ with the term's frequency and the text's length; several tie.
+    const texts = [
+      `${term}`,
+      `${term} ${term} ${term}`,
+      `one ${term}`,
+      `two ${term}`,
+      `three ${term}`,
+      `a longer text that mentions ${term} only once among many other words`,
+      `${term} and ${term}`,
+      `four ${term}`,
+    ];
+    const ids: string[] = [];
+    let parent = m1.id;
+    for (const text of texts) {
+      const node = await append(workflowId, parent, text);
+      ids.push(node.id);
+      parent = node.id;
+    }
+    const all = await search(ANA, term, { first: 100 });
+    expect(all.edges.map((e) => e.node.id).sort()).toEqual([...ids].sort());
+    expect(all.pageInfo.hasNextPage).toBe(false);
+    // Best first; equal scores by seq (one workflow here).
+    for (let i = 1; i < all.edges.length; i++) {
+      const [a, b] = [all.edges[i - 1], all.edges[i]];
+      expect(a.score > b.score || (a.score === b.score && a.node.seq < b.node.seq)).toBe(true);
+    }
+    expect(new Set(all.edges.map((e) => e.score)).size).toBeLessThan(all.edges.length);
+
+    for (const size of [1, 2, 3]) {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = await search(ANA, term, { first: size, after });
+        seen.push(...page.edges.map((e) => e.node.id));
+        expect(page.edges.length).toBeLessThanOrEqual(size);
+        if (!page.pageInfo.hasNextPage) break;
+        expect(page.edges).toHaveLength(size);
+        after = page.pageInfo.endCursor;
+      }
+      expect(seen).toEqual(all.edges.map((e) => e.node.id));
+    }
+    // first: 0 is an empty page; a cursor from elsewhere is refused.
+    expect((await search(ANA, term, { first: 0 })).edges).toEqual([]);
+    const bad = await as.post(ANA, SEARCH_NODES, { query: term, after: "bm90LWEtY3Vyc29y" });
+    expect(codeOf(bad)).toBe("BAD_USER_INPUT");
+    const tooMany = await as.post(ANA, SEARCH_NODES, { query: term, first: 1001 });
+    expect(codeOf(tooMany)).toBe("BAD_USER_INPUT");
+  });
+
+  it("never shows a branch restricted from the caller, nor matches a node redacted for it", async () => {
+    const { workflowId, rootId, m1 } = await story();
+    const onBranch = word("branchword");
+    const side = await append(workflowId, rootId, `secret plan ${onBranch}`);
+    const fork = await append(workflowId, side.id, `forked ${onBranch}`);
+    await append(workflowId, side.id, `more ${onBranch}`);
+    expect(fork.branchId).toBe(side.branchId);
+    const inContent = word("private");
+    const inMetadata = word("meta");
+    const redacted = await append(workflowId, m1.id, `private note ${inContent}`, {
+      metadata: { note: inMetadata },
+      restrictedTo: ["ana"],
+    });
+    const shared = await append(workflowId, m1.id, `shared note ${inContent}`);
+
+    expect((await search(BEN, onBranch)).edges).toHaveLength(3);
+    await as.ok(ANA, VISIBILITY, { input: { branchId: side.branchId, restrictedTo: ["ana"] } });
+    expect((await search(ANA, onBranch)).edges).toHaveLength(3);
+    expect((await search(BEN, onBranch)).edges).toEqual([]);
+    expect((await search(BEN, onBranch, { where: { branchId: side.branchId } })).edges).toEqual([]);
+
+    // The owner sees the redacted node, by content and by metadata (its highlight from the metadata).
+    expect((await search(ANA, inContent)).edges.map((e) => e.node.id).sort()).toEqual([redacted.id, shared.id].sort());
+    const byMetadata = await search(ANA, inMetadata);
+    expect(byMetadata.edges.map((e) => e.node.id)).toEqual([redacted.id]);
+    expect(byMetadata.edges[0].highlight).toContain(`«${inMetadata}»`);
+    // ben: the shared node only; the redacted one matches neither by content nor by metadata.
+    expect((await search(BEN, inContent)).edges.map((e) => e.node.id)).toEqual([shared.id]);
+    expect((await search(BEN, inMetadata)).edges).toEqual([]);
+    expect((await search(BEN, `metadata:${inMetadata} OR ${inContent}`)).edges.map((e) => e.node.id)).toEqual([
+      shared.id,
+    ]);
+  });
+
+  it("never finds a hidden workflow (deleted, purging, importing), admins included", async () => {
+    const { workflowId, m1 } = await story();
+    const term = word("hidden");
+    await append(workflowId, m1.id, `about to vanish ${term}`);
+    expect((await search(ANA, term)).edges).toHaveLength(1);
+    expect((await search(ADMIN, term)).edges).toHaveLength(1);
+    const driver = testDriver();
+    await driver.executeQuery("MATCH (w:Workflow {id: $workflowId}) SET w:HiddenWorkflow", { workflowId });
+    try {
+      expect((await search(ANA, term)).edges).toEqual([]);
+      expect((await search(ADMIN, term)).edges).toEqual([]);
+      const workflows = await as.ok(ADMIN, SEARCH_WORKFLOWS, { query: term });
+      expect(workflows.searchWorkflows.edges).toEqual([]);
+    } finally {
+      await driver.executeQuery("MATCH (w:Workflow {id: $workflowId}) REMOVE w:HiddenWorkflow", { workflowId });
+    }
+  });
+
+  it("answers BAD_USER_INPUT with the parser's message for a query Lucene cannot parse", async () => {
+    for (const query of ["planner AND (", '"unterminated', "   "]) {
+      const res = await as.post(ANA, SEARCH_NODES, { query });
+      expect(codeOf(res)).toBe("BAD_USER_INPUT");
+      expect(res.errors![0].extensions!.field).toBe("query");
+      expect(res.data).toBeNull();
+    }
+    const res = await as.post(ANA, SEARCH_NODES, { query: "planner AND (" });
+    expect(res.errors![0].message).toMatch(/not a valid Lucene query: .*Encountered/);
+    const workflows = await as.post(ANA, SEARCH_WORKFLOWS, { query: "name:(" });
+    expect(codeOf(workflows)).toBe("BAD_USER_INPUT");
+  });
+});
+
+describe("searchWorkflows", () => {
+  it("finds workflows by name and by system prompt, among those the caller may read", async () => {
+    const inName = word("trip");
+    const inPrompt = word("prompt");
+    const first = await story(`Lisbon ${inName}`, `You plan trips with ${inPrompt}.`, "planner");
+    const second = await story(`Porto ${inName} ${inName}`, "You book hotels.");
+
+    const byName = await as.ok(ANA, SEARCH_WORKFLOWS, { query: inName });
+    const ids = byName.searchWorkflows.edges.map((e: { node: { id: string } }) => e.node.id);
+    expect(ids.sort()).toEqual([first.workflowId, second.workflowId].sort());
+    expect(byName.searchWorkflows.edges[0].highlight).toContain(`«${inName}»`);
+
+    const byPrompt = await as.ok(BEN, SEARCH_WORKFLOWS, { query: inPrompt });
+    expect(byPrompt.searchWorkflows.edges).toHaveLength(1);
+    expect(byPrompt.searchWorkflows.edges[0].node).toMatchObject({ id: first.workflowId, status: "RUNNING" });
+    expect(byPrompt.searchWorkflows.edges[0].highlight).toBe(`You plan trips with «${inPrompt}».`);
+
+    const where = async (filter: Record<string, unknown>) =>
+      (await as.ok(ANA, SEARCH_WORKFLOWS, { query: inName, where: filter })).searchWorkflows.edges.length;
+    expect(await where({ agentId: "planner" })).toBe(1);
+    expect(await where({ status: "RUNNING" })).toBe(2);
+    expect(await where({ status: "COMPLETED" })).toBe(0);
+    expect(await where({ from: new Date(Date.now() + 60000).toISOString() })).toBe(0);
+
+    const paged = await as.ok(ANA, SEARCH_WORKFLOWS, { query: inName, first: 1 });
+    expect(paged.searchWorkflows.pageInfo.hasNextPage).toBe(true);
+    const next = await as.ok(ANA, SEARCH_WORKFLOWS, {
+      query: inName,
+      first: 1,
+      after: paged.searchWorkflows.pageInfo.endCursor,
+    });
+    expect([paged, next].map((p) => p.searchWorkflows.edges[0].node.id).sort()).toEqual(ids.sort());
+    expect(next.searchWorkflows.pageInfo.hasNextPage).toBe(false);
+
+    expect((await as.ok(CAROL, SEARCH_WORKFLOWS, { query: inName })).searchWorkflows.edges).toEqual([]);
+  });
+});
