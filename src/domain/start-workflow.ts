@@ -7,6 +7,7 @@ import { visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText } from "./validation";
 import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
+import { countNode, emptyStats } from "./analytics/usage";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toStoredNode, type StoredNode } from "./workflow-node";
 
 /** schema.graphql's `StartWorkflowInput`. */
@@ -36,7 +37,7 @@ RETURN w {.name, .metadata, grants: ${GRANTS_OF_W}} AS workflow, ${visibleWorkfl
 const CREATE = `
 CREATE (w:Workflow {
   id: $id, name: $name, status: 'RUNNING', createdAt: datetime($timestamp), metadata: $metadata,
-  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId
+  lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId, stats: $stats
 })
 CREATE (:WorkflowGrant {workflowId: $id, principal: $owner, access: 'OWNER'})
 CREATE (:Branch {
@@ -100,8 +101,15 @@ export async function startWorkflow(
       restrictedTo: null,
       writtenBy: owner,
     };
-    await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root, owner });
+    await tx.run(CREATE, { id, name: input.name, metadata, timestamp, root, owner, stats: rootStats(root) });
     await recordAudit(tx, caller, { workflowIds: [id], targetIds: [root.id, root.branchId] });
     return { workflowId: id, root, created: true };
   });
+}
+
+/** A new workflow's analytics counters: its root (the root's metadata is always null). */
+function rootStats(root: StoredNode): string {
+  const stats = emptyStats();
+  countNode(stats, root, null);
+  return JSON.stringify(stats);
 }
