@@ -12,18 +12,19 @@ import {
 import { Query } from "./query";
 import { JSONObject } from "./scalars";
 import { Subscription } from "./subscription";
+import { AnalyticsQuery, branchAnalyticsField, workflowAnalyticsField } from "./analytics";
 
 /** The custom resolvers merged into the schema that @neo4j/graphql generates. */
 export const resolvers = {
   JSONObject,
-  Query,
+  Query: { ...Query, ...AnalyticsQuery },
   Mutation,
   Subscription,
   DecisionPoint,
   MonitorLink,
   WorkflowEvent,
-  Workflow,
-  Branch,
+  Workflow: { ...Workflow, analytics: workflowAnalyticsField },
+  Branch: { ...Branch, analytics: branchAnalyticsField },
   WorkflowSnapshot,
   BranchAt,
   HistoryEdge,

@@ -21,13 +21,15 @@ export function usageOf(metadata: string | null): NodeUsage | null {
   const usage = (JSON.parse(metadata) as { usage?: Record<string, unknown> | null }).usage;
   if (usage === null || usage === undefined || typeof usage !== "object") return null;
   const number = (value: unknown) => (typeof value === "number" ? value : null);
-  return {
+  const read: NodeUsage = {
     model: typeof usage.model === "string" ? usage.model : null,
     inputTokens: number(usage.inputTokens),
     outputTokens: number(usage.outputTokens),
     costUsd: number(usage.costUsd),
     latencyMs: number(usage.latencyMs),
   };
+  // Usage that records none of the known fields counts as none (as a scan of the properties sees it).
+  return Object.values(read).every((value) => value === null) ? null : read;
 }
 
 /**
