@@ -34,6 +34,7 @@ import { propagationUsers } from "./scenarios/propagation-users";
 import { propagationSse } from "./scenarios/propagation-sse";
 import { wideTrees } from "./scenarios/wide-trees";
 import { worstQueries } from "./scenarios/worst-queries";
+import { analytics } from "./scenarios/analytics";
 
 const SCENARIOS: Scenario[] = [
   ingestSingle,
@@ -50,6 +51,7 @@ const SCENARIOS: Scenario[] = [
   viewerRender,
   propagationSse,
   archive,
+  analytics,
 ];
 
 function parseArgs(argv: string[]) {
