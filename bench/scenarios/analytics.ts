@@ -253,7 +253,8 @@ CALL () {
     UNION
     MATCH (w:Workflow) WHERE w.endedAt >= datetime($from) AND w.endedAt < datetime($to) RETURN w
   }
-  RETURN collect({started: datetime.truncate('day', w.createdAt), ended: datetime.truncate('day', w.endedAt),
+  RETURN collect({started: datetime.truncate('day', w.createdAt),
+    ended: CASE WHEN w.endedAt IS NULL THEN null ELSE datetime.truncate('day', w.endedAt) END,
     status: w.status}) AS workflows
 }
 RETURN {nodes: nodes, workflows: workflows} AS answer`;
