@@ -96,16 +96,25 @@ MATCH (w:Workflow {id: id}) WHERE NOT w:${HIDDEN_WORKFLOW}
  * a reader's by its workflows (the (workflowId, timestamp) index). A redacted node counts with its
  * usage, its model unnamed (null).
  */
-const NODES = (all: boolean, byWorkflow: boolean, byAgent: boolean, byModel: boolean) => `
+const NODES = (
+  all: boolean,
+  filters: { hiddenWorkflows: boolean; hiddenBranches: boolean },
+  byWorkflow: boolean,
+  byAgent: boolean,
+  byModel: boolean,
+) => `
 ${
   all
     ? `MATCH (n:WorkflowNode)
-WHERE n.timestamp >= datetime($from) AND n.timestamp < datetime($to) AND NOT n.workflowId IN $hiddenWorkflowIds`
+WHERE n.timestamp >= datetime($from) AND n.timestamp < datetime($to)`
     : `UNWIND $workflowIds AS workflowId
 MATCH (n:WorkflowNode {workflowId: workflowId})
 WHERE n.timestamp >= datetime($from) AND n.timestamp < datetime($to)`
 }
-  AND NOT n.branchId IN $hiddenBranchIds
+${
+  // Left out when empty (the common case): each costs a property read per node.
+  filters.hiddenWorkflows ? "AND NOT n.workflowId IN $hiddenWorkflowIds" : ""
+} ${filters.hiddenBranches ? "AND NOT n.branchId IN $hiddenBranchIds" : ""}
 WITH datetime.truncate($unit, n.timestamp).epochMillis AS at,
      ${byWorkflow ? "n.workflowId" : "null"} AS workflowId, ${byAgent ? "n.agentId" : "null"} AS agentId,
      ${byModel ? `CASE WHEN ${contentVisible("n")} THEN n.usageModel END` : "null"} AS model,
@@ -113,15 +122,19 @@ WITH datetime.truncate($unit, n.timestamp).epochMillis AS at,
 RETURN at, workflowId, agentId, model, count(*) AS nodes, sum(inputTokens) AS inputTokens,
        sum(outputTokens) AS outputTokens, sum(costUsd) AS costUsd`;
 
-/** Workflows started, and ended COMPLETED or FAILED, in the range, by the agent that started them. */
-const WORKFLOWS = (all: boolean, byAgent: boolean) => `
+/**
+ * Workflows started, and ended COMPLETED or FAILED, in the range, counted per bucket and group (by
+ * the agent that started them: their root's).
+ */
+const WORKFLOWS = (all: boolean, byWorkflow: boolean, byAgent: boolean) => `
 ${IN_RANGE(all)}
-RETURN w.id AS workflowId, coalesce(w.status, 'RUNNING') AS status,
+WITH ${byWorkflow ? "w.id" : "null"} AS workflowId, coalesce(w.status, 'RUNNING') AS status,
   CASE WHEN w.createdAt >= datetime($from) AND w.createdAt < datetime($to)
     THEN datetime.truncate($unit, w.createdAt).epochMillis END AS startedAt,
   CASE WHEN w.endedAt >= datetime($from) AND w.endedAt < datetime($to)
     THEN datetime.truncate($unit, w.endedAt).epochMillis END AS endedAt,
-  ${byAgent ? "COLLECT { MATCH (r:WorkflowNode {workflowId: w.id, seq: 0}) RETURN r.agentId }[0]" : "null"} AS agentId`;
+  ${byAgent ? "COLLECT { MATCH (r:WorkflowNode {workflowId: w.id, seq: 0}) RETURN r.agentId }[0]" : "null"} AS agentId
+RETURN workflowId, status, startedAt, endedAt, agentId, count(*) AS count`;
 
 /** The status of the workflows that nodes were counted in, for grouping by STATUS. */
 const STATUSES = `
@@ -177,46 +190,60 @@ export async function analyticsSeries(
   };
   const byStatus = by.has("STATUS");
   const byWorkflow = by.has("WORKFLOW");
-  await readTransaction(store.driver, store.database, async (tx) => {
-    const workflows = await tx.run(WORKFLOWS(all, by.has("AGENT")), parameters);
-    for (const r of workflows.records) {
-      const status = r.get("status") as string;
-      const group = groupOf({
-        agentId: (r.get("agentId") as string | null) ?? null,
-        model: null,
-        status: byStatus ? status : null,
-        workflowId: byWorkflow ? (r.get("workflowId") as string) : null,
-      });
-      const started = index.get(r.get("startedAt") as number);
-      const ended = index.get(r.get("endedAt") as number);
-      if (started !== undefined) group.workflowsStarted[started] += 1;
-      if (ended !== undefined && status === "COMPLETED") group.workflowsCompleted[ended] += 1;
-      if (ended !== undefined && status === "FAILED") group.workflowsFailed[ended] += 1;
-    }
-    const nodes = await tx.run(NODES(all, byStatus || byWorkflow, by.has("AGENT"), by.has("MODEL")), parameters);
-    const statuses = new Map<string, string>();
-    if (byStatus) {
-      const ids = [...new Set(nodes.records.map((r) => r.get("workflowId") as string))];
-      for (const r of (await tx.run(STATUSES, { ids })).records) {
-        statuses.set(r.get("id") as string, r.get("status") as string);
+  const filters = {
+    hiddenWorkflows: reader.hiddenWorkflowIds.length > 0,
+    hiddenBranches: reader.visibility.hiddenBranchIds.length > 0,
+  };
+  // The two reads run side by side, each in its own transaction: they share nothing.
+  const [workflows, nodes, statuses] = await Promise.all([
+    readTransaction(store.driver, store.database, (tx) =>
+      tx.run(WORKFLOWS(all, byWorkflow, by.has("AGENT")), parameters),
+    ),
+    readTransaction(store.driver, store.database, async (tx) => {
+      const nodes = await tx.run(
+        NODES(all, filters, byStatus || byWorkflow, by.has("AGENT"), by.has("MODEL")),
+        parameters,
+      );
+      const statuses = new Map<string, string>();
+      if (byStatus) {
+        const ids = [...new Set(nodes.records.map((r) => r.get("workflowId") as string))];
+        for (const r of (await tx.run(STATUSES, { ids })).records) {
+          statuses.set(r.get("id") as string, r.get("status") as string);
+        }
       }
-    }
-    for (const r of nodes.records) {
-      const at = index.get(r.get("at") as number);
-      if (at === undefined) continue;
-      const workflowId = r.get("workflowId") as string | null;
-      const group = groupOf({
-        agentId: (r.get("agentId") as string | null) ?? null,
-        model: (r.get("model") as string | null) ?? null,
-        status: byStatus && workflowId ? (statuses.get(workflowId) ?? null) : null,
-        workflowId: byWorkflow ? workflowId : null,
-      });
-      group.nodes[at] += Number(r.get("nodes"));
-      group.inputTokens[at] += Number(r.get("inputTokens"));
-      group.outputTokens[at] += Number(r.get("outputTokens"));
-      group.costUsd[at] += Number(r.get("costUsd"));
-    }
-  });
+      return { nodes, statuses };
+    }),
+  ]).then(([w, n]) => [w, n.nodes, n.statuses] as const);
+  for (const r of workflows.records) {
+    const status = r.get("status") as string;
+    const group = groupOf({
+      agentId: (r.get("agentId") as string | null) ?? null,
+      model: null,
+      status: byStatus ? status : null,
+      workflowId: byWorkflow ? (r.get("workflowId") as string) : null,
+    });
+    const count = Number(r.get("count"));
+    const started = index.get(r.get("startedAt") as number);
+    const ended = index.get(r.get("endedAt") as number);
+    if (started !== undefined) group.workflowsStarted[started] += count;
+    if (ended !== undefined && status === "COMPLETED") group.workflowsCompleted[ended] += count;
+    if (ended !== undefined && status === "FAILED") group.workflowsFailed[ended] += count;
+  }
+  for (const r of nodes.records) {
+    const at = index.get(r.get("at") as number);
+    if (at === undefined) continue;
+    const workflowId = r.get("workflowId") as string | null;
+    const group = groupOf({
+      agentId: (r.get("agentId") as string | null) ?? null,
+      model: (r.get("model") as string | null) ?? null,
+      status: byStatus && workflowId ? (statuses.get(workflowId) ?? null) : null,
+      workflowId: byWorkflow ? workflowId : null,
+    });
+    group.nodes[at] += Number(r.get("nodes"));
+    group.inputTokens[at] += Number(r.get("inputTokens"));
+    group.outputTokens[at] += Number(r.get("outputTokens"));
+    group.costUsd[at] += Number(r.get("costUsd"));
+  }
   return {
     from: new Date(starts[0]).toISOString(),
     to: new Date(request.to).toISOString(),

@@ -61,11 +61,12 @@ const percentiles = (x: string) =>
   `{count: count(${x}), p50: percentileCont(${x}, 0.5), p95: percentileCont(${x}, 0.95), max: max(${x})}`;
 
 /** The statement's subqueries, one per section; `n` scope is the target's visible nodes. */
-function sectionCypher(section: AnalyticsSection, branch: boolean): string {
+function sectionCypher(section: AnalyticsSection, branch: boolean, hidden: boolean): string {
+  // The hidden-branch test is left out when nothing is hidden (it costs a property read per node).
   const nodes = (n: string) =>
-    branch
-      ? `MATCH (${n}:WorkflowNode {branchId: $branchId}) WHERE NOT ${n}.branchId IN $hiddenBranchIds`
-      : `MATCH (${n}:WorkflowNode {workflowId: $workflowId}) WHERE NOT ${n}.branchId IN $hiddenBranchIds`;
+    `MATCH (${n}:WorkflowNode {${branch ? "branchId: $branchId" : "workflowId: $workflowId"}}) WHERE ${
+      hidden ? `NOT ${n}.branchId IN $hiddenBranchIds` : "true"
+    }`;
   switch (section) {
     case "counts":
       // Grouped in Cypher, folded in JS: one row per (type, agent, model) present.
@@ -183,7 +184,7 @@ export async function workflowAnalytics(
     }
     const chosen = [...wanted].filter((s) => COLUMNS[s].length > 0);
     if (chosen.length === 0) return answer;
-    const statement = `${chosen.map((s) => sectionCypher(s, branch)).join("\n")}
+    const statement = `${chosen.map((s) => sectionCypher(s, branch, view.hiddenBranchIds.length > 0)).join("\n")}
 RETURN ${chosen.flatMap((s) => COLUMNS[s]).join(", ")}`;
     const record = (await tx.run(statement, parameters)).records[0];
     if (wanted.has("counts")) {
