@@ -52,6 +52,9 @@ export function chartsOf(series: Series, split: string): ChartSpec[] {
   ];
 }
 
+/** Axis labels that fit: 3M, 12K, 0.02. */
+const COMPACT = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 2 });
+
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 /** Draws one chart into `host` (replacing what was there); returns the plot to destroy later. */
@@ -73,7 +76,7 @@ export function drawChart(host: HTMLElement, buckets: string[], spec: ChartSpec,
           points: { show: buckets.length <= 60 },
         })),
       ],
-      axes: [{}, { size: 72 }],
+      axes: [{}, { size: 56, values: (_plot, ticks) => ticks.map((v) => COMPACT.format(v)) }],
       scales: { x: { time: true } },
     },
     [xs, ...lines.map((line) => line.values)],
