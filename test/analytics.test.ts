@@ -401,6 +401,27 @@ describe("analytics across workflows", () => {
     expect(none.analytics.groups).toEqual([]);
   });
 
+  it("leaves out, for an admin, a workflow being imported or purged (hidden)", async () => {
+    const mine = async () => {
+      const data = await as.ok(ADMIN, SERIES, { from, to, bucket: "DAY", groupBy: ["WORKFLOW"] });
+      return (data.analytics.groups as Record<string, any>[]).find((g) => g.workflowId === s.workflowId);
+    };
+    const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    expect(total((await mine())!.nodes)).toBe(stored.length);
+    const driver = testDriver();
+    onDispose(() => driver.close());
+    const label = (set: boolean) =>
+      driver.executeQuery(`MATCH (w:Workflow {id: $id}) ${set ? "SET" : "REMOVE"} w:HiddenWorkflow`, {
+        id: s.workflowId,
+      });
+    await label(true);
+    try {
+      expect(await mine()).toBeUndefined();
+    } finally {
+      await label(false);
+    }
+  });
+
   it("answers BAD_USER_INPUT for an empty range and for more buckets than the limit", async () => {
     const empty = await as.post(BEN, SERIES, { from: to, to: from, bucket: "DAY" });
     expect(codeOf(empty)).toBe("BAD_USER_INPUT");

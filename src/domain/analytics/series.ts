@@ -96,13 +96,7 @@ MATCH (w:Workflow {id: id}) WHERE NOT w:${HIDDEN_WORKFLOW}
  * a reader's by its workflows (the (workflowId, timestamp) index). A redacted node counts with its
  * usage, its model unnamed (null).
  */
-const NODES = (
-  all: boolean,
-  filters: { hiddenWorkflows: boolean; hiddenBranches: boolean },
-  byWorkflow: boolean,
-  byAgent: boolean,
-  byModel: boolean,
-) => `
+const NODES = (all: boolean, hiddenBranches: boolean, byWorkflow: boolean, byAgent: boolean, byModel: boolean) => `
 ${
   all
     ? `MATCH (n:WorkflowNode)
@@ -112,9 +106,9 @@ MATCH (n:WorkflowNode {workflowId: workflowId})
 WHERE n.timestamp >= datetime($from) AND n.timestamp < datetime($to)`
 }
 ${
-  // Left out when empty (the common case): each costs a property read per node.
-  filters.hiddenWorkflows ? "AND NOT n.workflowId IN $hiddenWorkflowIds" : ""
-} ${filters.hiddenBranches ? "AND NOT n.branchId IN $hiddenBranchIds" : ""}
+  // Left out when empty (always for an admin): it costs a property read per node.
+  hiddenBranches ? "AND NOT n.branchId IN $hiddenBranchIds" : ""
+}
 WITH datetime.truncate($unit, n.timestamp).epochMillis AS at,
      ${byWorkflow ? "n.workflowId" : "null"} AS workflowId, ${byAgent ? "n.agentId" : "null"} AS agentId,
      ${byModel ? `CASE WHEN ${contentVisible("n")} THEN n.usageModel END` : "null"} AS model,
@@ -190,30 +184,33 @@ export async function analyticsSeries(
   };
   const byStatus = by.has("STATUS");
   const byWorkflow = by.has("WORKFLOW");
-  const filters = {
-    hiddenWorkflows: reader.hiddenWorkflowIds.length > 0,
-    hiddenBranches: reader.visibility.hiddenBranchIds.length > 0,
-  };
+  const hiddenBranches = reader.visibility.hiddenBranchIds.length > 0;
+  const nodeQuery = (readAll: boolean) =>
+    NODES(readAll, hiddenBranches, byStatus || byWorkflow, by.has("AGENT"), by.has("MODEL"));
+  // An admin's nodes of hidden workflows (being imported or purged) are read apart, by their
+  // workflows' index, and taken away: cheaper than testing every node of the range.
+  const subtract = all && reader.hiddenWorkflowIds.length > 0;
   // The two reads run side by side, each in its own transaction: they share nothing.
-  const [workflows, nodes, statuses] = await Promise.all([
+  const [workflows, nodes, statuses, hidden] = await Promise.all([
     readTransaction(store.driver, store.database, (tx) =>
       tx.run(WORKFLOWS(all, byWorkflow, by.has("AGENT")), parameters),
     ),
     readTransaction(store.driver, store.database, async (tx) => {
-      const nodes = await tx.run(
-        NODES(all, filters, byStatus || byWorkflow, by.has("AGENT"), by.has("MODEL")),
-        parameters,
-      );
+      const nodes = await tx.run(nodeQuery(all), parameters);
+      const hidden = subtract
+        ? await tx.run(nodeQuery(false), { ...parameters, workflowIds: parameters.hiddenWorkflowIds })
+        : null;
       const statuses = new Map<string, string>();
       if (byStatus) {
-        const ids = [...new Set(nodes.records.map((r) => r.get("workflowId") as string))];
+        const records = [...nodes.records, ...(hidden?.records ?? [])];
+        const ids = [...new Set(records.map((r) => r.get("workflowId") as string))];
         for (const r of (await tx.run(STATUSES, { ids })).records) {
           statuses.set(r.get("id") as string, r.get("status") as string);
         }
       }
-      return { nodes, statuses };
+      return { nodes, statuses, hidden };
     }),
-  ]).then(([w, n]) => [w, n.nodes, n.statuses] as const);
+  ]).then(([w, n]) => [w, n.nodes, n.statuses, n.hidden] as const);
   for (const r of workflows.records) {
     const status = r.get("status") as string;
     const group = groupOf({
@@ -229,26 +226,37 @@ export async function analyticsSeries(
     if (ended !== undefined && status === "COMPLETED") group.workflowsCompleted[ended] += count;
     if (ended !== undefined && status === "FAILED") group.workflowsFailed[ended] += count;
   }
-  for (const r of nodes.records) {
-    const at = index.get(r.get("at") as number);
-    if (at === undefined) continue;
-    const workflowId = r.get("workflowId") as string | null;
-    const group = groupOf({
-      agentId: (r.get("agentId") as string | null) ?? null,
-      model: (r.get("model") as string | null) ?? null,
-      status: byStatus && workflowId ? (statuses.get(workflowId) ?? null) : null,
-      workflowId: byWorkflow ? workflowId : null,
-    });
-    group.nodes[at] += Number(r.get("nodes"));
-    group.inputTokens[at] += Number(r.get("inputTokens"));
-    group.outputTokens[at] += Number(r.get("outputTokens"));
-    group.costUsd[at] += Number(r.get("costUsd"));
-  }
+  const addNodes = (records: typeof nodes.records, sign: 1 | -1) => {
+    for (const r of records) {
+      const at = index.get(r.get("at") as number);
+      if (at === undefined) continue;
+      const workflowId = r.get("workflowId") as string | null;
+      const group = groupOf({
+        agentId: (r.get("agentId") as string | null) ?? null,
+        model: (r.get("model") as string | null) ?? null,
+        status: byStatus && workflowId ? (statuses.get(workflowId) ?? null) : null,
+        workflowId: byWorkflow ? workflowId : null,
+      });
+      group.nodes[at] += sign * Number(r.get("nodes"));
+      group.inputTokens[at] += sign * Number(r.get("inputTokens"));
+      group.outputTokens[at] += sign * Number(r.get("outputTokens"));
+      group.costUsd[at] += sign * Number(r.get("costUsd"));
+    }
+  };
+  addNodes(nodes.records, 1);
+  if (hidden) addNodes(hidden.records, -1);
   return {
     from: new Date(starts[0]).toISOString(),
     to: new Date(request.to).toISOString(),
     bucket: request.bucket,
     buckets: starts.map((at) => new Date(at).toISOString()),
-    groups: [...groups.values()],
+    // A group made only of hidden workflows' nodes is all zeros once they are taken away.
+    groups: [...groups.values()].filter((g) => !hidden || !isEmpty(g)),
   };
+}
+
+function isEmpty(group: SeriesGroup): boolean {
+  return [group.workflowsStarted, group.workflowsCompleted, group.workflowsFailed, group.nodes].every((values) =>
+    values.every((v) => v === 0),
+  );
 }
