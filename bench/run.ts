@@ -37,6 +37,7 @@ import { worstQueries } from "./scenarios/worst-queries";
 import { purge } from "./scenarios/purge";
 import { propagationCluster } from "./scenarios/propagation-cluster";
 import { search } from "./scenarios/search";
+import { analytics } from "./scenarios/analytics";
 
 const SCENARIOS: Scenario[] = [
   ingestSingle,
@@ -56,6 +57,7 @@ const SCENARIOS: Scenario[] = [
   purge,
   propagationCluster,
   search,
+  analytics,
 ];
 
 function parseArgs(argv: string[]) {

@@ -13,18 +13,19 @@ import { Query } from "./query";
 import { JSONObject } from "./scalars";
 import { SearchNodeEdge, SearchQuery, SearchWorkflowEdge } from "./search";
 import { Subscription } from "./subscription";
+import { AnalyticsQuery, branchAnalyticsField, workflowAnalyticsField } from "./analytics";
 
 /** The custom resolvers merged into the schema that @neo4j/graphql generates. */
 export const resolvers = {
   JSONObject,
-  Query: { ...Query, ...SearchQuery },
+  Query: { ...Query, ...SearchQuery, ...AnalyticsQuery },
   Mutation,
   Subscription,
   DecisionPoint,
   MonitorLink,
   WorkflowEvent,
-  Workflow,
-  Branch,
+  Workflow: { ...Workflow, analytics: workflowAnalyticsField },
+  Branch: { ...Branch, analytics: branchAnalyticsField },
   WorkflowSnapshot,
   BranchAt,
   HistoryEdge,

@@ -316,6 +316,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   expressApp.use(WEB_URL_PREFIX, web.files);
   // The workflow viewer is the site's front page (it routes by the URL's hash).
   expressApp.get("/", (req, res, next) => (wantsHtml(req) ? viewer(req, res, next) : next()));
+  // The analytics dashboard (charts of the `analytics` series, one workflow's analytics).
+  expressApp.get("/dashboard", web.page("dashboard", pageConfig));
   // A GET with an operation (`?query=`) is GraphQL over HTTP even from a browser.
   expressApp.get(GRAPHQL_PATH, (req, res, next) =>
     wantsHtml(req) && req.query.query === undefined ? graphiql(req, res, next) : next(),

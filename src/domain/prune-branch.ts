@@ -131,6 +131,8 @@ CALL (w) {
 CREATE (e:WorkflowEvent)
 SET e = $record, e.at = datetime($record.at)
 SET w.lastSeq = $seq, w.nodeCount = w.nodeCount - $nodeCount
+// The analytics counters no longer match what is left: the workflow is scanned from now on.
+REMOVE w.stats
 FOREACH (_ IN CASE WHEN $error IS NULL THEN [] ELSE [1] END | SET w.error = $error)
 RETURN marked`;
 

@@ -9,6 +9,7 @@ import { visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText } from "./validation";
 import { accessOf, GRANTS_OF_W, type Grant } from "./workflow-access";
+import { countNode, emptyStats } from "./analytics/usage";
 import { STORED_NODE_PROJECTION, WRITABLE_NODE_PROPERTIES, toStoredNode, type StoredNode } from "./workflow-node";
 
 /** schema.graphql's `StartWorkflowInput`. */
@@ -41,7 +42,7 @@ const CREATE = `
 CREATE (w:Workflow {
   id: $id, name: $name, status: 'RUNNING', createdAt: datetime($timestamp), metadata: $metadata,
   lastSeq: 0, nodeCount: 1, branchCount: 1, mainBranchId: $root.branchId, retentionDays: $retentionDays,
-  systemPrompt: $root.content
+  systemPrompt: $root.content, stats: $stats
 })
 CREATE (:WorkflowGrant {workflowId: $id, principal: $owner, access: 'OWNER'})
 CREATE (:Branch {
@@ -114,8 +115,16 @@ export async function startWorkflow(
       root,
       owner,
       retentionDays: retentionDays === null ? null : neo4j.int(retentionDays),
+      stats: rootStats(root),
     });
     await recordAudit(tx, caller, { workflowIds: [id], targetIds: [root.id, root.branchId] });
     return { workflowId: id, root, created: true };
   });
+}
+
+/** A new workflow's analytics counters: its root (the root's metadata is always null). */
+function rootStats(root: StoredNode): string {
+  const stats = emptyStats();
+  countNode(stats, root, null);
+  return JSON.stringify(stats);
 }

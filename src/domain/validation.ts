@@ -100,6 +100,7 @@ export function checkInput(limits: InputLimits, input: unknown, field: string): 
       checkText(value, limit, path);
     } else if (key === "metadata" && value !== null && value !== undefined) {
       checkMetadata(limits, value, path);
+      checkUsage(value, path);
     } else if (Array.isArray(value)) {
       value.forEach((element, index) => pending.push({ value: element, field: `${path}[${index}]`, key }));
     } else if (value !== null && typeof value === "object") {
@@ -181,6 +182,49 @@ export function checkNoAncestorOptions(
         `Node ${existingNodeId} is the decision's parent or above it; a decision cannot offer its own ancestors`,
         { field: `${field}.existingNodeId` },
       );
+    }
+  }
+}
+
+/** `metadata.usage`'s fields that must be non-negative integers (token counts). */
+const USAGE_INTEGERS = ["inputTokens", "outputTokens"] as const;
+/** `metadata.usage`'s fields that must be non-negative finite numbers. */
+const USAGE_NUMBERS = ["costUsd", "latencyMs"] as const;
+
+/**
+ * The usage convention (docs/search-and-analytics.md): `metadata.usage`, when present, is an
+ * object whose known fields have these types, each optional: `model` a non-empty string,
+ * `inputTokens` and `outputTokens` non-negative integers, `costUsd` and `latencyMs` non-negative
+ * finite numbers. Other keys inside `usage` are kept as written (a client may record more, such as
+ * cached tokens); analytics read only the known ones. `usage: null` means no usage.
+ * @throws GraphQLError BAD_USER_INPUT naming the offending field (e.g. `input.metadata.usage.costUsd`).
+ */
+export function checkUsage(metadata: unknown, field: string): void {
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) return;
+  if (!Object.prototype.hasOwnProperty.call(metadata, "usage")) return;
+  const usage = (metadata as Record<string, unknown>).usage;
+  const path = `${field}.usage`;
+  if (usage === null) return;
+  if (typeof usage !== "object" || Array.isArray(usage)) {
+    throw badUserInput(`${path} must be an object {model, inputTokens, outputTokens, costUsd, latencyMs}`, {
+      field: path,
+    });
+  }
+  const fields = usage as Record<string, unknown>;
+  const present = (name: string) => fields[name] !== undefined && fields[name] !== null;
+  if (present("model") && (typeof fields.model !== "string" || fields.model.trim() === "")) {
+    throw badUserInput(`${path}.model must be a non-empty string`, { field: `${path}.model` });
+  }
+  for (const name of USAGE_INTEGERS) {
+    const value = fields[name];
+    if (present(name) && !(typeof value === "number" && Number.isSafeInteger(value) && value >= 0)) {
+      throw badUserInput(`${path}.${name} must be an integer of 0 or more`, { field: `${path}.${name}` });
+    }
+  }
+  for (const name of USAGE_NUMBERS) {
+    const value = fields[name];
+    if (present(name) && !(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
+      throw badUserInput(`${path}.${name} must be a number of 0 or more`, { field: `${path}.${name}` });
     }
   }
 }

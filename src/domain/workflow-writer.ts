@@ -27,7 +27,7 @@ CALL (*) {
   UNWIND $workflowIds AS workflowId
   MATCH (w:Workflow {id: workflowId}) WHERE ${visibleWorkflow("w")}
   RETURN collect(w {
-    .id, .lastSeq, .nodeCount, branchCount: coalesce(w.branchCount, 1), grants: ${GRANTS_OF_W},
+    .id, .lastSeq, .nodeCount, .stats, branchCount: coalesce(w.branchCount, 1), grants: ${GRANTS_OF_W},
     lifecycle: {
       status: coalesce(w.status, 'RUNNING'), endedAt: toString(w.endedAt), summary: w.summary, error: w.error,
       cancelReason: w.cancelReason, resumedFromNodeId: w.resumedFromNodeId, resumeName: w.resumeName,
@@ -57,7 +57,7 @@ const FLUSH = `
 CALL (*) {
   UNWIND $nodes AS row
   CREATE (n:WorkflowNode)
-  SET n = row ${WRITABLE_NODE_PROPERTIES}, n.timestamp = datetime(row.timestamp)
+  SET n = row ${WRITABLE_NODE_PROPERTIES}, n.timestamp = datetime(row.timestamp), n += row.usage
   WITH n, row
   MATCH (parent:WorkflowNode {id: row.parentId})
   CREATE (parent)-[:PARENT_OF]->(n)
@@ -108,7 +108,8 @@ ${CREATE_AUDIT_ENTRIES}
 CALL (*) {
   UNWIND $workflows AS row
   MATCH (w:Workflow {id: row.id})
-  SET w.lastSeq = row.lastSeq, w.nodeCount = row.nodeCount, w.branchCount = row.branchCount
+  SET w.lastSeq = row.lastSeq, w.nodeCount = row.nodeCount, w.branchCount = row.branchCount,
+      w.stats = coalesce(row.stats, w.stats)
   FOREACH (l IN CASE WHEN row.lifecycle IS NULL THEN [] ELSE [row.lifecycle] END |
     SET w.status = l.status, w.summary = l.summary, w.error = l.error, w.cancelReason = l.cancelReason,
         w.resumedFromNodeId = l.resumedFromNodeId, w.resumeName = l.resumeName,
@@ -205,6 +206,7 @@ export class WorkflowWriter {
         nodeCount: Number(w.nodeCount),
         branchCount: Number(w.branchCount),
         lifecycle: w.lifecycle as WorkflowLifecycle,
+        stats: (w.stats as string | null) ?? null,
       })),
       nodes: (record.get("nodes") as Record<string, unknown>[]).filter(visible).map((value) => ({
         node: toStoredNode(value),

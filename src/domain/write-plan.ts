@@ -3,6 +3,7 @@ import { badUserInput, conflict, notFound } from "../errors";
 import type { BranchState, BranchStatus } from "./branch";
 import { nodeEventKind, type WorkflowEventMessage } from "./workflow-event";
 import type { NodeLinks, NodeType, StoredNode } from "./workflow-node";
+import { countNode, usageOf, usageProperties, type NodeUsage, type WorkflowStats } from "./analytics/usage";
 
 /** A workflow's counters as the lock+read found them. */
 export interface WorkflowCounters {
@@ -12,6 +13,8 @@ export interface WorkflowCounters {
   branchCount: number;
   /** Its status and how it ended; absent: RUNNING (as a workflow read before lifecycle existed). */
   lifecycle?: WorkflowLifecycle;
+  /** Its analytics counters as JSON text ({@link WorkflowStats}); absent: not kept for it (scanned instead). */
+  stats?: string | null;
 }
 
 /** schema.graphql's `WorkflowStatus`. */
@@ -77,7 +80,8 @@ export interface PlannedEdge {
 
 /** The parameters of the flush statement: everything one write planned. */
 export interface FlushParameters {
-  nodes: StoredNode[];
+  /** Each with `usage`: its usage as node properties (see usageProperties). */
+  nodes: (StoredNode & { usage: Record<string, string | number> })[];
   newBranches: BranchState[];
   changedBranches: BranchState[];
   edges: PlannedEdge[];
@@ -134,8 +138,15 @@ export class WritePlan {
   private readonly newId: () => string;
   private readonly workflows = new Map<
     string,
-    WorkflowCounters & { changed: boolean; lifecycleChanged: boolean; lifecycle: WorkflowLifecycle }
+    WorkflowCounters & {
+      changed: boolean;
+      lifecycleChanged: boolean;
+      lifecycle: WorkflowLifecycle;
+      /** The counters parsed from `stats`, once a node is counted in them. */
+      counters?: WorkflowStats;
+    }
   >();
+  private readonly usage = new Map<string, NodeUsage | null>();
   private readonly nodes = new Map<string, StoredNode>();
   private readonly links = new Map<string, NodeLinks>();
   private readonly stored = new Set<string>();
@@ -289,7 +300,14 @@ export class WritePlan {
     if (!this.newBranches.has(branch.id)) this.changedBranches.add(branch.id);
     this.nodes.set(node.id, node);
     this.newNodes.push(node);
-    this.workflows.get(spec.workflowId)!.nodeCount += 1;
+    const workflow = this.workflows.get(spec.workflowId)!;
+    workflow.nodeCount += 1;
+    const usage = usageOf(node.metadata);
+    this.usage.set(node.id, usage);
+    if (workflow.stats) {
+      workflow.counters ??= JSON.parse(workflow.stats) as WorkflowStats;
+      countNode(workflow.counters, node, usage);
+    }
     this.events.push({
       kind: nodeEventKind(spec.type),
       seq,
@@ -494,19 +512,20 @@ export class WritePlan {
   flushParameters(): FlushParameters | null {
     if (this.events.length === 0) return null;
     return {
-      nodes: [...this.newNodes],
+      nodes: this.newNodes.map((node) => ({ ...node, usage: usageProperties(this.usage.get(node.id) ?? null) })),
       newBranches: [...this.newBranches].map((id) => this.branches.get(id)!),
       changedBranches: [...this.changedBranches].map((id) => this.branches.get(id)!),
       edges: [...this.edges],
       records: [...this.records],
       workflows: [...this.workflows.values()]
         .filter((w) => w.changed)
-        .map(({ id, lastSeq, nodeCount, branchCount, lifecycle, lifecycleChanged }) => ({
+        .map(({ id, lastSeq, nodeCount, branchCount, lifecycle, lifecycleChanged, counters }) => ({
           id,
           lastSeq,
           nodeCount,
           branchCount,
           ...(lifecycleChanged ? { lifecycle } : {}),
+          ...(counters ? { stats: JSON.stringify(counters) } : {}),
         })),
     };
   }

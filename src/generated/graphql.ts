@@ -97,6 +97,75 @@ export type AddMonitorInput = {
   workflowId: Scalars['ID']['input'];
 };
 
+/** Nodes and usage of one agent. */
+export type AgentUsage = {
+  __typename?: 'AgentUsage';
+  /** The agentId (null: nodes written without one). */
+  agentId?: Maybe<Scalars['String']['output']>;
+  /** Its nodes and their usage. */
+  usage: UsageTotals;
+};
+
+/** The size of an analytics bucket (UTC). */
+export type AnalyticsBucket =
+  /** One day. */
+  | 'DAY'
+  /** One hour. */
+  | 'HOUR';
+
+/** One group of an analytics series: its keys, and one value per bucket for each measure. */
+export type AnalyticsGroup = {
+  __typename?: 'AnalyticsGroup';
+  /** With groupBy AGENT: the agent (null: none); else null. */
+  agentId?: Maybe<Scalars['String']['output']>;
+  /** `metadata.usage.costUsd` summed per bucket. */
+  costUsd: Array<Scalars['Float']['output']>;
+  /** `metadata.usage.inputTokens` summed per bucket. */
+  inputTokens: Array<Scalars['Float']['output']>;
+  /** With groupBy MODEL: the model (null: none named, or redacted); else null. */
+  model?: Maybe<Scalars['String']['output']>;
+  /** Nodes written in each bucket. */
+  nodes: Array<Scalars['Int']['output']>;
+  /** `metadata.usage.outputTokens` summed per bucket. */
+  outputTokens: Array<Scalars['Float']['output']>;
+  /** With groupBy STATUS: the workflow's current status; else null. */
+  status?: Maybe<WorkflowStatus>;
+  /** With groupBy WORKFLOW: the workflow; else null. */
+  workflowId?: Maybe<Scalars['ID']['output']>;
+  /** Workflows that ended in each bucket and are COMPLETED now. */
+  workflowsCompleted: Array<Scalars['Int']['output']>;
+  /** Workflows that ended in each bucket and are FAILED now. */
+  workflowsFailed: Array<Scalars['Int']['output']>;
+  /** Workflows created in each bucket. */
+  workflowsStarted: Array<Scalars['Int']['output']>;
+};
+
+/** What to split an analytics series by. */
+export type AnalyticsGroupBy =
+  /** The node's agentId; for workflows started or ended, the agentId of their root. */
+  | 'AGENT'
+  /** The node's `metadata.usage.model` (null for a node redacted for the caller); workflows have none. */
+  | 'MODEL'
+  /** The workflow's current status. */
+  | 'STATUS'
+  /** The workflow. */
+  | 'WORKFLOW';
+
+/** A time series for a dashboard: bucket starts and, per group, one value per bucket. */
+export type AnalyticsSeries = {
+  __typename?: 'AnalyticsSeries';
+  /** The size of each bucket. */
+  bucket: AnalyticsBucket;
+  /** The start of each bucket, in order; every group's lists are aligned with it. */
+  buckets: Array<Scalars['DateTime']['output']>;
+  /** The start of the first bucket. */
+  from: Scalars['DateTime']['output'];
+  /** One per combination of the groupBy keys that occurs (one group with null keys when groupBy is empty). */
+  groups: Array<AnalyticsGroup>;
+  /** The end of the range, as asked. */
+  to: Scalars['DateTime']['output'];
+};
+
 /** One node to append. */
 export type AppendNodeInput = {
   /** The agent writing the node; free text, recorded as given. */
@@ -230,6 +299,11 @@ export type BooleanScalarFilters = {
  */
 export type Branch = {
   __typename?: 'Branch';
+  /**
+   * The branch's analytics: its own nodes and events (not its ancestors'); `branchesByStatus` counts it
+   * and the branches forked from it. Only the parts selected are computed.
+   */
+  analytics: WorkflowAnalytics;
   /** When the branch was created (server clock, UTC). */
   createdAt: Scalars['DateTime']['output'];
   /** The node the branch forked from; null for the main branch. */
@@ -394,6 +468,15 @@ export type BranchStatus =
   /** The branch's work is done. */
   | 'COMPLETED';
 
+/** Branches of one status. */
+export type BranchStatusCount = {
+  __typename?: 'BranchStatusCount';
+  /** How many branches. */
+  count: Scalars['Int']['output'];
+  /** The status. */
+  status: BranchStatus;
+};
+
 /** BranchStatus filters */
 export type BranchStatusEnumScalarFilters = {
   eq?: InputMaybe<BranchStatus>;
@@ -465,6 +548,19 @@ export type CountConnection = {
   nodes: Scalars['Int']['output'];
 };
 
+/** The longest root-to-leaf path by time: from the root to the newest node the caller sees. */
+export type CriticalPath = {
+  __typename?: 'CriticalPath';
+  /** From the root's timestamp to the end node's. */
+  durationMs: Scalars['Float']['output'];
+  /** The node it ends at. */
+  endNodeId: Scalars['ID']['output'];
+  /** How many nodes it holds. */
+  length: Scalars['Int']['output'];
+  /** Its nodes from the root, in order. */
+  nodeIds: Array<Scalars['ID']['output']>;
+};
+
 export type DateTimeAggregateSelection = {
   __typename?: 'DateTimeAggregateSelection';
   max?: Maybe<Scalars['DateTime']['output']>;
@@ -485,6 +581,21 @@ export type DateTimeScalarFilters = {
   in?: InputMaybe<Array<Scalars['DateTime']['input']>>;
   lt?: InputMaybe<Scalars['DateTime']['input']>;
   lte?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** The decisions of a workflow or branch. */
+export type DecisionAnalytics = {
+  __typename?: 'DecisionAnalytics';
+  /** Options offered per decision, on average (options on branches hidden from the caller not counted). */
+  averageOptions?: Maybe<Scalars['Float']['output']>;
+  /** The most options offered by one decision. */
+  maxOptions?: Maybe<Scalars['Int']['output']>;
+  /** Those with no option chosen yet. */
+  pending: Scalars['Int']['output'];
+  /** From each decision to its choice, for the decisions chosen. */
+  timeToChoiceMs: Percentiles;
+  /** DECISION nodes. */
+  total: Scalars['Int']['output'];
 };
 
 /** A decision with its options and the choice made, as `decisionPoints` and `workflowAt` list them. */
@@ -655,6 +766,15 @@ export type IntScalarFilters = {
 export type JsonObjectScalarFilters = {
   eq?: InputMaybe<Scalars['JSONObject']['input']>;
   in?: InputMaybe<Array<Scalars['JSONObject']['input']>>;
+};
+
+/** Usage of one model. */
+export type ModelUsage = {
+  __typename?: 'ModelUsage';
+  /** The model named in `metadata.usage.model` (null: none named, or redacted for the caller). */
+  model?: Maybe<Scalars['String']['output']>;
+  /** The nodes that recorded usage with it, and their usage. */
+  usage: UsageTotals;
 };
 
 /** A monitor and one node it watches. */
@@ -1079,6 +1199,15 @@ export type NodeType =
   /** The system prompt: the root of every workflow (seq 0, depth 0). Only startWorkflow creates it. */
   | 'SYSTEM';
 
+/** Nodes of one type. */
+export type NodeTypeCount = {
+  __typename?: 'NodeTypeCount';
+  /** How many nodes. */
+  count: Scalars['Int']['output'];
+  /** The type. */
+  type: NodeType;
+};
+
 /** NodeType filters */
 export type NodeTypeEnumScalarFilters = {
   eq?: InputMaybe<NodeType>;
@@ -1124,6 +1253,19 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
   hasPreviousPage: Scalars['Boolean']['output'];
   startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+/** Times between pairs of events, in milliseconds. */
+export type Percentiles = {
+  __typename?: 'Percentiles';
+  /** How many pairs. */
+  count: Scalars['Int']['output'];
+  /** The longest; null when there are none. */
+  max?: Maybe<Scalars['Float']['output']>;
+  /** The median; null when there are none. */
+  p50?: Maybe<Scalars['Float']['output']>;
+  /** The 95th percentile (interpolated); null when there are none. */
+  p95?: Maybe<Scalars['Float']['output']>;
 };
 
 /** A branch to prune. */
@@ -1201,6 +1343,13 @@ export type PruneRefusal = {
 export type Query = {
   __typename?: 'Query';
   /**
+   * Time series across the workflows the caller may read, for dashboards: workflows started,
+   * completed and failed, nodes, tokens and cost per hour or day, split into groups. Nodes on branches
+   * hidden from the caller are not counted. At most 1,000 buckets (BAD_USER_INPUT beyond, or when `to`
+   * is not after `from`).
+   */
+  analytics: AnalyticsSeries;
+  /**
    * The audit trail, newest first, a page at a time: every entry for admins; for anyone else only the
    * entries of the workflows it owns (an empty page otherwise).
    */
@@ -1245,6 +1394,20 @@ export type Query = {
   workflowEvents: Array<WorkflowEvent>;
   workflowNodes: Array<WorkflowNode>;
   workflows: Array<Workflow>;
+};
+
+
+/**
+ * Reads. Besides these, @neo4j/graphql generates `workflows`, `workflowNodes` and `branches`, with
+ * `where` filters, `sort` and `limit`/`offset` (100 items unless `limit` asks for 0 to 1000); page
+ * through a workflow's nodes with `history`. SERVICE_UNAVAILABLE means the database cannot be reached
+ * (retry); QUERY_TOO_COMPLEX that the operation is over a depth, alias, token, directive or cost limit.
+ */
+export type QueryAnalyticsArgs = {
+  bucket: AnalyticsBucket;
+  from: Scalars['DateTime']['input'];
+  groupBy?: InputMaybe<Array<AnalyticsGroupBy>>;
+  to: Scalars['DateTime']['input'];
 };
 
 
@@ -1693,9 +1856,31 @@ export type SubscriptionWorkflowEventsArgs = {
   workflowId: Scalars['ID']['input'];
 };
 
+/** Usage summed over some nodes (the `metadata.usage` convention). */
+export type UsageTotals = {
+  __typename?: 'UsageTotals';
+  /** Of those, the nodes that recorded usage. */
+  calls: Scalars['Int']['output'];
+  /** Sum of `costUsd`. */
+  costUsd: Scalars['Float']['output'];
+  /** Sum of `inputTokens`. */
+  inputTokens: Scalars['Float']['output'];
+  /** Sum of `latencyMs`. */
+  latencyMs: Scalars['Float']['output'];
+  /** Nodes counted. */
+  nodes: Scalars['Int']['output'];
+  /** Sum of `outputTokens`. */
+  outputTokens: Scalars['Float']['output'];
+};
+
 /** A workflow: a tree of WorkflowNodes rooted at its system prompt. */
 export type Workflow = {
   __typename?: 'Workflow';
+  /**
+   * Counts, times, decisions, errors, usage and the critical path of the workflow, as the caller sees it
+   * (see WorkflowAnalytics). Only the parts selected are computed.
+   */
+  analytics: WorkflowAnalytics;
   /** The workflow's branches in the order they were created; the first, the main branch, holds the root. */
   branches: Array<Branch>;
   /** cancelWorkflow's reason (kept after resumeWorkflow); null when it was not cancelled last. */
@@ -1775,6 +1960,41 @@ export type WorkflowAccess =
 export type WorkflowAccessEnumScalarFilters = {
   eq?: InputMaybe<WorkflowAccess>;
   in?: InputMaybe<Array<WorkflowAccess>>;
+};
+
+/**
+ * Analytics of a workflow or branch, as the caller sees it: nodes on branches hidden from the caller
+ * are not counted (nor their events); nodes redacted for the caller are counted, with their usage,
+ * under a null model.
+ */
+export type WorkflowAnalytics = {
+  __typename?: 'WorkflowAnalytics';
+  /** Branches by status (for a branch: it and the branches forked from it). */
+  branchesByStatus: Array<BranchStatusCount>;
+  /** Nodes and usage by agent. */
+  byAgent: Array<AgentUsage>;
+  /** Usage by model. */
+  byModel: Array<ModelUsage>;
+  /** Nodes by type (types with none left out). */
+  byType: Array<NodeTypeCount>;
+  /** The longest root-to-leaf path by time; null when there are no nodes. */
+  criticalPath?: Maybe<CriticalPath>;
+  /** Decisions, pending ones, options offered and time to choose. */
+  decisions: DecisionAnalytics;
+  /** From the first event to the latest, in milliseconds. */
+  durationMs: Scalars['Float']['output'];
+  /** ERROR nodes. */
+  errors: Scalars['Int']['output'];
+  /** Time between consecutive events (in seq order). */
+  eventGapsMs: Percentiles;
+  /** The first event; null when none. */
+  firstEventAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The latest event; null when none. */
+  lastEventAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Nodes (the root included, for a workflow). */
+  nodeCount: Scalars['Int']['output'];
+  /** Usage in total. */
+  usage: UsageTotals;
 };
 
 /** What went wrong, kept as `Workflow.error`. */
@@ -2599,6 +2819,11 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   AddDecisionInput: ResolverTypeWrapper<unknown>;
   AddMonitorInput: ResolverTypeWrapper<unknown>;
+  AgentUsage: ResolverTypeWrapper<unknown>;
+  AnalyticsBucket: ResolverTypeWrapper<unknown>;
+  AnalyticsGroup: ResolverTypeWrapper<unknown>;
+  AnalyticsGroupBy: ResolverTypeWrapper<unknown>;
+  AnalyticsSeries: ResolverTypeWrapper<unknown>;
   AppendNodeInput: ResolverTypeWrapper<unknown>;
   AuditEntry: ResolverTypeWrapper<unknown>;
   AuditLogEdge: ResolverTypeWrapper<unknown>;
@@ -2615,6 +2840,7 @@ export type ResolversTypes = {
   BranchSort: ResolverTypeWrapper<unknown>;
   BranchStats: ResolverTypeWrapper<unknown>;
   BranchStatus: ResolverTypeWrapper<unknown>;
+  BranchStatusCount: ResolverTypeWrapper<unknown>;
   BranchStatusEnumScalarFilters: ResolverTypeWrapper<unknown>;
   BranchWhere: ResolverTypeWrapper<unknown>;
   CancelWorkflowInput: ResolverTypeWrapper<unknown>;
@@ -2622,10 +2848,12 @@ export type ResolversTypes = {
   CompleteWorkflowInput: ResolverTypeWrapper<unknown>;
   ConnectionAggregationCountFilterInput: ResolverTypeWrapper<unknown>;
   CountConnection: ResolverTypeWrapper<unknown>;
+  CriticalPath: ResolverTypeWrapper<unknown>;
   DateTime: ResolverTypeWrapper<unknown>;
   DateTimeAggregateSelection: ResolverTypeWrapper<unknown>;
   DateTimeScalarAggregationFilters: ResolverTypeWrapper<unknown>;
   DateTimeScalarFilters: ResolverTypeWrapper<unknown>;
+  DecisionAnalytics: ResolverTypeWrapper<unknown>;
   DecisionPoint: ResolverTypeWrapper<unknown>;
   DeletedWorkflow: ResolverTypeWrapper<unknown>;
   DeletedWorkflowEdge: ResolverTypeWrapper<unknown>;
@@ -2648,12 +2876,15 @@ export type ResolversTypes = {
   IntScalarFilters: ResolverTypeWrapper<unknown>;
   JSONObject: ResolverTypeWrapper<unknown>;
   JSONObjectScalarFilters: ResolverTypeWrapper<unknown>;
+  ModelUsage: ResolverTypeWrapper<unknown>;
   MonitorLink: ResolverTypeWrapper<unknown>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NodeType: ResolverTypeWrapper<unknown>;
+  NodeTypeCount: ResolverTypeWrapper<unknown>;
   NodeTypeEnumScalarFilters: ResolverTypeWrapper<unknown>;
   OptionInput: ResolverTypeWrapper<unknown>;
   PageInfo: ResolverTypeWrapper<unknown>;
+  Percentiles: ResolverTypeWrapper<unknown>;
   PruneBranchInput: ResolverTypeWrapper<unknown>;
   PruneBranchResult: ResolverTypeWrapper<unknown>;
   PruneBranchesInput: ResolverTypeWrapper<unknown>;
@@ -2680,9 +2911,11 @@ export type ResolversTypes = {
   StringScalarAggregationFilters: ResolverTypeWrapper<unknown>;
   StringScalarFilters: ResolverTypeWrapper<unknown>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  UsageTotals: ResolverTypeWrapper<unknown>;
   Workflow: ResolverTypeWrapper<unknown>;
   WorkflowAccess: ResolverTypeWrapper<unknown>;
   WorkflowAccessEnumScalarFilters: ResolverTypeWrapper<unknown>;
+  WorkflowAnalytics: ResolverTypeWrapper<unknown>;
   WorkflowErrorInput: ResolverTypeWrapper<unknown>;
   WorkflowEvent: ResolverTypeWrapper<unknown>;
   WorkflowEventKind: ResolverTypeWrapper<unknown>;
@@ -2738,6 +2971,9 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   AddDecisionInput: unknown;
   AddMonitorInput: unknown;
+  AgentUsage: unknown;
+  AnalyticsGroup: unknown;
+  AnalyticsSeries: unknown;
   AppendNodeInput: unknown;
   AuditEntry: unknown;
   AuditLogEdge: unknown;
@@ -2752,6 +2988,7 @@ export type ResolversParentTypes = {
   BranchRelationshipFilters: unknown;
   BranchSort: unknown;
   BranchStats: unknown;
+  BranchStatusCount: unknown;
   BranchStatusEnumScalarFilters: unknown;
   BranchWhere: unknown;
   CancelWorkflowInput: unknown;
@@ -2759,10 +2996,12 @@ export type ResolversParentTypes = {
   CompleteWorkflowInput: unknown;
   ConnectionAggregationCountFilterInput: unknown;
   CountConnection: unknown;
+  CriticalPath: unknown;
   DateTime: unknown;
   DateTimeAggregateSelection: unknown;
   DateTimeScalarAggregationFilters: unknown;
   DateTimeScalarFilters: unknown;
+  DecisionAnalytics: unknown;
   DecisionPoint: unknown;
   DeletedWorkflow: unknown;
   DeletedWorkflowEdge: unknown;
@@ -2785,11 +3024,14 @@ export type ResolversParentTypes = {
   IntScalarFilters: unknown;
   JSONObject: unknown;
   JSONObjectScalarFilters: unknown;
+  ModelUsage: unknown;
   MonitorLink: unknown;
   Mutation: Record<PropertyKey, never>;
+  NodeTypeCount: unknown;
   NodeTypeEnumScalarFilters: unknown;
   OptionInput: unknown;
   PageInfo: unknown;
+  Percentiles: unknown;
   PruneBranchInput: unknown;
   PruneBranchResult: unknown;
   PruneBranchesInput: unknown;
@@ -2815,8 +3057,10 @@ export type ResolversParentTypes = {
   StringScalarAggregationFilters: unknown;
   StringScalarFilters: unknown;
   Subscription: Record<PropertyKey, never>;
+  UsageTotals: unknown;
   Workflow: unknown;
   WorkflowAccessEnumScalarFilters: unknown;
+  WorkflowAnalytics: unknown;
   WorkflowErrorInput: unknown;
   WorkflowEvent: unknown;
   WorkflowGrant: unknown;
@@ -2866,6 +3110,33 @@ export type ResolversParentTypes = {
   WorkflowWhere: unknown;
 };
 
+export type AgentUsageResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AgentUsage'] = ResolversParentTypes['AgentUsage']> = {
+  agentId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
+export type AnalyticsGroupResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AnalyticsGroup'] = ResolversParentTypes['AnalyticsGroup']> = {
+  agentId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  costUsd?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
+  inputTokens?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
+  model?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+  outputTokens?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['WorkflowStatus']>, ParentType, ContextType>;
+  workflowId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  workflowsCompleted?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+  workflowsFailed?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+  workflowsStarted?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type AnalyticsSeriesResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AnalyticsSeries'] = ResolversParentTypes['AnalyticsSeries']> = {
+  bucket?: Resolver<ResolversTypes['AnalyticsBucket'], ParentType, ContextType>;
+  buckets?: Resolver<Array<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['AnalyticsGroup']>, ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type AuditEntryResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   clientAddress?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2897,6 +3168,7 @@ export type AuditLogPageInfoResolvers<ContextType = AppContext, ParentType exten
 };
 
 export type BranchResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Branch'] = ResolversParentTypes['Branch']> = {
+  analytics?: Resolver<ResolversTypes['WorkflowAnalytics'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   forkedFrom?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   head?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
@@ -2936,9 +3208,21 @@ export type BranchStatsResolvers<ContextType = AppContext, ParentType extends Re
   pendingDecisions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type BranchStatusCountResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['BranchStatusCount'] = ResolversParentTypes['BranchStatusCount']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['BranchStatus'], ParentType, ContextType>;
+};
+
 export type CountConnectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['CountConnection'] = ResolversParentTypes['CountConnection']> = {
   edges?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   nodes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type CriticalPathResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['CriticalPath'] = ResolversParentTypes['CriticalPath']> = {
+  durationMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  endNodeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  length?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  nodeIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -2948,6 +3232,14 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 export type DateTimeAggregateSelectionResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['DateTimeAggregateSelection'] = ResolversParentTypes['DateTimeAggregateSelection']> = {
   max?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   min?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type DecisionAnalyticsResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['DecisionAnalytics'] = ResolversParentTypes['DecisionAnalytics']> = {
+  averageOptions?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  maxOptions?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  timeToChoiceMs?: Resolver<ResolversTypes['Percentiles'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type DecisionPointResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['DecisionPoint'] = ResolversParentTypes['DecisionPoint']> = {
@@ -3005,6 +3297,11 @@ export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<Resolver
   name: 'JSONObject';
 }
 
+export type ModelUsageResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['ModelUsage'] = ResolversParentTypes['ModelUsage']> = {
+  model?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
+};
+
 export type MonitorLinkResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['MonitorLink'] = ResolversParentTypes['MonitorLink']> = {
   monitor?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
   target?: Resolver<ResolversTypes['WorkflowNode'], ParentType, ContextType>;
@@ -3033,11 +3330,23 @@ export type MutationResolvers<ContextType = AppContext, ParentType extends Resol
   startWorkflow?: Resolver<ResolversTypes['Workflow'], ParentType, ContextType, RequireFields<MutationStartWorkflowArgs, 'input'>>;
 };
 
+export type NodeTypeCountResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['NodeTypeCount'] = ResolversParentTypes['NodeTypeCount']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['NodeType'], ParentType, ContextType>;
+};
+
 export type PageInfoResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type PercentilesResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Percentiles'] = ResolversParentTypes['Percentiles']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  max?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  p50?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  p95?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
 export type PruneBranchResultResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['PruneBranchResult'] = ResolversParentTypes['PruneBranchResult']> = {
@@ -3064,6 +3373,7 @@ export type PruneRefusalResolvers<ContextType = AppContext, ParentType extends R
 };
 
 export type QueryResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  analytics?: Resolver<ResolversTypes['AnalyticsSeries'], ParentType, ContextType, RequireFields<QueryAnalyticsArgs, 'bucket' | 'from' | 'groupBy' | 'to'>>;
   auditLog?: Resolver<ResolversTypes['AuditLogPage'], ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'first'>>;
   branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType, Partial<QueryBranchesArgs>>;
   crossBranchMonitors?: Resolver<Array<ResolversTypes['MonitorLink']>, ParentType, ContextType, RequireFields<QueryCrossBranchMonitorsArgs, 'workflowId'>>;
@@ -3119,7 +3429,17 @@ export type SubscriptionResolvers<ContextType = AppContext, ParentType extends R
   workflowEvents?: SubscriptionResolver<ResolversTypes['WorkflowEvent'], "workflowEvents", ParentType, ContextType, RequireFields<SubscriptionWorkflowEventsArgs, 'workflowId'>>;
 };
 
+export type UsageTotalsResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['UsageTotals'] = ResolversParentTypes['UsageTotals']> = {
+  calls?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  costUsd?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  inputTokens?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  latencyMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  nodes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  outputTokens?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type WorkflowResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['Workflow'] = ResolversParentTypes['Workflow']> = {
+  analytics?: Resolver<ResolversTypes['WorkflowAnalytics'], ParentType, ContextType>;
   branches?: Resolver<Array<ResolversTypes['Branch']>, ParentType, ContextType>;
   cancelReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -3138,6 +3458,22 @@ export type WorkflowResolvers<ContextType = AppContext, ParentType extends Resol
   root?: Resolver<Maybe<ResolversTypes['WorkflowNode']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['WorkflowStatus'], ParentType, ContextType>;
   summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type WorkflowAnalyticsResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowAnalytics'] = ResolversParentTypes['WorkflowAnalytics']> = {
+  branchesByStatus?: Resolver<Array<ResolversTypes['BranchStatusCount']>, ParentType, ContextType>;
+  byAgent?: Resolver<Array<ResolversTypes['AgentUsage']>, ParentType, ContextType>;
+  byModel?: Resolver<Array<ResolversTypes['ModelUsage']>, ParentType, ContextType>;
+  byType?: Resolver<Array<ResolversTypes['NodeTypeCount']>, ParentType, ContextType>;
+  criticalPath?: Resolver<Maybe<ResolversTypes['CriticalPath']>, ParentType, ContextType>;
+  decisions?: Resolver<ResolversTypes['DecisionAnalytics'], ParentType, ContextType>;
+  durationMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  errors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  eventGapsMs?: Resolver<ResolversTypes['Percentiles'], ParentType, ContextType>;
+  firstEventAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastEventAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  nodeCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['UsageTotals'], ParentType, ContextType>;
 };
 
 export type WorkflowEventResolvers<ContextType = AppContext, ParentType extends ResolversParentTypes['WorkflowEvent'] = ResolversParentTypes['WorkflowEvent']> = {
@@ -3304,6 +3640,9 @@ export type WorkflowSnapshotResolvers<ContextType = AppContext, ParentType exten
 };
 
 export type Resolvers<ContextType = AppContext> = {
+  AgentUsage?: AgentUsageResolvers<ContextType>;
+  AnalyticsGroup?: AnalyticsGroupResolvers<ContextType>;
+  AnalyticsSeries?: AnalyticsSeriesResolvers<ContextType>;
   AuditEntry?: AuditEntryResolvers<ContextType>;
   AuditLogEdge?: AuditLogEdgeResolvers<ContextType>;
   AuditLogPage?: AuditLogPageResolvers<ContextType>;
@@ -3312,9 +3651,12 @@ export type Resolvers<ContextType = AppContext> = {
   BranchAt?: BranchAtResolvers<ContextType>;
   BranchReference?: BranchReferenceResolvers<ContextType>;
   BranchStats?: BranchStatsResolvers<ContextType>;
+  BranchStatusCount?: BranchStatusCountResolvers<ContextType>;
   CountConnection?: CountConnectionResolvers<ContextType>;
+  CriticalPath?: CriticalPathResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DateTimeAggregateSelection?: DateTimeAggregateSelectionResolvers<ContextType>;
+  DecisionAnalytics?: DecisionAnalyticsResolvers<ContextType>;
   DecisionPoint?: DecisionPointResolvers<ContextType>;
   DeletedWorkflow?: DeletedWorkflowResolvers<ContextType>;
   DeletedWorkflowEdge?: DeletedWorkflowEdgeResolvers<ContextType>;
@@ -3325,9 +3667,12 @@ export type Resolvers<ContextType = AppContext> = {
   HistoryPageInfo?: HistoryPageInfoResolvers<ContextType>;
   IntAggregateSelection?: IntAggregateSelectionResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
+  ModelUsage?: ModelUsageResolvers<ContextType>;
   MonitorLink?: MonitorLinkResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  NodeTypeCount?: NodeTypeCountResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Percentiles?: PercentilesResolvers<ContextType>;
   PruneBranchResult?: PruneBranchResultResolvers<ContextType>;
   PruneBranchesResult?: PruneBranchesResultResolvers<ContextType>;
   PruneRefusal?: PruneRefusalResolvers<ContextType>;
@@ -3339,7 +3684,9 @@ export type Resolvers<ContextType = AppContext> = {
   SearchWorkflowsPage?: SearchWorkflowsPageResolvers<ContextType>;
   StringAggregateSelection?: StringAggregateSelectionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  UsageTotals?: UsageTotalsResolvers<ContextType>;
   Workflow?: WorkflowResolvers<ContextType>;
+  WorkflowAnalytics?: WorkflowAnalyticsResolvers<ContextType>;
   WorkflowEvent?: WorkflowEventResolvers<ContextType>;
   WorkflowGrant?: WorkflowGrantResolvers<ContextType>;
   WorkflowNode?: WorkflowNodeResolvers<ContextType>;

@@ -29,6 +29,7 @@ import { queryTooComplex } from "../errors";
 import { checkArguments } from "./argument-checks";
 import { withDefaultPageSizes } from "./default-page-sizes";
 import { ASSUMED_PATH_LENGTH, nestedPathField, PATH_FIELDS } from "./path-fields";
+import { SCAN_FIELD_COSTS } from "./analytics-cost";
 
 /**
  * The size of a list or connection asked for without `first`/`limit`: given to the generated
@@ -186,6 +187,8 @@ export function countTokens(source: string): number {
  */
 function estimate({ type, field, args, childComplexity }: ComplexityEstimatorArgs, bad: GraphQLError[]): number {
   if (PATH_FIELDS.has(`${type.name}.${field.name}`)) return 1 + ASSUMED_PATH_LENGTH * childComplexity;
+  const scan = SCAN_FIELD_COSTS.get(`${type.name}.${field.name}`);
+  if (scan !== undefined) return scan + childComplexity;
   if (field.name.startsWith("__")) return 0;
   checkArguments(field, args, bad);
   const returns = getNullableType(field.type);

@@ -25,6 +25,7 @@ export const MONACO_WORKERS: Record<string, string> = {
 export const WEB_APPS: WebApp[] = [
   { name: "graphiql", entryPoints: { main: "src/web/graphiql/main.tsx", ...MONACO_WORKERS } },
   { name: "viewer", entryPoints: { main: "src/web/viewer/main.tsx" } },
+  { name: "dashboard", entryPoints: { main: "src/web/dashboard/main.ts" } },
 ];
 
 /** Written last into a built app's folder: the hash of what it was built from. */
