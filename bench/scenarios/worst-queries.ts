@@ -213,7 +213,7 @@ export const worstQueries: Scenario = {
 };
 
 /** The worst queries the limits let through (and 500 aliases, which they refuse). */
-function worstAttacks(chain: string, deepId: string, depth: number): Attack[] {
+export function worstAttacks(chain: string, deepId: string, depth: number): Attack[] {
   const aliases = Array.from({ length: 500 }, (_, i) => `a${i}: __typename`).join(" ");
   // Each level is childrenConnection → edges → node: 4 levels plus the root list and a leaf field
   // stay within QUERY_MAX_DEPTH 15, and 10⁴ items within QUERY_MAX_COMPLEXITY.
