@@ -236,10 +236,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         if (field) await recordRefused(context.principal, context.request, field, variables, "FORBIDDEN");
       }),
       queryLimitsPlugin(queryLimits, queryCosts),
-      queryConcurrencyPlugin<AppContext>(
-        queryGate.gate,
-        queryGate.maxQueued,
-        (requestContext) => queryCosts.get(requestContext.request) ?? 0,
+      queryConcurrencyPlugin<AppContext>(queryGate.gate, queryGate.maxQueued, (requestContext) =>
+        queryCosts.get(requestContext.request),
       ),
       httpSubscriptionsPlugin<AppContext>({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH }),
       operationMetricsPlugin<AppContext>(recorder),

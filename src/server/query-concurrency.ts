@@ -108,15 +108,23 @@ export const tooManyInFlight = (maxQueued: number) =>
 export function queryConcurrencyPlugin<TContext extends CostCaller>(
   gate: CostGate,
   maxQueued: number,
-  costOf: (requestContext: GraphQLRequestContext<TContext>) => number,
+  costOf: (requestContext: GraphQLRequestContext<TContext>) => number | undefined,
 ): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       let release: (() => void) | undefined;
+      let sent = false;
       return {
         async didResolveOperation(requestContext) {
           if (requestContext.operation?.operation !== "query") return;
-          release = await gate.acquire(costKey(requestContext.contextValue), costOf(requestContext));
+          // No cost: the cost check refused the operation, which will not run.
+          const cost = costOf(requestContext);
+          if (cost === undefined) return;
+          const granted = await gate.acquire(costKey(requestContext.contextValue), cost);
+          // Apollo runs every plugin's hook at once and answers as soon as one throws (a rate
+          // limit, say): the response may be gone while this one waited. Give the room back.
+          if (sent) return granted?.();
+          release = granted;
           if (release) return;
           const error = tooManyInFlight(maxQueued);
           throw new GraphQLError(error.message, {
@@ -124,6 +132,7 @@ export function queryConcurrencyPlugin<TContext extends CostCaller>(
           });
         },
         async willSendResponse() {
+          sent = true;
           release?.();
         },
       };
