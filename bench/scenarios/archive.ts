@@ -12,7 +12,7 @@ import { row, target, type Scenario } from "../lib/report";
 import { percentile } from "../lib/stats";
 
 /**
- * 11. Archive, restore and purge of one workflow (a chain), through the domain in this process:
+ * 14. Archive, restore and purge of one workflow (a chain), through the domain in this process:
  * export to a file and import from it (nodes/s, peak RSS of this process above its level before),
  * purge (nodes/s), and the p99 of single appends to another workflow over the API during the purge
  * vs the same number of appends without one.

@@ -57,7 +57,7 @@ async function sseSubscribers(
 }
 
 /**
- * 10. Propagation over SSE: from `appendNode` sent to the event received by every subscriber on
+ * 13. Propagation over SSE: from `appendNode` sent to the event received by every subscriber on
  * /graphql/stream (graphql-sse, one HTTP stream each), against the same over graphql-ws (one
  * connection each) as the baseline, on the same API process, one event at a time.
  */
