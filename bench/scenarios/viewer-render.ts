@@ -53,7 +53,7 @@ async function fetchLikeTheViewer(url: string, workflowId: string): Promise<numb
 }
 
 /**
- * 10. The workflow viewer on a 5,000-node workflow in headless Chromium: the time from navigation
+ * 12. The workflow viewer on a 5,000-node workflow in headless Chromium: the time from navigation
  * to the first card drawn (all of it loaded through `history`, laid out, culled to the viewport),
  * next to the same reads made from Node without a browser; then the frame times while panning.
  */
