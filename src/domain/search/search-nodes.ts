@@ -146,29 +146,7 @@ export async function searchNodes(
   const rows = await readHits(
     store,
     first + 1,
-    (tx) => ({
-      async top(skip, limit) {
-        const result = await tx.run(SEARCH_NODES_TOP, {
-          ...params,
-          indexSkip: neo4j.int(skip),
-          indexLimit: neo4j.int(limit),
-        });
-        const scores = result.records.map((r) => Number(r.get("score")));
-        const hits = result.records.flatMap((r, index) => {
-          const node = r.get("node") as Record<string, unknown> | null;
-          return node ? [{ ...toHit(scores[index], node), index }] : [];
-        });
-        return { scores, hits };
-      },
-      async stream(limit) {
-        const result = await tx.run(searchNodesScan(false), { ...params, limit: neo4j.int(limit) });
-        return result.records.map((r) => toHit(r.get("score"), r.get("node") as Record<string, unknown>));
-      },
-      async ties(score, limit) {
-        const result = await tx.run(searchNodesScan(true), { ...params, tieScore: score, limit: neo4j.int(limit) });
-        return result.records.map((r) => toHit(r.get("score"), r.get("node") as Record<string, unknown>));
-      },
-    }),
+    (tx) => cypherHitReader(tx, { top: SEARCH_NODES_TOP, scan: searchNodesScan, column: "node", params, toHit }),
     after,
     Object.values(where).some((value) => value != null),
   );
@@ -185,6 +163,46 @@ export async function searchNodes(
 function toHit(score: unknown, value: Record<string, unknown>): Row {
   const node = toStoredNode(value);
   return { score: Number(score), key: [node.workflowId, node.seq], node };
+}
+
+/** The statements of one search and how a returned row becomes a hit. */
+export interface HitStatements<T extends ScoredHit> {
+  /** The index's best hits, filtered: a row per index hit, `column` null when filtered out. */
+  top: string;
+  /** The hits that pass the filters in the index's order (`ties`: only those with `$tieScore`). */
+  scan: (ties: boolean) => string;
+  /** The returned column holding the hit's properties. */
+  column: string;
+  params: Record<string, unknown>;
+  toHit(score: unknown, value: Record<string, unknown>): T;
+}
+
+/** A {@link HitReader} running a search's statements in `tx`. */
+export function cypherHitReader<T extends ScoredHit>(tx: ManagedTransaction, search: HitStatements<T>): HitReader<T> {
+  const { params, column, toHit } = search;
+  const rowsOf = (records: { get(key: string): unknown }[]) =>
+    records.map((r) => toHit(r.get("score"), r.get(column) as Record<string, unknown>));
+  return {
+    async top(skip, limit) {
+      const result = await tx.run(search.top, {
+        ...params,
+        indexSkip: neo4j.int(skip),
+        indexLimit: neo4j.int(limit),
+      });
+      const scores = result.records.map((r) => Number(r.get("score")));
+      const hits = result.records.flatMap((r, index) => {
+        const value = r.get(column) as Record<string, unknown> | null;
+        return value ? [{ ...toHit(scores[index], value), index }] : [];
+      });
+      return { scores, hits };
+    },
+    async stream(limit) {
+      return rowsOf((await tx.run(search.scan(false), { ...params, limit: neo4j.int(limit) })).records);
+    },
+    async ties(score, limit) {
+      return rowsOf((await tx.run(search.scan(true), { ...params, tieScore: score, limit: neo4j.int(limit) })).records);
+    },
+  };
 }
 
 /**

@@ -1,10 +1,9 @@
-import neo4j from "neo4j-driver";
 import { visibleWorkflow } from "../hidden-workflow";
 import type { Store } from "../store";
 import { highlight, queryTerms } from "./highlight";
 import type { ScoredHit } from "./score-order";
 import { decodeSearchCursor, encodeSearchCursor } from "./search-cursor";
-import { checkFirst, checkQuery, readHits, type SearchPage, type SearchViewer } from "./search-nodes";
+import { checkFirst, checkQuery, cypherHitReader, readHits, type SearchPage, type SearchViewer } from "./search-nodes";
 
 /** The full-text index over Workflow `name`, `systemPrompt` and `metadata` (migration 0007). */
 export const WORKFLOW_TEXT_INDEX = "workflow_text";
@@ -95,29 +94,14 @@ export async function searchWorkflows(
   const rows = await readHits(
     store,
     first + 1,
-    (tx) => ({
-      async top(skip, limit) {
-        const result = await tx.run(SEARCH_WORKFLOWS_TOP, {
-          ...params,
-          indexSkip: neo4j.int(skip),
-          indexLimit: neo4j.int(limit),
-        });
-        const scores = result.records.map((r) => Number(r.get("score")));
-        const hits = result.records.flatMap((r, index) => {
-          const workflow = r.get("workflow") as Record<string, unknown> | null;
-          return workflow ? [{ ...toHit(scores[index], workflow), index }] : [];
-        });
-        return { scores, hits };
-      },
-      async stream(limit) {
-        const result = await tx.run(searchWorkflowsScan(false), { ...params, limit: neo4j.int(limit) });
-        return result.records.map((r) => toHit(r.get("score"), r.get("workflow") as Record<string, unknown>));
-      },
-      async ties(score, limit) {
-        const result = await tx.run(searchWorkflowsScan(true), { ...params, tieScore: score, limit: neo4j.int(limit) });
-        return result.records.map((r) => toHit(r.get("score"), r.get("workflow") as Record<string, unknown>));
-      },
-    }),
+    (tx) =>
+      cypherHitReader(tx, {
+        top: SEARCH_WORKFLOWS_TOP,
+        scan: searchWorkflowsScan,
+        column: "workflow",
+        params,
+        toHit,
+      }),
     after,
     Object.values(where).some((value) => value != null),
   );
