@@ -12,10 +12,8 @@ import { importWorkflow, linesOf } from "../src/domain/archive/import-workflow";
 import { purgeWorkflow } from "../src/domain/retention/purge";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { Store } from "../src/domain/store";
-import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
-import { createDriver, neo4jTarget } from "../src/infra/neo4j";
 import { leftOf, NOTHING_LEFT } from "./support/archive";
-import { disposeAll, onDispose, testConfig, testDriver } from "./support/harness";
+import { disposeAll, onDispose, testDriver, testStore } from "./support/harness";
 
 /**
  * Export → purge → import of a 100,000-node workflow, through the domain. Prints the peak RSS of
@@ -59,16 +57,7 @@ async function exportTo(store: Store, workflowId: string, file: string): Promise
 }
 
 it("exports, purges and imports a 100,000-node workflow in bounded memory", async () => {
-  const config = testConfig();
-  const driver = createDriver(neo4jTarget(config));
-  onDispose(() => driver.close());
-  const store: Store = {
-    driver,
-    database: config.neo4j.database,
-    ...DEFAULT_INPUT_LIMITS,
-    maxContentBytes: config.maxContentBytes,
-    maxBatchSize: 10000,
-  };
+  const store = testStore({ maxBatchSize: 10000 });
   const dir = await mkdtemp(join(tmpdir(), "archive-100k-"));
   onDispose(() => rm(dir, { recursive: true, force: true }));
   const started = await startWorkflow(store, { name: "archive-100k", systemPrompt: "big" }, ADMIN_SCOPE, ANONYMOUS_SUB);

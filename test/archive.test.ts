@@ -9,12 +9,10 @@ import { importWorkflow } from "../src/domain/archive/import-workflow";
 import { purgeWorkflow } from "../src/domain/retention/purge";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { Store } from "../src/domain/store";
-import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
-import { createDriver, neo4jTarget } from "../src/infra/neo4j";
 import { exportOver, importOver, leftOf, ndjsonLines, NOTHING_LEFT } from "./support/archive";
 import { codeOf, createCallers, type Callers } from "./support/callers";
 import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
-import { disposeAll, onDispose, startApp, testConfig, testDriver, type RunningApp } from "./support/harness";
+import { disposeAll, onDispose, startApp, testDriver, testStore, type RunningApp } from "./support/harness";
 import { workflowState } from "./support/workflow-state";
 
 /**
@@ -41,16 +39,7 @@ beforeAll(async () => {
     auth: { mode: "secret", secret: SECRET, issuer: undefined, audience: undefined, clockToleranceSeconds: 30 },
   });
   as = createCallers(api, SECRET, onDispose);
-  const config = testConfig();
-  const driver = createDriver(neo4jTarget(config));
-  onDispose(() => driver.close());
-  store = {
-    driver,
-    database: config.neo4j.database,
-    ...DEFAULT_INPUT_LIMITS,
-    maxContentBytes: config.maxContentBytes,
-    maxBatchSize: config.maxBatchSize,
-  };
+  store = testStore();
   raw = testDriver();
 });
 afterAll(disposeAll);

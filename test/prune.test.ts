@@ -4,11 +4,9 @@ import type { TokenClaims } from "../src/auth/sign-token";
 import { systemCaller } from "../src/domain/audit";
 import { pruneBranch } from "../src/domain/prune-branch";
 import type { Store } from "../src/domain/store";
-import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
-import { createDriver, neo4jTarget } from "../src/infra/neo4j";
 import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
 import { codeOf, createCallers, type Callers } from "./support/callers";
-import { disposeAll, onDispose, startApp, subscribe, testConfig, testDriver } from "./support/harness";
+import { disposeAll, onDispose, startApp, subscribe, testDriver, testStore } from "./support/harness";
 import type { RunningApp } from "./support/harness";
 
 /**
@@ -36,16 +34,7 @@ beforeAll(async () => {
     auth: { mode: "secret", secret: SECRET, issuer: undefined, audience: undefined, clockToleranceSeconds: 30 },
   });
   as = createCallers(api, SECRET, onDispose);
-  const config = testConfig();
-  const driver = createDriver(neo4jTarget(config));
-  onDispose(() => driver.close());
-  store = {
-    driver,
-    database: config.neo4j.database,
-    ...DEFAULT_INPUT_LIMITS,
-    maxContentBytes: config.maxContentBytes,
-    maxBatchSize: config.maxBatchSize,
-  };
+  store = testStore();
   raw = testDriver();
   onDispose(() => raw.close());
 });

@@ -18,13 +18,20 @@ import {
 } from "../src/domain/retention/retention-job";
 import { startWorkflow } from "../src/domain/start-workflow";
 import type { Store } from "../src/domain/store";
-import { DEFAULT_INPUT_LIMITS } from "../src/domain/validation";
-import { createDriver, neo4jTarget } from "../src/infra/neo4j";
 import { createRedisLock } from "../src/infra/redis-lock";
 import { createLogger } from "../src/logger";
 import { createRetentionLock, RETENTION_LOCK_KEY } from "../src/server/retention-scheduler";
 import { leftOf, NOTHING_LEFT } from "./support/archive";
-import { disposeAll, eventually, gqlOk, onDispose, startApp, testConfig, testDriver } from "./support/harness";
+import {
+  disposeAll,
+  eventually,
+  gqlOk,
+  onDispose,
+  startApp,
+  testConfig,
+  testDriver,
+  testStore,
+} from "./support/harness";
 
 /**
  * The retention job against the real services: what it purges and what it keeps, dry runs, audit
@@ -43,15 +50,7 @@ let raw: Driver;
 let redis: Redis;
 beforeAll(() => {
   const config = testConfig();
-  const driver = createDriver(neo4jTarget(config));
-  onDispose(() => driver.close());
-  store = {
-    driver,
-    database: config.neo4j.database,
-    ...DEFAULT_INPUT_LIMITS,
-    maxContentBytes: config.maxContentBytes,
-    maxBatchSize: 10000,
-  };
+  store = testStore({ maxBatchSize: 10000 });
   raw = testDriver();
   redis = new Redis(config.redisUrl!);
   onDispose(() => void redis.disconnect());

@@ -3,6 +3,9 @@ import neo4j, { type Driver } from "neo4j-driver";
 import WebSocket from "ws";
 import { buildApp, type App } from "../../src/app";
 import { loadConfig, type Config } from "../../src/config";
+import type { Store } from "../../src/domain/store";
+import { DEFAULT_INPUT_LIMITS } from "../../src/domain/validation";
+import { createDriver, neo4jTarget } from "../../src/infra/neo4j";
 import { createLogger } from "../../src/logger";
 import { START_WORKFLOW } from "./documents";
 
@@ -63,6 +66,24 @@ export async function startApp(overrides: Partial<Config> = {}): Promise<Running
   onDispose(() => app.stop());
   const { url } = await app.start(0);
   return { app, url, wsUrl: url.replace(/^http/, "ws"), origin: url.replace(/\/graphql$/, "") };
+}
+
+/**
+ * A domain store on the test database, as the app builds one (the domain's driver settings, the
+ * configured limits), for calling domain operations directly; its driver is closed at disposal.
+ */
+export function testStore(overrides: Partial<Store> = {}): Store {
+  const config = testConfig();
+  const driver = createDriver(neo4jTarget(config));
+  onDispose(() => driver.close());
+  return {
+    driver,
+    database: config.neo4j.database,
+    ...DEFAULT_INPUT_LIMITS,
+    maxContentBytes: config.maxContentBytes,
+    maxBatchSize: config.maxBatchSize,
+    ...overrides,
+  };
 }
 
 /** A raw driver on the test database, for checking what was (not) written. */
