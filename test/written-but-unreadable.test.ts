@@ -72,6 +72,10 @@ async function startHoldingProxy(target: { host: string; port: number }) {
     hold() {
       held = [];
     },
+    /** Whether the bytes held so far contain `text` (a command's arguments travel as plain bytes). */
+    holds(text: string) {
+      return pipes.some((pipe) => Buffer.concat(pipe.queue).includes(text));
+    },
     release() {
       held = undefined;
       for (const pipe of pipes) for (const chunk of pipe.queue.splice(0)) pipe.upstream.write(chunk);
@@ -111,6 +115,9 @@ it("answers WRITTEN_BUT_UNREADABLE with the ids and seq written when the read-ba
     body: JSON.stringify({ query: APPEND_WITH_PARENT, variables: { input } }),
   }).then((res) => res.text()); // not awaited on purpose: it waits on the held publish
   await eventually(async () => (await storedCount(driver, input.id)) === 1);
+  // The commit is visible before the API has its acknowledgement; the held publish (which names the
+  // node) shows the API has it, so cutting Neo4j now can only hit the read-back.
+  await eventually(async () => redisProxy.holds(input.id));
   neo4jProxy.pause();
   redisProxy.release();
 

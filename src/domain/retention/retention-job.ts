@@ -51,7 +51,7 @@ const NOT_BUSY = `w.purging IS NULL AND w.importing IS NULL`;
 /** Soft-deleted before `$before`: a seek on the `deletedAt` range index, oldest first. */
 export const FIND_DELETED = `
 MATCH (w:Workflow)
-USING INDEX w:Workflow(deletedAt)
+USING INDEX SEEK w:Workflow(deletedAt)
 WHERE w.deletedAt < datetime($before) AND ${NOT_BUSY}
 RETURN w.id AS id ORDER BY w.deletedAt LIMIT $limit`;
 
@@ -61,14 +61,14 @@ RETURN w.id AS id ORDER BY w.deletedAt LIMIT $limit`;
  */
 export const NEXT_RETENTION_DAYS = `
 MATCH (w:Workflow)
-USING INDEX w:Workflow(retentionDays, createdAt)
+USING INDEX SEEK w:Workflow(retentionDays, createdAt)
 WHERE w.retentionDays > $after AND w.createdAt IS NOT NULL
 RETURN w.retentionDays AS days ORDER BY days LIMIT 1`;
 
 /** Workflows with `retentionDays = $days` created before `$before`: equality and range on the composite index. */
 export const FIND_EXPIRED_OWN = `
 MATCH (w:Workflow)
-USING INDEX w:Workflow(retentionDays, createdAt)
+USING INDEX SEEK w:Workflow(retentionDays, createdAt)
 WHERE w.retentionDays = $days AND w.createdAt < datetime($before) AND ${NOT_BUSY}
 RETURN w.id AS id ORDER BY w.createdAt LIMIT $limit`;
 
@@ -78,7 +78,7 @@ RETURN w.id AS id ORDER BY w.createdAt LIMIT $limit`;
  */
 export const FIND_EXPIRED_DEFAULT = `
 MATCH (w:Workflow)
-USING INDEX w:Workflow(createdAt)
+USING INDEX SEEK w:Workflow(createdAt)
 WHERE w.createdAt < datetime($before) AND w.retentionDays IS NULL AND ${NOT_BUSY}
 RETURN w.id AS id ORDER BY w.createdAt LIMIT $limit`;
 
