@@ -52,6 +52,9 @@ const ADD_MONITOR = /* GraphQL */ `
     }
   }
 `;
+const PRUNE = `mutation ($input: PruneBranchInput!) { pruneBranch(input: $input) { prunedBranchIds } }`;
+const COMPLETE = `mutation ($input: CompleteWorkflowInput!) { completeWorkflow(input: $input) { status } }`;
+const DELETE = `mutation ($id: ID!) { deleteWorkflow(workflowId: $id) { id } }`;
 const LAST_SEQ = /* GraphQL */ `
   query LastSeq($id: ID!) {
     workflows(where: { id: { eq: $id } }) {
@@ -255,6 +258,42 @@ describe("workflow viewer", () => {
     expect(tab.outsideRequests).toEqual([]);
     expect(tab.consoleErrors).toEqual([]);
   });
+
+  it("follows a prune, a status change and a deletion live, and does not resubscribe after the deletion", async () => {
+    const { workflowId, rootId } = await newWorkflow(api.url, "viewer-lifecycle");
+    const append = async (parentId: string, content: string) =>
+      (await gqlOk(api.url, APPEND_NODE, { input: { workflowId, parentId, type: "MESSAGE", content } })).appendNode as {
+        id: string;
+        branchId: string;
+      };
+    await append(rootId, "main step");
+    const side = await append(rootId, "side plan"); // a second child of the root: a new branch
+    const sideDetail = await append(side.id, "side detail");
+    const tab = await openViewer(`/#/workflows/${workflowId}`);
+    await card(tab, sideDetail.id).waitFor();
+    expect(await cards(tab).count()).toBe(4);
+    await whenLive(tab, workflowId);
+
+    await gqlOk(api.url, PRUNE, { input: { branchId: side.branchId } });
+    await card(tab, side.id).waitFor({ state: "detached" });
+    await card(tab, sideDetail.id).waitFor({ state: "detached" });
+    expect(await cards(tab).count()).toBe(2);
+    await eventually(async () => /\b2 nodes/.test(await tab.page.locator(".workflow-header").innerText()));
+
+    await gqlOk(api.url, COMPLETE, { input: { workflowId, summary: "done" } });
+    await tab.page.locator(".workflow-header .status-completed").waitFor();
+
+    await gqlOk(api.url, DELETE, { id: workflowId });
+    await tab.page.locator(".deleted-banner").waitFor();
+    await tab.screenshot("viewer-deleted");
+    // The server ends the stream after WORKFLOW_DELETED, and the viewer does not open another.
+    await eventually(() => api.app.liveSubscribers(workflowId) === 0);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(api.app.liveSubscribers(workflowId)).toBe(0);
+    expect(await cards(tab).count()).toBe(2);
+    expect(tab.outsideRequests).toEqual([]);
+    expect(tab.consoleErrors).toEqual([]);
+  }, 120000);
 
   // 2,000 nodes written, then loaded and scrolled in the browser: a minute or more while other
   // suites hold the CPU, hence a longer hang guard than the default (nothing here is timed).

@@ -4,6 +4,7 @@ import {
   isFailedNode,
   modelFromLoad,
   pathToRoot,
+  workflowStateChange,
   type EventData,
   type LoadedWorkflow,
   type NodeData,
@@ -111,5 +112,52 @@ describe("viewer model", () => {
     expect(isFailedNode({ type: "ERROR", metadata: null })).toBe(true);
     expect(isFailedNode({ type: "MESSAGE", metadata: null })).toBe(false);
     expect(isFailedNode({ metadata: null })).toBe(false);
+  });
+
+  it("removes a pruned branch's nodes, the options and choice they were, and monitor links to them", () => {
+    const fork = (id: string, seq: number, parentId: string, branchId: string, type: NodeData["type"] = "MESSAGE") =>
+      node(id, seq, parentId, { branchId, type });
+    const model = modelFromLoad(
+      load({
+        lastSeq: 6,
+        nodes: [
+          ...load().nodes,
+          fork("d", 2, "m1", "main", "DECISION"),
+          fork("o1", 3, "d", "main", "OPTION"),
+          fork("o2", 4, "d", "side", "OPTION"),
+          fork("s1", 5, "o2", "side"),
+          fork("mon", 6, "m1", "main", "MONITOR"),
+        ],
+        branches: [...load().branches, { id: "side", name: "side", status: "ACTIVE", seq: 4, length: 2 }],
+        decisions: [{ decision: { id: "d" }, options: [{ id: "o1" }, { id: "o2" }], chosen: { id: "o2" } }],
+        monitors: [
+          { monitor: { id: "mon" }, target: { id: "s1" } },
+          { monitor: { id: "mon" }, target: { id: "m1" } },
+        ],
+      }),
+    );
+    const pruned = applyEvents(model, [{ seq: 7, kind: "BRANCH_PRUNED", at: "", prunedBranchIds: ["side"] }]);
+    expect([...pruned.nodes.keys()].sort()).toEqual(["d", "m1", "mon", "o1", "root"]);
+    expect([...pruned.branches.keys()]).toEqual(["main"]);
+    expect(pruned.decisions.get("d")).toEqual({ decisionId: "d", optionIds: ["o1"], chosenId: null });
+    expect([...pruned.monitors.values()]).toEqual([{ monitorId: "mon", targetId: "m1" }]);
+    expect(pruned.lastSeq).toBe(7);
+    // The model it came from is unchanged (copy on write).
+    expect(model.nodes.size).toBe(7);
+    // Delivered again after a resubscription, it changes nothing.
+    expect(applyEvents(pruned, [{ seq: 7, kind: "BRANCH_PRUNED", at: "", prunedBranchIds: ["side"] }])).toBe(pruned);
+  });
+
+  it("reads the workflow's status and deletion from a batch, the last event counting", () => {
+    expect(workflowStateChange([added(node("m2", 2, "m1"))])).toEqual({});
+    expect(
+      workflowStateChange([
+        { seq: 4, kind: "WORKFLOW_RESTORED", at: "" },
+        { seq: 2, kind: "WORKFLOW_STATUS_CHANGED", at: "", status: "FAILED" },
+        { seq: 3, kind: "WORKFLOW_DELETED", at: "" },
+        { seq: 1, kind: "WORKFLOW_STATUS_CHANGED", at: "", status: "COMPLETED" },
+      ]),
+    ).toEqual({ status: "FAILED", deleted: false });
+    expect(workflowStateChange([{ seq: 9, kind: "WORKFLOW_DELETED", at: "" }])).toEqual({ deleted: true });
   });
 });

@@ -80,6 +80,8 @@ export const WORKFLOW_EVENTS = `subscription ViewerEvents($workflowId: ID!, $aft
     branch { ${BRANCH_FIELDS} }
     decision { id }
     option { id }
+    status
+    prunedBranchIds
   }
 }`;
 

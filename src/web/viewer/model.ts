@@ -100,12 +100,26 @@ export interface BranchData {
 export interface EventData {
   seq: number;
   kind:
-    "NODE_ADDED" | "DECISION_ADDED" | "OPTION_CHOSEN" | "BRANCH_CREATED" | "BRANCH_STATUS_CHANGED" | "MONITOR_ADDED";
+    | "NODE_ADDED"
+    | "DECISION_ADDED"
+    | "OPTION_CHOSEN"
+    | "BRANCH_CREATED"
+    | "BRANCH_STATUS_CHANGED"
+    | "BRANCH_VISIBILITY_CHANGED"
+    | "MONITOR_ADDED"
+    | "WORKFLOW_STATUS_CHANGED"
+    | "BRANCH_PRUNED"
+    | "WORKFLOW_DELETED"
+    | "WORKFLOW_RESTORED";
   at: string;
   node?: NodeData | null;
   branch?: BranchData | null;
   decision?: { id: string } | null;
   option?: { id: string } | null;
+  /** WORKFLOW_STATUS_CHANGED: the new status. */
+  status?: string | null;
+  /** BRANCH_PRUNED: the branches removed that the caller could see. */
+  prunedBranchIds?: string[] | null;
 }
 
 /** The GraphQL shape of a decision point (`decisionPoints`, `workflowAt.decisions`). */
@@ -211,6 +225,7 @@ export function applyEvents(model: WorkflowModel, events: readonly EventData[]):
     if (event.kind === "OPTION_CHOSEN" && event.decision && event.option) {
       builder.choose(event.decision.id, event.option.id);
     }
+    if (event.kind === "BRANCH_PRUNED" && event.prunedBranchIds) builder.prune(event.prunedBranchIds);
     builder.lastSeq = Math.max(builder.lastSeq, event.seq);
   }
   return builder.build();
@@ -258,6 +273,41 @@ class ModelBuilder {
     this.decisions!.set(decisionId, { ...current, chosenId: optionId });
   }
 
+  /**
+   * Removes pruned branches with their nodes, and what pointed at those nodes: options offered,
+   * a choice made, monitor links. A decision that stays loses only the options that went.
+   */
+  prune(branchIds: readonly string[]): void {
+    const gone = new Set(branchIds);
+    this.branches ??= new Map(this.base.branches);
+    for (const id of gone) this.branches.delete(id);
+    this.nodes ??= new Map(this.base.nodes);
+    const removed = new Set<string>();
+    for (const [id, node] of this.nodes) {
+      if (gone.has(node.branchId)) {
+        removed.add(id);
+        this.nodes.delete(id);
+      }
+    }
+    if (removed.size === 0) return;
+    this.decisions ??= new Map(this.base.decisions);
+    for (const [id, decision] of this.decisions) {
+      if (removed.has(id)) {
+        this.decisions.delete(id);
+        continue;
+      }
+      const optionIds = decision.optionIds.filter((o) => !removed.has(o));
+      if (optionIds.length !== decision.optionIds.length) {
+        const chosenId = decision.chosenId && removed.has(decision.chosenId) ? null : decision.chosenId;
+        this.decisions.set(id, { ...decision, optionIds, chosenId });
+      }
+    }
+    this.monitors ??= new Map(this.base.monitors);
+    for (const [key, link] of this.monitors) {
+      if (removed.has(link.monitorId) || removed.has(link.targetId)) this.monitors.delete(key);
+    }
+  }
+
   monitor(monitorId: string, targetId: string): void {
     this.monitors ??= new Map(this.base.monitors);
     this.monitors.set(`${monitorId} ${targetId}`, { monitorId, targetId });
@@ -273,6 +323,25 @@ class ModelBuilder {
       monitors: this.monitors ?? this.base.monitors,
     };
   }
+}
+
+/** What a batch of events changes in the workflow's own state, as the page header shows it. */
+export interface WorkflowStateChange {
+  /** The status after the batch, when a WORKFLOW_STATUS_CHANGED was in it. */
+  status?: string;
+  /** true after WORKFLOW_DELETED, false after WORKFLOW_RESTORED (the last of them counts). */
+  deleted?: boolean;
+}
+
+/** The workflow-level changes in a batch of events (applied in seq order). */
+export function workflowStateChange(events: readonly EventData[]): WorkflowStateChange {
+  const change: WorkflowStateChange = {};
+  for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+    if (event.kind === "WORKFLOW_STATUS_CHANGED" && event.status) change.status = event.status;
+    if (event.kind === "WORKFLOW_DELETED") change.deleted = true;
+    if (event.kind === "WORKFLOW_RESTORED") change.deleted = false;
+  }
+  return change;
 }
 
 /** The path from the root to a node (root first), as far as the model knows it. */

@@ -6,6 +6,7 @@ import { describeStreamError, isRetryableStreamError, type ApiError } from "./er
 import {
   applyEvents,
   modelFromLoad,
+  workflowStateChange,
   type BranchData,
   type DecisionData,
   type EventData,
@@ -39,6 +40,8 @@ export interface LiveWorkflow {
   live: "connecting" | "connected" | "closed";
   /** Milliseconds from the start of the load to the model being ready. */
   loadMs: number | null;
+  /** The workflow was deleted while shown: the stream has ended and is not resumed. */
+  deleted: boolean;
 }
 
 interface HistoryPage {
@@ -132,10 +135,12 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
     streamError: null,
     live: "connecting",
     loadMs: null,
+    deleted: false,
   });
 
   useEffect(() => {
     let stopped = false;
+    let deleted = false;
     let unsubscribe: (() => void) | undefined;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -151,6 +156,7 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
       streamError: null,
       live: "connecting",
       loadMs: null,
+      deleted: false,
     });
 
     const flush = () => {
@@ -161,9 +167,15 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
         if (!s.model) return s;
         const model = applyEvents(s.model, events);
         if (model === s.model) return s;
+        const change = workflowStateChange(events);
         // Counted from the model: an event delivered twice (around a resubscription) counts once.
-        const header = s.header && { ...s.header, lastSeq: model.lastSeq, nodeCount: model.nodes.size };
-        return { ...s, model, header };
+        const header = s.header && {
+          ...s.header,
+          lastSeq: model.lastSeq,
+          nodeCount: model.nodes.size,
+          status: change.status ?? s.header.status,
+        };
+        return { ...s, model, header, deleted: change.deleted ?? s.deleted };
       });
     };
 
@@ -178,6 +190,8 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
             }
             const event = result.data?.workflowEvents;
             if (!event) return;
+            // The server completes the stream after this event; there is nothing to resume.
+            if (event.kind === "WORKFLOW_DELETED") deleted = true;
             // Read again by the client when it re-sends the subscription after a reconnect.
             variables.afterSeq = Math.max(variables.afterSeq, event.seq);
             pending.push(event);
@@ -187,11 +201,11 @@ export function useLiveWorkflow(workflowId: string, client: Client, reloadKey: n
             if (stopped) return;
             const described = describeStreamError(error);
             setState((s) => ({ ...s, streamError: described }));
-            if (isRetryableStreamError(described)) retryTimer = setTimeout(() => follow(variables), 1000);
+            if (isRetryableStreamError(described) && !deleted) retryTimer = setTimeout(() => follow(variables), 1000);
           },
           complete: () => {
-            // The server ends a stream only when access was revoked or the server stops: try again.
-            if (!stopped) retryTimer = setTimeout(() => follow(variables), 1000);
+            // Revoked access or a stopping server ends a stream: try again (a deleted workflow's does not come back).
+            if (!stopped && !deleted) retryTimer = setTimeout(() => follow(variables), 1000);
           },
         },
       );

@@ -110,6 +110,11 @@ export function WorkflowPage({ workflowId, client, reloadKey }: WorkflowPageProp
         )}
         {layout && layout.hiddenCount > 0 && <span>{layout.hiddenCount} folded</span>}
       </header>
+      {live.deleted && (
+        <p className="error banner deleted-banner">
+          This workflow was deleted. What is shown is how it stood; an owner or admin can restore it.
+        </p>
+      )}
       {live.error && <p className="error banner">{live.error.message}</p>}
       {live.streamError && <p className="error banner">{live.streamError.message}</p>}
       {travelError && <p className="error banner">{travelError.message}</p>}
