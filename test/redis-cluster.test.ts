@@ -111,7 +111,10 @@ describe("Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub", () => {
     }
     expect(await cluster.ownerOf(workflowChannel(unheard.workflowId))).toBe(down.owner);
 
+    expect((await fetch(`${api.origin}/readyz`)).status).toBe(200);
     await down.owner.stop();
+    // Readiness asks every master: a missing shard makes the instance not ready.
+    await eventually(async () => (await fetch(`${api.origin}/readyz`)).status === 503, 20000);
     // Neo4j holds the truth: appends on every shard succeed, the failed SPUBLISH is only logged.
     for (let i = 2; i <= 4; i++) {
       for (const w of workflows) {
@@ -135,6 +138,7 @@ describe("Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub", () => {
     await down.owner.start();
     await cluster.untilOk(60000);
     await delivered(watchers[0]!, 4, 60000);
+    await eventually(async () => (await fetch(`${api.origin}/readyz`)).status === 200, 30000);
     await eventually(async () => (await shardChannels(cluster, down.owner)).includes(workflowChannel(down.workflowId)));
     // The refused channel was forgotten, not subscribed again with the others.
     expect(await shardChannels(cluster, down.owner)).not.toContain(workflowChannel(unheard.workflowId));

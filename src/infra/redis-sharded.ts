@@ -1,4 +1,4 @@
-import { Cluster, type ClusterOptions } from "ioredis";
+import { Cluster, type ClusterOptions, type Redis } from "ioredis";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { PubSubEngineLike, PubSubHandle } from "./redis";
@@ -67,9 +67,24 @@ export function createShardedPubSub(target: ClusterTarget, logger: Logger): PubS
     kind: "redis",
     onReconnect: (listener) => void reconnectListeners.push(listener),
     connections: () => ({ publisher: publisher.status === "ready", subscriber: subscriber.status === "ready" }),
+    // Every shard, not one node picked at random: a missing shard loses the events of the
+    // workflows it owns, so the instance is not ready until its master is back or a replica took
+    // its slots over. ioredis drops a node it lost from `nodes()`, so the owners come from the slot map.
     async ping() {
+      if (subscriber.status !== "ready") return false;
+      const owners = new Set<string>();
+      for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+        const owner = publisher.slots[slot]?.[0];
+        if (!owner) return false;
+        owners.add(owner);
+      }
+      const connected = new Map(publisher.nodes("master").map((node) => [nodeKey(node), node] as const));
+      const masters = [...owners].map((key) => connected.get(key));
+      if (masters.some((node) => node === undefined)) return false;
+      const answers = masters.map((node) => node!.ping().then((pong) => pong === "PONG"));
+      const late = new Promise<boolean>((resolve) => setTimeout(resolve, PING_TIMEOUT_MS, false).unref());
       try {
-        return (await publisher.ping()) === "PONG" && subscriber.status === "ready";
+        return await Promise.race([Promise.all(answers).then((all) => all.every(Boolean)), late]);
       } catch {
         return false;
       }
@@ -81,6 +96,17 @@ export function createShardedPubSub(target: ClusterTarget, logger: Logger): PubS
     },
   };
 }
+
+/** A Redis Cluster's hash slots. */
+const CLUSTER_SLOTS = 16384;
+
+/** ioredis's key for a cluster node: `host:port`, as in `Cluster.slots`. */
+function nodeKey(node: Redis): string {
+  return `${node.options.host ?? "127.0.0.1"}:${node.options.port ?? 6379}`;
+}
+
+/** How long /readyz waits for every master's PONG. */
+const PING_TIMEOUT_MS = 2000;
 
 /** The shortest time between two resyncs after shard subscribers were reset. */
 const RESYNC_MIN_INTERVAL_MS = 1000;
