@@ -113,6 +113,16 @@ export interface RetentionConfig {
   deletedRetentionDays: number;
   /** Days an audit entry is kept (AUDIT_RETENTION_DAYS). @default 400 */
   auditRetentionDays: number;
+  /**
+   * Hours after which an import that never finished is taken for crashed and purged
+   * (ABANDONED_IMPORT_HOURS). @default 24
+   */
+  abandonedImportHours: number;
+  /**
+   * Seconds after its last batch at which a purge still marked as running is taken for
+   * interrupted and resumed by the job (PURGE_STALE_AFTER_SECONDS). @default 120
+   */
+  purgeStaleAfterSeconds: number;
   /** How often each API instance runs the job (RETENTION_INTERVAL_MS); 0 turns the timer off. @default 3600000 (1 hour) */
   intervalMs: number;
   /**
@@ -249,6 +259,8 @@ export function loadConfig(env: Env = process.env): Config {
         str(env, "RETENTION_DAYS") === undefined ? undefined : int(env, "RETENTION_DAYS", 0, 1, MAX_RETENTION_DAYS),
       deletedRetentionDays: int(env, "DELETED_RETENTION_DAYS", 30, 0, MAX_RETENTION_DAYS),
       auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 400, 1, MAX_RETENTION_DAYS),
+      abandonedImportHours: int(env, "ABANDONED_IMPORT_HOURS", 24, 1, 24 * 365),
+      purgeStaleAfterSeconds: int(env, "PURGE_STALE_AFTER_SECONDS", 120, 1, 24 * 3600),
       intervalMs: int(env, "RETENTION_INTERVAL_MS", 3600000, 0, 7 * 24 * 3600000),
       lockTtlMs: int(env, "RETENTION_LOCK_TTL_MS", 60000, 1000, 3600000),
     },

@@ -108,11 +108,13 @@ async function expiredWorkflow(size = 3): Promise<string> {
 const testLock = (ttlMs = 5000) => createRedisLock(redis, `retention-test:${randomUUID()}`, { ttlMs });
 
 describe("configuration", () => {
-  it("keeps workflows forever, deleted ones 30 days, audit entries 400 days and runs hourly by default", () => {
+  it("keeps workflows forever, deleted ones 30 days, audit entries 400 days, unfinished imports 24 hours and runs hourly by default", () => {
     expect(loadConfig({}).retention).toEqual({
       retentionDays: undefined,
       deletedRetentionDays: 30,
       auditRetentionDays: 400,
+      abandonedImportHours: 24,
+      purgeStaleAfterSeconds: 120,
       intervalMs: 3600000,
       lockTtlMs: 60000,
     });
@@ -128,6 +130,8 @@ describe("configuration", () => {
     ["AUDIT_RETENTION_DAYS", "forever"],
     ["RETENTION_INTERVAL_MS", "1.5"],
     ["RETENTION_LOCK_TTL_MS", "10"],
+    ["ABANDONED_IMPORT_HOURS", "0"],
+    ["PURGE_STALE_AFTER_SECONDS", "0"],
   ])("rejects %s=%s naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
@@ -185,6 +189,61 @@ describe("what goes and what stays", () => {
     await Promise.all([fresh, recentlyDeleted].map((id) => age(id, { createdDaysAgo: 100, deletedDaysAgo: 100 })));
     await runRetention(store, { policy: POLICY });
   }, 240000);
+
+  it("purges an import that crashed (importing longer than ABANDONED_IMPORT_HOURS) and leaves one still running", async () => {
+    // What a crashed import leaves: the hidden workflow it created first, and the batches it wrote.
+    const unfinished = async (startedHoursAgo: number | null) => {
+      const id = randomUUID();
+      await raw.executeQuery(
+        `CREATE (w:Workflow:HiddenWorkflow {id: $id, name: 'importing', lastSeq: 2, createdAt: datetime(),
+                  importing: true})
+         SET w.importStartedAt = CASE WHEN $hours IS NULL THEN null ELSE datetime() - duration({hours: $hours}) END
+         WITH w
+         UNWIND range(0, 2) AS seq
+         CREATE (:WorkflowNode {id: randomUUID(), workflowId: $id, seq: seq, type: 'MESSAGE', content: 'n'})`,
+        { id, hours: startedHoursAgo },
+      );
+      return id;
+    };
+    const crashed = await unfinished(25);
+    const legacy = await unfinished(null); // begun by a version that recorded no start time
+    const running = await unfinished(1);
+
+    const dry = await runRetention(store, { policy: POLICY, dryRun: true });
+    const reasonOf = (report: typeof dry, id: string) => report.workflows.find((w) => w.workflowId === id)?.reason;
+    expect(reasonOf(dry, crashed)).toBe("abandoned-import");
+    expect(reasonOf(dry, legacy)).toBe("abandoned-import");
+    expect(reasonOf(dry, running)).toBeUndefined();
+
+    const run = await runRetention(store, { policy: POLICY });
+    expect(run.workflows.find((w) => w.workflowId === crashed)).toMatchObject({ reason: "abandoned-import", nodes: 3 });
+    expect(await leftOf(raw, crashed)).toEqual(NOTHING_LEFT);
+    expect(await leftOf(raw, legacy)).toEqual(NOTHING_LEFT);
+    expect((await leftOf(raw, running)).nodes).toBe(3);
+
+    // A shorter window reaches the running one too.
+    await runRetention(store, { policy: { ...POLICY, abandonedImportHours: 0.5 } });
+    expect(await leftOf(raw, running)).toEqual(NOTHING_LEFT);
+  });
+
+  it("leaves a workflow that stopped being due between the list and its purge", async () => {
+    const first = await expiredWorkflow(2);
+    const second = await expiredWorkflow(2);
+    await age(first, { createdDaysAgo: 9, retentionDays: 7 }); // listed first (oldest first)
+    const report = await runRetention(store, {
+      policy: POLICY,
+      // While the first is purged, the second's owner keeps it longer.
+      onWorkflow: async (outcome) => {
+        if (outcome.workflowId !== first) return;
+        await raw.executeQuery("MATCH (w:Workflow {id: $id}) SET w.retentionDays = 1000", { id: second });
+      },
+    });
+    expect(report.workflows.find((w) => w.workflowId === first)).toMatchObject({ reason: "expired", complete: true });
+    expect(report.workflows.find((w) => w.workflowId === second)).toBeUndefined();
+    expect(await leftOf(raw, first)).toEqual(NOTHING_LEFT);
+    expect((await leftOf(raw, second)).nodes).toBe(3);
+    await age(second, { createdDaysAgo: 100, deletedDaysAgo: 100 });
+  });
 
   it("finds each kind through an index, reading no workflow that does not qualify", async () => {
     // Enough workflows that a scan of them would show in the rows read.
@@ -289,7 +348,14 @@ describe("one run at a time", () => {
     // It did not release the other holder's key.
     expect(await redis.get(key)).toBe("another holder");
     await redis.del(key);
-    const next = await runRetention(store, { policy: POLICY, lock });
+    // Its last batch is fresh: to the next run it looks like a purge running elsewhere, left alone.
+    const stale = { ...POLICY, purgeStaleAfterSeconds: 3 };
+    const early = await runRetention(store, { policy: stale, lock });
+    expect(early.workflows.find((w) => w.workflowId === big)).toBeUndefined();
+    expect((await leftOf(raw, big)).nodes).toBe(left.nodes);
+    // Once the mark is older than purgeStaleAfterSeconds, it is taken for interrupted and resumed.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    const next = await runRetention(store, { policy: stale, lock });
     expect(next.workflows.find((w) => w.workflowId === big)).toMatchObject({ reason: "resume", complete: true });
     expect(await leftOf(raw, big)).toEqual(NOTHING_LEFT);
   }, 120000);
@@ -412,7 +478,11 @@ describe("a purge killed half-way", () => {
 
     // Once the lock has expired, the next run resumes the purge.
     await eventually(async () => (await redis.exists(RETENTION_LOCK_KEY)) === 0, 20000);
-    const next = await runRetention(store, { policy: POLICY, lock: retentionLock.lock });
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    const next = await runRetention(store, {
+      policy: { ...POLICY, purgeStaleAfterSeconds: 3 },
+      lock: retentionLock.lock,
+    });
     expect(next.status).toBe("done");
     expect(next.workflows.find((w) => w.workflowId === big)).toMatchObject({ reason: "resume", complete: true });
     expect(await leftOf(raw, big)).toEqual(NOTHING_LEFT);

@@ -73,10 +73,11 @@ async function main(): Promise<number> {
       batchSize: options.batchSize,
       lock: retentionLock.lock,
       signal: stop.signal,
-      onWorkflow: (w) =>
+      onWorkflow: (w) => {
         process.stdout.write(
           `${options.dryRun ? "would purge" : w.complete ? "purged" : "stopped in"} ${describe(w)}\n`,
-        ),
+        );
+      },
     });
     if (report.status === "skipped") {
       process.stderr.write("retention: another instance holds the lock; nothing done\n");

@@ -52,10 +52,11 @@ const LABELS: Record<"workflow" | "branch" | "node", readonly string[]> = {
 
 const EXISTS = "MATCH (w:Workflow {id: $workflowId}) RETURN count(w) AS found";
 
-// Created hidden: no read path sees it until SHOW (its grants come last too).
+// Created hidden: no read path sees it until SHOW (its grants come last too). The start time lets
+// the retention job tell an import that crashed from one still running.
 const CREATE_WORKFLOW = `
 CREATE (w:Workflow:${HIDDEN_WORKFLOW})
-SET w = $properties, w.importing = true`;
+SET w = $properties, w.importing = true, w.importStartedAt = datetime()`;
 
 const WRITE: Record<"branch" | "node" | "edge" | "event", string> = {
   branch: `
@@ -89,7 +90,7 @@ SET g = row
 WITH count(*) AS grants
 MATCH (w:Workflow {id: $workflowId})
 REMOVE w:${HIDDEN_WORKFLOW}
-SET w.importing = null
+SET w.importing = null, w.importStartedAt = null
 RETURN grants`;
 
 /** A line that parsed and passed the checks, with its properties decoded to driver values. */
@@ -130,7 +131,10 @@ function checkLine(parsed: ArchiveLine, workflowId: string | null, at: string): 
       // An edge is checked by its ends: both must be nodes of this workflow (see WRITE.edge).
       if (parsed.kind !== "edge" && owner !== workflowId)
         throw wrong(`belongs to another workflow than the header's ${workflowId}`);
-      if (parsed.kind === "workflow" && ["importing", "purging", "deletedAt"].some((key) => key in properties)) {
+      if (
+        parsed.kind === "workflow" &&
+        ["importing", "importStartedAt", "purging", "deletedAt"].some((key) => key in properties)
+      ) {
         throw wrong("the workflow is marked as importing, purging or deleted");
       }
       if (parsed.kind === "workflow" || parsed.kind === "branch" || parsed.kind === "node") {
@@ -248,8 +252,8 @@ export async function verifyArchive(lines: AsyncIterable<string>): Promise<Impor
  * transaction of its own, under a workflow created hidden (`importing: true`, label
  * HiddenWorkflow) that no read path sees and that has no grants; the last transaction writes the
  * grants and shows it. A failure on the way (a node id another workflow uses, the database gone)
- * removes what was written with purgeWorkflow; a crash leaves it hidden until purgeWorkflow is
- * called for its id.
+ * removes what was written with purgeWorkflow; a crash leaves it hidden until the retention job
+ * purges it, once it has been importing longer than `abandonedImportHours`.
  * @throws GraphQLError BAD_USER_INPUT for a file that is not a complete, intact archive of this
  * format version; CONFLICT when the workflow (or one of its node or branch ids) exists;
  * FORBIDDEN when `scope` is not an admin and the archive does not make it an owner.

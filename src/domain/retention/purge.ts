@@ -35,6 +35,14 @@ export interface PurgeOptions {
   maxBatches?: number;
   /** Stops between batches once aborted (the workflow stays hidden, and the next call resumes). */
   signal?: AbortSignal;
+  /**
+   * A Cypher condition on `w` (with its parameters) that must still hold once the workflow is
+   * locked: when it does not, nothing is touched and the result is `found: false`. The retention
+   * job passes the reason it picked the workflow for, so that one restored, given a longer
+   * retention or re-created by an import since it was listed is left alone.
+   * @default none (the workflow is purged whatever its state)
+   */
+  guard?: { condition: string; params?: Record<string, unknown> };
 }
 
 /** What one call of {@link purgeWorkflow} did. */
@@ -53,10 +61,11 @@ export interface PurgeResult {
  * workflow's lock, so it waits for a write in progress, and every later write finds nothing), and
  * deletes its grants: from then on only a purge (or import clean-up) touches it.
  */
-const MARK = `
+const mark = (guard = "true") => `
 MATCH (w:Workflow {id: $workflowId})
 CALL apoc.lock.nodes([w])
-SET w:${HIDDEN_WORKFLOW}, w.purging = true, w.importing = null
+WITH w WHERE ${guard}
+SET w:${HIDDEN_WORKFLOW}, w.purging = true, w.importing = null, w.purgeTouchedAt = datetime()
 WITH w
 CALL (w) {
   MATCH (g:WorkflowGrant {workflowId: w.id})
@@ -71,6 +80,12 @@ const BATCH: Record<"nodes" | "events" | "branches", string> = {
   events: `MATCH (e:WorkflowEvent {workflowId: $workflowId}) WITH e LIMIT $limit DELETE e RETURN count(*) AS deleted`,
   branches: `MATCH (b:Branch {workflowId: $workflowId}) WITH b LIMIT $limit DETACH DELETE b RETURN count(*) AS deleted`,
 };
+
+/**
+ * Written with each batch: a purge whose mark is older than the retention job's
+ * `purgeStaleAfterSeconds` was interrupted (its process died), one with a fresh mark is running.
+ */
+const TOUCH = `MATCH (w:Workflow {id: $workflowId}) SET w.purgeTouchedAt = datetime()`;
 
 /** Last: the workflow itself, once it owns nothing (a purge resumed after this point finds nothing). */
 const FINISH = `
@@ -104,7 +119,7 @@ export async function purgeWorkflow(
     batches: 0,
   };
   const marked = await writeTransaction(store.driver, store.database, async (tx) => {
-    const found = await tx.run(MARK, { workflowId: id });
+    const found = await tx.run(mark(options.guard?.condition), { ...options.guard?.params, workflowId: id });
     if (found.records.length > 0 && options.caller) {
       await recordAudit(tx, options.caller, { workflowIds: [id], targetIds: [] });
     }
@@ -117,9 +132,10 @@ export async function purgeWorkflow(
     for (;;) {
       if (result.batches >= maxBatches || options.signal?.aborted) return result;
       if (result.batches > 0 && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      const batch = await writeTransaction(store.driver, store.database, (tx) =>
-        tx.run(BATCH[kind], { workflowId: id, limit }),
-      );
+      const batch = await writeTransaction(store.driver, store.database, async (tx) => {
+        await tx.run(TOUCH, { workflowId: id });
+        return tx.run(BATCH[kind], { workflowId: id, limit });
+      });
       result.batches += 1;
       const deleted = Number(batch.records[0].get("deleted"));
       result.deleted[kind] += deleted;

@@ -5,7 +5,7 @@ import type { DistributedLock, HeldLock } from "../../infra/redis-lock";
 import { recordAudit, systemCaller } from "../audit";
 import { HIDDEN_WORKFLOW } from "../hidden-workflow";
 import type { Store } from "../store";
-import { purgeWorkflow } from "./purge";
+import { purgeWorkflow, type PurgeOptions } from "./purge";
 
 /**
  * The retention job: finds the workflows whose time is up (soft-deleted longer than the window,
@@ -22,13 +22,34 @@ export interface RetentionPolicy {
   deletedRetentionDays: number;
   /** Days an audit entry is kept after `at`. */
   auditRetentionDays: number;
+  /**
+   * Hours after which an import still in progress is taken for crashed and purged (its process
+   * died between the first and the last transaction). @default 24
+   */
+  abandonedImportHours?: number;
+  /**
+   * Seconds after its last batch at which a purge still marked `purging` is taken for interrupted
+   * and resumed; a fresher one is running elsewhere (another instance, an admin's purgeWorkflow, an
+   * import's clean-up) and is left to it. @default 120
+   */
+  purgeStaleAfterSeconds?: number;
 }
 
 /**
- * Why a workflow goes: `resume`, a purge interrupted earlier (marked `purging`); `deleted`,
+ * Why a workflow goes: `resume`, a purge interrupted earlier (marked `purging`); `abandoned-import`,
+ * an import that started longer ago than `abandonedImportHours` and never finished; `deleted`,
  * soft-deleted longer than the window; `expired`, past its retention.
  */
-export type PurgeReason = "resume" | "deleted" | "expired";
+export type PurgeReason = "resume" | "abandoned-import" | "deleted" | "expired";
+
+/** Default of {@link RetentionPolicy.abandonedImportHours}. */
+export const ABANDONED_IMPORT_HOURS = 24;
+/** Default of {@link RetentionPolicy.purgeStaleAfterSeconds}. */
+export const PURGE_STALE_AFTER_SECONDS = 120;
+
+/** A purge interrupted: marked `purging`, its last batch before `$staleBefore`. */
+const INTERRUPTED = `w.purging = true
+  AND coalesce(w.purgeTouchedAt, datetime("1970-01-01T00:00:00Z")) < datetime($staleBefore)`;
 
 /** A workflow whose time is up. */
 export interface ExpiredWorkflow {
@@ -38,11 +59,24 @@ export interface ExpiredWorkflow {
 
 const DAY_MS = 24 * 3600 * 1000;
 const before = (now: Date, days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
+const hoursBefore = (now: Date, hours: number) => new Date(now.getTime() - hours * 3600 * 1000).toISOString();
+const staleBefore = (now: Date, policy: RetentionPolicy) =>
+  new Date(now.getTime() - (policy.purgeStaleAfterSeconds ?? PURGE_STALE_AFTER_SECONDS) * 1000).toISOString();
 
 /** Workflows a purge was interrupted on: few, all carrying the hidden label, so its scan reads only them. */
 export const FIND_RESUMING = `
 MATCH (w:${HIDDEN_WORKFLOW})
-WHERE w.purging = true
+WHERE ${INTERRUPTED}
+RETURN w.id AS id ORDER BY id LIMIT $limit`;
+
+/**
+ * Imports started before `$before` and never finished. Hidden like the purges above, so the scan
+ * reads only hidden workflows. One without a start time was begun by a version that recorded none.
+ */
+export const FIND_ABANDONED_IMPORTS = `
+MATCH (w:${HIDDEN_WORKFLOW})
+WHERE w.importing = true AND w.purging IS NULL
+  AND coalesce(w.importStartedAt, datetime("1970-01-01T00:00:00Z")) < datetime($before)
 RETURN w.id AS id ORDER BY id LIMIT $limit`;
 
 /** An import in progress is hidden too, but not ours to touch (it cleans up after itself). */
@@ -107,7 +141,9 @@ export async function findExpired(
         if (!found.has(id)) found.set(id, reason);
       }
     };
-    await collect("resume", FIND_RESUMING, {});
+    await collect("resume", FIND_RESUMING, { staleBefore: staleBefore(now, policy) });
+    const importHours = policy.abandonedImportHours ?? ABANDONED_IMPORT_HOURS;
+    await collect("abandoned-import", FIND_ABANDONED_IMPORTS, { before: hoursBefore(now, importHours) });
     await collect("deleted", FIND_DELETED, { before: before(now, policy.deletedRetentionDays) });
     let after: unknown = -1;
     for (let i = 0; i < MAX_DISTINCT_RETENTIONS && found.size < limit; i++) {
@@ -148,8 +184,8 @@ export interface RetentionOptions {
   auditBatchSize?: number;
   /** Stops between batches once aborted (a workflow half-purged resumes on the next run). */
   signal?: AbortSignal;
-  /** Called after each workflow, for progress logs. */
-  onWorkflow?: (outcome: WorkflowOutcome) => void;
+  /** Called after each workflow, for progress logs; the run waits for a promise it returns. */
+  onWorkflow?: (outcome: WorkflowOutcome) => void | Promise<void>;
 }
 
 /** What the run did (or, dry, would do) to one workflow. */
@@ -226,9 +262,10 @@ export async function runRetention(store: Store, options: RetentionOptions): Pro
   try {
     for (const expired of await findExpired(store, now, options.policy, options.limit ?? 1000)) {
       if (signal?.aborted) break;
-      const outcome = dryRun ? await countOwned(store, expired) : await purge(store, expired, options, signal);
+      const outcome = dryRun ? await countOwned(store, expired) : await purge(store, expired, options, now, signal);
+      if (!outcome) continue;
       report.workflows.push(outcome);
-      options.onWorkflow?.(outcome);
+      await options.onWorkflow?.(outcome);
       if (!outcome.complete && !dryRun) break;
     }
     if (!signal?.aborted) {
@@ -254,14 +291,46 @@ export async function runRetention(store: Store, options: RetentionOptions): Pro
   return report;
 }
 
+/**
+ * Why the workflow was listed, as a condition checked again under its lock when the purge starts:
+ * between the list and the purge it may have been restored, given a longer retention, finished
+ * importing, or (its purge completed by someone else) re-created by an import.
+ */
+function stillDue(reason: PurgeReason, now: Date, policy: RetentionPolicy): PurgeOptions["guard"] {
+  switch (reason) {
+    case "resume":
+      return { condition: INTERRUPTED, params: { staleBefore: staleBefore(now, policy) } };
+    case "abandoned-import":
+      return {
+        condition: `w.importing = true AND w.purging IS NULL
+          AND coalesce(w.importStartedAt, datetime("1970-01-01T00:00:00Z")) < datetime($dueBefore)`,
+        params: { dueBefore: hoursBefore(now, policy.abandonedImportHours ?? ABANDONED_IMPORT_HOURS) },
+      };
+    case "deleted":
+      return {
+        condition: `w.deletedAt < datetime($dueBefore) AND ${NOT_BUSY}`,
+        params: { dueBefore: before(now, policy.deletedRetentionDays) },
+      };
+    case "expired":
+      return {
+        condition: `${NOT_BUSY} AND coalesce(w.retentionDays, $dueDefaultDays) IS NOT NULL
+          AND w.createdAt < datetime($dueNow) - duration({days: coalesce(w.retentionDays, $dueDefaultDays, 0)})`,
+        params: { dueNow: now.toISOString(), dueDefaultDays: policy.retentionDays ?? null },
+      };
+  }
+}
+
+/** A purge of the workflow, or null when it was no longer due once locked. */
 async function purge(
   store: Store,
   expired: ExpiredWorkflow,
   options: RetentionOptions,
+  now: Date,
   signal: AbortSignal | undefined,
-): Promise<WorkflowOutcome> {
+): Promise<WorkflowOutcome | null> {
   const started = performance.now();
   const result = await purgeWorkflow(store, expired.workflowId, {
+    guard: stillDue(expired.reason, now, options.policy),
     caller:
       expired.reason === "resume"
         ? undefined
@@ -269,6 +338,7 @@ async function purge(
     batchSize: options.batchSize,
     signal,
   });
+  if (!result.found) return null;
   return { ...expired, ...result.deleted, complete: result.complete, durationMs: performance.now() - started };
 }
 
