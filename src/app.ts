@@ -24,6 +24,7 @@ import { createEventBus } from "./live/event-bus";
 import type { AppContext } from "./graphql/context";
 import { createCostGate, queryConcurrencyPlugin } from "./server/query-concurrency";
 import { createQueryCostRate, queryCostRatePlugin } from "./server/query-cost-rate";
+import { withExpensiveQueryCap } from "./server/expensive-queries";
 import { createQueryLimits, queryLimitsPlugin, queryTokensMiddleware } from "./server/query-limits";
 import { createSchema } from "./server/schema";
 import { createSelectionLoader } from "./graphql/selection-loader";
@@ -189,10 +190,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const queryLimits = createQueryLimits(schema, config.queryLimits);
   // How much query cost one caller may have running at once, on every transport.
   const queryGate = {
-    gate: createCostGate({
-      budget: config.queryLimits.costInFlightPerCaller,
-      maxQueued: config.queryLimits.queuedPerCaller,
-    }),
+    // …and, past that, how many expensive ones run at once on this instance, whoever sent them.
+    gate: withExpensiveQueryCap(
+      createCostGate({
+        budget: config.queryLimits.costInFlightPerCaller,
+        maxQueued: config.queryLimits.queuedPerCaller,
+      }),
+      { threshold: config.queryLimits.expensiveCost, inFlight: config.queryLimits.expensiveInFlight, maxQueued: 1024 },
+    ),
     maxQueued: config.queryLimits.queuedPerCaller,
   };
   // How much query cost one caller may spend over time, across instances.

@@ -177,6 +177,13 @@ export interface QueryLimitsConfig {
    * @default QUERY_MAX_COMPLEXITY
    */
   costBurstPerCaller: number;
+  /** Estimated cost from which a query counts as expensive (QUERY_EXPENSIVE_COST). @default 5000 */
+  expensiveCost: number;
+  /**
+   * Expensive queries running at once on an instance, whoever sent them (QUERY_EXPENSIVE_IN_FLIGHT);
+   * more wait in line. 0 turns the cap off. @default 1
+   */
+  expensiveInFlight: number;
 }
 
 export interface HostPort {
@@ -248,6 +255,8 @@ export function loadConfig(env: Env = process.env): Config {
       ),
       queuedPerCaller: int(env, "QUERY_QUEUE_PER_CALLER", 16, 0, 100000),
       ...queryCostRate(env, auth.mode !== "off"),
+      expensiveCost: int(env, "QUERY_EXPENSIVE_COST", 5000, 1, 1000000000),
+      expensiveInFlight: int(env, "QUERY_EXPENSIVE_IN_FLIGHT", 1, 0, 100000),
     },
     production: str(env, "NODE_ENV") === "production",
     introspection: bool(env, "INTROSPECTION", true),

@@ -71,6 +71,8 @@ describe("query limits config", () => {
       // The cost rate is off without authentication (test/unit/query-cost-rate.test.ts).
       costPerMinutePerCaller: 0,
       costBurstPerCaller: 100000,
+      expensiveCost: 5000,
+      expensiveInFlight: 1,
     });
   });
 
@@ -94,6 +96,8 @@ describe("query limits config", () => {
       costPerMinutePerCaller: 0,
       // So does the cost rate's burst.
       costBurstPerCaller: 5000,
+      expensiveCost: 5000,
+      expensiveInFlight: 1,
     });
     const budget = loadConfig({ QUERY_COST_IN_FLIGHT_PER_CALLER: "0", QUERY_QUEUE_PER_CALLER: "3" }).queryLimits;
     expect(budget).toMatchObject({ costInFlightPerCaller: 0, queuedPerCaller: 3 });
