@@ -108,12 +108,20 @@ export const worstQueries: Scenario = {
         ? logs.get(attack.name)!
         : { sent: 0, refused: new Map(), failed: new Map(), latencies: [] };
       const t0 = performance.now();
-      const res = await fetch(api.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${attackerToken}` },
-        body: JSON.stringify({ query: attack.query, variables: attack.variables }),
-      });
-      const body = (await res.json()) as { errors?: { extensions?: { code?: string; rule?: string } }[] };
+      let body: { errors?: { extensions?: { code?: string; rule?: string } }[] };
+      try {
+        const res = await fetch(api.url, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${attackerToken}` },
+          body: JSON.stringify({ query: attack.query, variables: attack.variables }),
+        });
+        body = (await res.json()) as typeof body;
+      } catch (error) {
+        // A kept-alive socket the server closed as it was reused (the loaded machine stretches
+        // that race): a failed request of the attacker's, unless the API itself is gone.
+        if (api.child.exitCode !== null || api.child.signalCode !== null) throw error;
+        body = { errors: [{ extensions: { code: "connection closed" } }] };
+      }
       log.sent += 1;
       log.latencies.push(performance.now() - t0);
       const error = body.errors?.[0]?.extensions;
