@@ -23,6 +23,8 @@ import { eventKey, type WorkflowEventMessage } from "./domain/workflow-event";
 import { createEventBus } from "./live/event-bus";
 import type { AppContext } from "./graphql/context";
 import { createCostGate, queryConcurrencyPlugin } from "./server/query-concurrency";
+import { createQueryCostRate, queryCostRatePlugin } from "./server/query-cost-rate";
+import { withExpensiveQueryCap } from "./server/expensive-queries";
 import { createQueryLimits, queryLimitsPlugin, queryTokensMiddleware } from "./server/query-limits";
 import { createSchema } from "./server/schema";
 import { createSelectionLoader } from "./graphql/selection-loader";
@@ -188,12 +190,23 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const queryLimits = createQueryLimits(schema, config.queryLimits);
   // How much query cost one caller may have running at once, on every transport.
   const queryGate = {
-    gate: createCostGate({
-      budget: config.queryLimits.costInFlightPerCaller,
-      maxQueued: config.queryLimits.queuedPerCaller,
-    }),
+    // …and, past that, how many expensive ones run at once on this instance, whoever sent them.
+    gate: withExpensiveQueryCap(
+      createCostGate({
+        budget: config.queryLimits.costInFlightPerCaller,
+        maxQueued: config.queryLimits.queuedPerCaller,
+      }),
+      { threshold: config.queryLimits.expensiveCost, inFlight: config.queryLimits.expensiveInFlight, maxQueued: 1024 },
+    ),
     maxQueued: config.queryLimits.queuedPerCaller,
   };
+  // How much query cost one caller may spend over time, across instances.
+  const queryCostRate = createQueryCostRate({
+    perMinute: config.queryLimits.costPerMinutePerCaller,
+    burst: config.queryLimits.costBurstPerCaller,
+    redis: hasRedis(config) ? config : undefined,
+    logger,
+  });
   const queryCosts = new WeakMap<object, number>();
   // What graphql-ws and graphql-sse do with each operation once its caller is admitted.
   const pipeline = createOperationPipeline({
@@ -203,6 +216,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
     introspection: config.introspection,
     queryGate,
+    queryCostRate,
     onDelivered: (event) => {
       const source = deliverySourceOf(event);
       if (source) metrics.delivered(event as WorkflowEventMessage, source);
@@ -236,6 +250,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         if (field) await recordRefused(context.principal, context.request, field, variables, "FORBIDDEN");
       }),
       queryLimitsPlugin(queryLimits, queryCosts),
+      queryCostRatePlugin<AppContext>(queryCostRate, (requestContext) => queryCosts.get(requestContext.request)),
       queryConcurrencyPlugin<AppContext>(queryGate.gate, queryGate.maxQueued, (requestContext) =>
         queryCosts.get(requestContext.request),
       ),
@@ -427,6 +442,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         logger.debug("shutdown: closing Redis");
         bus.close();
         limiter.close();
+        queryCostRate.close();
         await pubsub.close();
         logger.debug("shutdown: closing the Neo4j driver");
         await driver.close();

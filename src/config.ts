@@ -175,6 +175,25 @@ export interface QueryLimitsConfig {
   costInFlightPerCaller: number;
   /** Queries of one caller that may wait for that budget (QUERY_QUEUE_PER_CALLER); more are RATE_LIMITED. @default 16 */
   queuedPerCaller: number;
+  /**
+   * Estimated query cost a caller may spend per minute, shared by every instance through Redis
+   * (QUERY_COST_PER_MINUTE_PER_CALLER); over it a query is RATE_LIMITED. 0 turns it off.
+   * @default 3000000 with authentication on, 0 (off) with it off (see docs/security.md)
+   */
+  costPerMinutePerCaller: number;
+  /**
+   * Most cost a caller may spend at once after being idle (QUERY_COST_BURST_PER_CALLER); at least
+   * QUERY_MAX_COMPLEXITY, so that the largest query allowed can run.
+   * @default QUERY_MAX_COMPLEXITY
+   */
+  costBurstPerCaller: number;
+  /** Estimated cost from which a query counts as expensive (QUERY_EXPENSIVE_COST). @default 5000 */
+  expensiveCost: number;
+  /**
+   * Expensive queries running at once on an instance, whoever sent them (QUERY_EXPENSIVE_IN_FLIGHT);
+   * more wait in line. 0 turns the cap off. @default 1
+   */
+  expensiveInFlight: number;
 }
 
 export interface HostPort {
@@ -197,6 +216,7 @@ export const REPO_ROOT = path.resolve(__dirname, "..");
  * @throws ConfigError naming the first invalid variable.
  */
 export function loadConfig(env: Env = process.env): Config {
+  const auth = authConfig(env);
   return {
     port: int(env, "PORT", 4000, 0, 65535),
     host: str(env, "HOST") ?? "127.0.0.1",
@@ -229,7 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxEvents: int(env, "SUBSCRIBER_MAX_EVENTS", 10000, 1, 10000000),
       maxBytes: int(env, "SUBSCRIBER_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     },
-    auth: authConfig(env),
+    auth,
     queryLimits: {
       maxDepth: int(env, "QUERY_MAX_DEPTH", 15, 1, 1000),
       maxAliases: int(env, "QUERY_MAX_ALIASES", 30, 0, 100000),
@@ -244,6 +264,9 @@ export function loadConfig(env: Env = process.env): Config {
         1000000000,
       ),
       queuedPerCaller: int(env, "QUERY_QUEUE_PER_CALLER", 16, 0, 100000),
+      ...queryCostRate(env, auth.mode !== "off"),
+      expensiveCost: int(env, "QUERY_EXPENSIVE_COST", 5000, 1, 1000000000),
+      expensiveInFlight: int(env, "QUERY_EXPENSIVE_IN_FLIGHT", 1, 0, 100000),
     },
     production: str(env, "NODE_ENV") === "production",
     introspection: bool(env, "INTROSPECTION", true),
@@ -267,6 +290,34 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken(env),
   };
 }
+
+/**
+ * A caller's rate of query cost. On by default only with authentication on: then every caller is
+ * a subject of its own, whereas with it off every caller is the one `anonymous` admin, keyed by
+ * address, and the test suites and benchmarks all call from 127.0.0.1.
+ */
+function queryCostRate(env: Env, authenticated: boolean) {
+  const maxComplexity = int(env, "QUERY_MAX_COMPLEXITY", 100000, 1, 1000000000);
+  const costBurstPerCaller = int(env, "QUERY_COST_BURST_PER_CALLER", maxComplexity, 1, 1000000000000);
+  if (costBurstPerCaller < maxComplexity) {
+    throw new ConfigError(
+      `QUERY_COST_BURST_PER_CALLER must be at least QUERY_MAX_COMPLEXITY (${maxComplexity}), or the largest queries allowed could never run; got ${costBurstPerCaller}`,
+    );
+  }
+  return {
+    costPerMinutePerCaller: int(
+      env,
+      "QUERY_COST_PER_MINUTE_PER_CALLER",
+      authenticated ? DEFAULT_QUERY_COST_PER_MINUTE : 0,
+      0,
+      1000000000000,
+    ),
+    costBurstPerCaller,
+  };
+}
+
+/** Query cost per caller per minute with authentication on: 30 queries of the largest cost. */
+export const DEFAULT_QUERY_COST_PER_MINUTE = 3000000;
 
 /** Longest retention accepted, in days (100 years), for the RETENTION variables and `retentionDays` inputs. */
 export const MAX_RETENTION_DAYS = 36500;

@@ -68,6 +68,11 @@ describe("query limits config", () => {
       maxComplexity: 100000,
       costInFlightPerCaller: 100000,
       queuedPerCaller: 16,
+      // The cost rate is off without authentication (test/unit/query-cost-rate.test.ts).
+      costPerMinutePerCaller: 0,
+      costBurstPerCaller: 100000,
+      expensiveCost: 5000,
+      expensiveInFlight: 1,
     });
   });
 
@@ -88,6 +93,11 @@ describe("query limits config", () => {
       // The budget in flight follows the cost limit unless set.
       costInFlightPerCaller: 5000,
       queuedPerCaller: 16,
+      costPerMinutePerCaller: 0,
+      // So does the cost rate's burst.
+      costBurstPerCaller: 5000,
+      expensiveCost: 5000,
+      expensiveInFlight: 1,
     });
     const budget = loadConfig({ QUERY_COST_IN_FLIGHT_PER_CALLER: "0", QUERY_QUEUE_PER_CALLER: "3" }).queryLimits;
     expect(budget).toMatchObject({ costInFlightPerCaller: 0, queuedPerCaller: 3 });

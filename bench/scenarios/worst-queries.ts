@@ -1,8 +1,13 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { ADMIN_SCOPE } from "../../src/auth/access-scope";
+import { signToken } from "../../src/auth/sign-token";
+import { grantWorkflowAccess } from "../../src/domain/grants";
 import { encodeHistoryCursor } from "../../src/domain/history/history-page";
 import { APPEND_NODE_BRIEF } from "../../test/support/documents";
 import { ensureChain, nodeAtSeq, scratchWorkflow } from "../lib/fixtures";
+import { graphqlClient } from "../lib/graphql-client";
 import { appendInput } from "../lib/payload";
 import { row, target, type Row, type Scenario } from "../lib/report";
 import { alternateAmong, sleep } from "../lib/runner";
@@ -46,6 +51,10 @@ function cpuSeconds(pid: number): number {
  * with each node's root path). Meanwhile another client appends one node at a time to
  * its own workflow. Rounds rotate idle / under attack / under the attack without its two root-path
  * queries (to tell what dominates); the figure is append p99 under attack / idle.
+ *
+ * The API runs with authentication on and its default limits: the attacker is a `reader` granted
+ * READ on the chain, the writer a `writer` granted WRITE on its workflow, each with its own token,
+ * so each has its own budgets. The attacker ignores `Retry-After` and sends again at once.
  */
 export const worstQueries: Scenario = {
   id: 11,
@@ -60,14 +69,31 @@ export const worstQueries: Scenario = {
     const deepId = await nodeAtSeq(ctx.fx, chain, nestedDepth);
     const attacks = worstAttacks(chain, deepId, nestedDepth);
     const writer = await scratchWorkflow(ctx.fx, "worst-queries-writer");
+    const secret = randomBytes(32).toString("hex");
+    const api = await ctx.spawnApi({ AUTH_JWT_SECRET: secret });
+    await grantWorkflowAccess(ctx.fx.store, ADMIN_SCOPE, {
+      workflowId: chain,
+      principal: "bench-attacker",
+      access: "READ",
+    });
+    await grantWorkflowAccess(ctx.fx.store, ADMIN_SCOPE, {
+      workflowId: writer.workflowId,
+      principal: "bench-writer",
+      access: "WRITE",
+    });
+    const attackerToken = await signToken(secret, { sub: "bench-attacker", roles: ["reader"], ttlSeconds: 3600 });
+    const writerClient = graphqlClient(
+      api.url,
+      await signToken(secret, { sub: "bench-writer", roles: ["writer"], ttlSeconds: 3600 }),
+    );
     let parent = writer.rootId;
     let counter = 0;
     const append = async () => {
       const input = appendInput(writer.workflowId, parent, counter++);
       try {
-        await ctx.gql.request(APPEND_NODE_BRIEF, { input });
+        await writerClient.request(APPEND_NODE_BRIEF, { input });
       } catch (error) {
-        const { exitCode, signalCode } = ctx.api.child;
+        const { exitCode, signalCode } = api.child;
         if (exitCode === null && signalCode === null) throw error;
         throw new Error(`the API process exited (${signalCode ?? `code ${exitCode}`}) during the attack`);
       }
@@ -82,18 +108,26 @@ export const worstQueries: Scenario = {
         ? logs.get(attack.name)!
         : { sent: 0, refused: new Map(), failed: new Map(), latencies: [] };
       const t0 = performance.now();
-      const res = await fetch(ctx.api.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: attack.query, variables: attack.variables }),
-      });
-      const body = (await res.json()) as { errors?: { extensions?: { code?: string; rule?: string } }[] };
+      let body: { errors?: { extensions?: { code?: string; rule?: string } }[] };
+      try {
+        const res = await fetch(api.url, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${attackerToken}` },
+          body: JSON.stringify({ query: attack.query, variables: attack.variables }),
+        });
+        body = (await res.json()) as typeof body;
+      } catch (error) {
+        // A kept-alive socket the server closed as it was reused (the loaded machine stretches
+        // that race): a failed request of the attacker's, unless the API itself is gone.
+        if (api.child.exitCode !== null || api.child.signalCode !== null) throw error;
+        body = { errors: [{ extensions: { code: "connection closed" } }] };
+      }
       log.sent += 1;
       log.latencies.push(performance.now() - t0);
       const error = body.errors?.[0]?.extensions;
       if (!error) return;
       const key = error.rule ? `${error.code} (${error.rule})` : String(error.code);
-      const into = error.code === "QUERY_TOO_COMPLEX" ? log.refused : log.failed;
+      const into = error.code === "QUERY_TOO_COMPLEX" || error.code === "RATE_LIMITED" ? log.refused : log.failed;
       into.set(key, (into.get(key) ?? 0) + 1);
     };
     // The attacker: IN_FLIGHT workers cycling through the attacks until told to stop. Only the
@@ -119,7 +153,7 @@ export const worstQueries: Scenario = {
       alone[a.name] = performance.now() - t0;
     }
     for (const log of logs.values()) log.latencies.length = 0;
-    const stopProfile = await ctx.profile(ctx.api, "s11-worst-queries");
+    const stopProfile = await ctx.profile(api, "s11-worst-queries");
     const cpu: Record<Side, { cpu: number; wall: number }> = {
       idle: { cpu: 0, wall: 0 },
       attacked: { cpu: 0, wall: 0 },
@@ -133,7 +167,7 @@ export const worstQueries: Scenario = {
         if (stop) await sleep(1000);
         const latencies: number[] = [];
         const started = performance.now();
-        const cpu0 = cpuSeconds(ctx.api.pid);
+        const cpu0 = cpuSeconds(api.pid);
         for (let i = 0; i < (round < 0 ? 10 : appends); i++) {
           const t0 = performance.now();
           await append();
@@ -141,7 +175,7 @@ export const worstQueries: Scenario = {
         }
         const elapsed = performance.now() - started;
         if (round >= 0) {
-          cpu[side].cpu += cpuSeconds(ctx.api.pid) - cpu0;
+          cpu[side].cpu += cpuSeconds(api.pid) - cpu0;
           cpu[side].wall += elapsed / 1000;
         }
         const stats = roundStats(latencies, elapsed);
@@ -166,8 +200,9 @@ export const worstQueries: Scenario = {
       ),
     ];
     const notes: string[] = [
-      `The attacker keeps ${IN_FLIGHT} requests in flight over HTTP (no rate limit: RATE_LIMIT_PER_MINUTE is off by default); ` +
-        `the writer appends to its own workflow. The attacker reads a ${CHAIN.toLocaleString("en")}-node chain.`,
+      `The attacker keeps ${IN_FLIGHT} requests in flight over HTTP with its own token, ignoring Retry-After; ` +
+        `the writer appends to its own workflow with another. The attacker reads a ${CHAIN.toLocaleString("en")}-node chain. ` +
+        "The API has authentication on and its default limits (the query cost rate among them).",
       "In this scenario the 'Raw' column is the same API idle: the ratio is the cost of the attacker to the writer.",
     ];
     for (const a of attacks) {

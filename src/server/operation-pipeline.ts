@@ -12,6 +12,7 @@ import {
 } from "graphql";
 import type { ErrorFormatter } from "../errors";
 import { costKey, tooManyInFlight, type CostCaller, type CostGate } from "./query-concurrency";
+import { chargeQuery, type QueryCostRate } from "./query-cost-rate";
 import { runInRequest } from "../request-context";
 import { inRequestScope } from "./request-id";
 import { checkSubscribe, type QueryLimits } from "./query-limits";
@@ -30,6 +31,8 @@ export interface OperationPipelineOptions {
   introspection?: boolean;
   /** The per-caller budget of query cost in flight (see query-concurrency.ts); none when absent. */
   queryGate?: { gate: CostGate; maxQueued: number };
+  /** The per-caller rate of query cost over time (see query-cost-rate.ts); none when absent. */
+  queryCostRate?: QueryCostRate;
   /** Called with each subscription event as its result goes to the transport (delivery metrics). */
   onDelivered?: (event: unknown) => void;
 }
@@ -69,10 +72,15 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
   const costs = new WeakMap<DocumentNode, number>();
   const gated = async (args: ExecutionArgs): Promise<ExecutionResult> => {
     const gate = options.queryGate;
-    if (!gate || getOperationAST(args.document, args.operationName)?.operation !== "query") {
+    const rate = options.queryCostRate;
+    if ((!gate && !rate) || getOperationAST(args.document, args.operationName)?.operation !== "query") {
       return run(args) as ExecutionResult | Promise<ExecutionResult>;
     }
-    const release = await gate.gate.acquire(costKey(args.contextValue as CostCaller), costs.get(args.document) ?? 0);
+    const cost = costs.get(args.document) ?? 0;
+    const refusal = rate && (await chargeQuery(rate, args.contextValue as CostCaller, cost));
+    if (refusal) return { errors: [refusal] };
+    if (!gate) return run(args) as ExecutionResult | Promise<ExecutionResult>;
+    const release = await gate.gate.acquire(costKey(args.contextValue as CostCaller), cost);
     if (!release) return { errors: [tooManyInFlight(gate.maxQueued)] };
     try {
       return await (run(args) as ExecutionResult | Promise<ExecutionResult>);
