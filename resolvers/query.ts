@@ -1,6 +1,7 @@
 import { crossBranchMonitors, decisionPoints } from "../src/domain/decision-points";
 import { readEvents } from "../src/domain/history/event-log";
 import { readHistoryPage } from "../src/domain/history/history-page";
+import { readHistoryPageWithAccess } from "../src/domain/history/history-with-access";
 import { requireWorkflow } from "../src/domain/find-workflow";
 import { workflowAt } from "../src/domain/history/snapshot";
 import { badUserInput, notFound } from "../src/errors";
@@ -62,6 +63,11 @@ export const Query: Pick<
   /** Each edge's node is resolved by `HistoryEdge.node` with the selection asked for. */
   async history(_root, { workflowId, after, first, where }, context) {
     const id = normalizeId(workflowId);
+    // Access not looked up yet (an operation of self-checking reads, see deferred-access.ts): the
+    // page's statement checks it for this workflow, one round trip in all.
+    if (context.pendingAccess) {
+      return readHistoryPageWithAccess(context.store, context.access, { workflowId: id, after, first, where });
+    }
     // A caller who is not an admin got the workflows it may read as its operation started (the
     // generated reads filter by the same list); the page's statement checks an admin's.
     const checked = !context.access.admin;

@@ -13,6 +13,8 @@ import { accessScopeOf } from "./auth/access-scope";
 import { lookupAccessView, readWorkflowVisibility } from "./domain/visibility";
 import { createSharedAccess } from "./live/shared-access";
 import { applyAccessView } from "./graphql/visibility";
+import { CLOSED_VISIBILITY, deferAccessView, ensureAccessView } from "./graphql/deferred-access";
+import { deferredAccessPlugin } from "./server/deferred-access";
 import type { Principal } from "./auth/principal";
 import { createWebSocketAuth } from "./auth/websocket-auth";
 import { hasRedis, isLoopbackHost, type Config } from "./config";
@@ -133,7 +135,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   );
   const bus = createEventBus(pubsub, logger, { resyncIntervalMs: config.eventResyncIntervalMs, metrics });
   const schema = await createSchema(driver);
-  const loader = createSelectionLoader(() => schema);
+  const loader = createSelectionLoader<AppContext>(() => schema, ensureAccessView);
   const events = createEventSource(store);
   const sharedAccess = createSharedAccess((workflowId: string) => readWorkflowVisibility(store, workflowId));
   const authenticator = createAuthenticator(config.auth, { logger });
@@ -144,19 +146,21 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
         : `AUTH OFF (AUTH_DISABLED=true) on ${config.host}: anyone who reaches this port is an admin.`,
     );
   }
-  // Built for each operation: the workflows a caller may read are looked up as it starts.
+  // Built for each operation: the workflows a caller may read are looked up as it starts, or, over
+  // HTTP (`deferAccess`), once the operation is known to need them (see deferredAccessPlugin).
   const context = async (
     principal: Principal,
     request: AppContext["request"] = { id: randomUUID(), clientAddress: null },
+    { deferAccess = false }: { deferAccess?: boolean } = {},
   ): Promise<AppContext> => {
     const scope = accessScopeOf(principal);
-    const view = await lookupAccessView(store, scope);
+    const view = deferAccess ? undefined : await lookupAccessView(store, scope);
     const context: AppContext = {
       principal,
       request,
       access: scope,
       jwt: {},
-      visibility: view.visibility,
+      visibility: view?.visibility ?? CLOSED_VISIBILITY,
       store,
       bus,
       events,
@@ -166,7 +170,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       sessionConfig: { database: target.database },
       eventMetrics: metrics,
     };
-    applyAccessView(context, view);
+    if (view) applyAccessView(context, view);
+    else deferAccessView(context, () => lookupAccessView(store, scope));
     return context;
   };
   const baseFormatError = createErrorFormatter(logger);
@@ -256,6 +261,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
       ),
       httpSubscriptionsPlugin<AppContext>({ graphqlPath: GRAPHQL_PATH, ssePath: SSE_PATH }),
       operationMetricsPlugin<AppContext>(recorder),
+      deferredAccessPlugin(),
     ],
   });
   // The role gate's refusal of a mutation over WebSocket or SSE, recorded like HTTP's.
@@ -399,7 +405,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
               }
               throw error;
             }
-            return httpRateLimit.withClientIp(await context(principal, request), req);
+            return httpRateLimit.withClientIp(await context(principal, request, { deferAccess: true }), req);
           },
         }),
       );

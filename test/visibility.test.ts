@@ -297,6 +297,60 @@ describe("branch visibility and node redaction", () => {
     expect(carols.workflows[0].mermaid).toContain("secret plan");
   });
 
+  it("answers history alone (access checked in the page's own statement) as it does beside other reads", async () => {
+    const HISTORY = `query ($id: ID!, $where: HistoryWhere) { history(workflowId: $id, where: $where) { edges { node { id content } } } }`;
+    const BRIEF = `query ($id: ID!, $where: HistoryWhere) { history(workflowId: $id, where: $where) { edges { node { id seq } } } }`;
+    const seqs = (data: Record<string, any>) => data.history.edges.map((e: { node: { seq: number } }) => e.node.seq);
+    for (const who of [BEN, CAROL, ANA, ADMIN]) {
+      const alone = await as.ok(who, HISTORY, { id: s.workflowId });
+      const beside = await as.ok(who, READ_ALL, { id: s.workflowId });
+      expect(alone.history).toEqual(beside.history);
+    }
+    // ben and carol see different pages: ben six nodes, the private one redacted; carol nine.
+    const bens = await as.ok(BEN, HISTORY, { id: s.workflowId });
+    const carols = await as.ok(CAROL, HISTORY, { id: s.workflowId });
+    const nodeIds = (data: Record<string, any>) => data.history.edges.map((e: { node: { id: string } }) => e.node.id);
+    expect(nodeIds(bens)).toHaveLength(6);
+    expect(nodeIds(carols)).toHaveLength(9);
+    expect(nodeIds(bens)).toEqual(expect.not.arrayContaining([s.s1]));
+    expect(nodeIds(bens)).toEqual(expect.not.arrayContaining([s.s2]));
+    expect(
+      bens.history.edges.find((e: { node: { id: string } }) => e.node.id === s.privateNode).node.content,
+    ).toBeNull();
+    // Stored fields of unrestricted nodes are answered by the page's statement alone.
+    const secret = { id: s.workflowId, where: { branchId: s.secretBranch } };
+    expect((await as.ok(BEN, BRIEF, secret)).history.edges).toEqual([]);
+    expect(seqs(await as.ok(CAROL, BRIEF, secret)).length).toBeGreaterThan(0);
+    expect(seqs(await as.ok(ANA, BRIEF, secret))).toEqual(seqs(await as.ok(CAROL, BRIEF, secret)));
+    // Someone with no grant finds no workflow.
+    const dave = await as.post({ sub: "dave", roles: ["reader"] }, BRIEF, { id: s.workflowId });
+    expect(codeOf(dave)).toBe("NOT_FOUND");
+    expect(dave.data?.history ?? null).toBeNull();
+  });
+
+  it("reads a page of history alone in one round trip to Neo4j (two beside another read)", async () => {
+    const reads = async () =>
+      [
+        ...(await api.app.metrics.render()).matchAll(
+          /^workflow_graph_neo4j_transaction_duration_seconds_count\{[^}]*mode="read"[^}]*\} (\d+)$/gm,
+        ),
+      ].reduce((sum, m) => sum + Number(m[1]), 0);
+    const BRIEF = `query ($id: ID!, $b: ID!) { history(workflowId: $id, where: { branchId: $b }) { edges { node { id seq } } } }`;
+    for (const who of [BEN, ADMIN]) {
+      const before = await reads();
+      for (let i = 0; i < 5; i++) await as.ok(who, BRIEF, { id: s.workflowId, b: s.secretBranch });
+      expect((await reads()) - before).toBe(5);
+    }
+    // With a read that needs the caller's view beside it, the view is looked up first.
+    const before = await reads();
+    await as.ok(
+      BEN,
+      `query ($id: ID!) { history(workflowId: $id, first: 1) { edges { node { id } } } workflows(where: { id: { eq: $id } }) { id } }`,
+      { id: s.workflowId },
+    );
+    expect((await reads()) - before).toBeGreaterThanOrEqual(2);
+  });
+
   it("redacts the private node's content and metadata for ben, not for carol (ops), ana or an admin", async () => {
     const nodeOf = async (who: TokenClaims) =>
       (await as.ok(who, READ_ALL, { id: s.workflowId })).workflowNodes.find(

@@ -1,5 +1,6 @@
 import neo4j from "neo4j-driver";
-import { encodeHistoryCursor, readHistoryPageStatement } from "../../src/domain/history/history-page";
+import { encodeHistoryCursor } from "../../src/domain/history/history-page";
+import { readHistoryPageWithAccessStatement } from "../../src/domain/history/history-with-access";
 import { ensureChain } from "../lib/fixtures";
 import { HISTORY_PAGE } from "../lib/operations";
 import { RAW_HISTORY_PAGE, rawRead } from "../lib/raw";
@@ -16,7 +17,8 @@ const VARIANTS: readonly Variant[] = ["first", "deep", "raw deep", "api cypher"]
  * page, and vs the raw keyset Cypher through neo4j-driver at the same position. Also the API's own
  * statement for the deep page through the driver, which
  * splits the gap to raw into Neo4j's part and the API's. The variants rotate by round, one request
- * at a time, so they share the machine's state.
+ * at a time, so they share the machine's state. `history` alone checks access in its page's
+ * statement: one round trip per request, like raw.
  */
 export const historyDeep: Scenario = {
   id: 10,
@@ -32,14 +34,16 @@ export const historyDeep: Scenario = {
     const deepCursor: string = before.history.pageInfo.endCursor;
     const request = async (variant: Variant) => {
       if (variant === "api cypher") {
-        const [found] = await rawRead<boolean>(ctx.driver, ctx.database, readHistoryPageStatement(false), {
+        // The bench calls as the anonymous admin (authentication off).
+        const [found] = await rawRead<boolean>(ctx.driver, ctx.database, readHistoryPageWithAccessStatement(false), {
           workflowId,
+          admin: true,
+          principals: [],
           branchId: null,
           type: null,
           agentId: null,
           afterSeq: neo4j.int(deepFrom - 1),
           limit: neo4j.int(101),
-          hiddenBranchIds: [],
         });
         if (!found) throw new Error("api cypher found no workflow");
         return;
@@ -88,7 +92,7 @@ export const historyDeep: Scenario = {
       notes: [
         "Ours: history(workflowId, first: 100, after) over HTTP selecting id, seq, type, content and pageInfo; the deep cursor is the endCursor of the page before.",
         "Raw: bench/lib/raw.ts RAW_HISTORY_PAGE through neo4j-driver in the bench process, at the deep page's position.",
-        "The API's statement: readHistoryPageStatement with LIMIT 101 (the workflow's existence check folded in, the nodes' own properties), in one read transaction, as history runs it for an admin.",
+        "The API's statement: readHistoryPageWithAccessStatement with LIMIT 101 (the caller's access to the workflow folded in, the nodes' own properties), in one read transaction, as history alone runs it for an admin.",
         `${ops} requests per round, one at a time; the variants rotate by round after a warm-up round.`,
       ],
     };

@@ -1,7 +1,7 @@
 import type { AccessScope } from "../auth/access-scope";
 import type { Principal } from "../auth/principal";
 import type { Store } from "../domain/store";
-import type { Visibility, WorkflowVisibilityState } from "../domain/visibility";
+import type { AccessView, Visibility, WorkflowVisibilityState } from "../domain/visibility";
 import type { SharedAccess } from "../live/shared-access";
 import type { EventBus } from "../live/event-bus";
 import type { EventSource } from "../domain/history/event-log";
@@ -12,6 +12,12 @@ import type { SelectionLoader } from "./selection-loader";
 export interface AppContext {
   /** Who is calling (the anonymous admin when authentication is off). */
   principal: Principal;
+  /**
+   * Set while the caller's access view has not been looked up (an operation whose reads check access
+   * themselves): looks it up, once. `ensureAccessView` (deferred-access.ts) applies it to `jwt`,
+   * `access` and `visibility` and removes this.
+   */
+  pendingAccess?: () => Promise<AccessView>;
   /** What the caller may see: admin, or its principals (see accessScopeOf). */
   access: AccessScope;
   /**
@@ -28,7 +34,7 @@ export interface AppContext {
   bus: EventBus;
   /** The stored event log, for catch-up and gap filling. */
   events: EventSource;
-  loader: SelectionLoader;
+  loader: SelectionLoader<AppContext>;
   /** Workflows' access states read once per interval for all their subscribers (one per app). */
   sharedAccess: SharedAccess<WorkflowVisibilityState>;
   /**

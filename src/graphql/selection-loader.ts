@@ -28,20 +28,15 @@ const SHARED_TTL_MS = 10000;
  * (so a list of N items costs one read per field, not N); when the selection asks only for stored
  * properties, the data already in hand is returned with no read at all.
  */
-export interface SelectionLoader {
+export interface SelectionLoader<C extends LoaderContext = LoaderContext> {
   /** The nodes with the selection of `info`, in the order given. */
-  nodes(
-    info: GraphQLResolveInfo,
-    context: LoaderContext,
-    nodes: StoredNode[],
-    options?: LoadOptions,
-  ): Promise<unknown[]>;
+  nodes(info: GraphQLResolveInfo, context: C, nodes: StoredNode[], options?: LoadOptions): Promise<unknown[]>;
   /** Nodes by id with the selection of `info`, in the order given. */
-  nodesById(info: GraphQLResolveInfo, context: LoaderContext, ids: string[], options?: LoadOptions): Promise<unknown[]>;
+  nodesById(info: GraphQLResolveInfo, context: C, ids: string[], options?: LoadOptions): Promise<unknown[]>;
   /** The branches with the selection of `info`, in the order given. */
-  branches(info: GraphQLResolveInfo, context: LoaderContext, ids: string[], options?: LoadOptions): Promise<unknown[]>;
+  branches(info: GraphQLResolveInfo, context: C, ids: string[], options?: LoadOptions): Promise<unknown[]>;
   /** The workflows with the selection of `info`, in the order given. */
-  workflows(info: GraphQLResolveInfo, context: LoaderContext, ids: string[]): Promise<unknown[]>;
+  workflows(info: GraphQLResolveInfo, context: C, ids: string[]): Promise<unknown[]>;
   /** How many reads the loader has sent to the database (for tests and diagnostics). */
   readonly stats: { queries: number };
 }
@@ -53,6 +48,8 @@ export interface SelectionLoader {
  */
 export interface LoaderContext {
   access: { key: string };
+  /** Set while the caller's access view is still to be looked up (see deferred-access.ts). */
+  pendingAccess?: unknown;
 }
 
 export interface LoadOptions {
@@ -78,7 +75,15 @@ interface Batch {
   done: Promise<Map<string, unknown>>;
 }
 
-export function createSelectionLoader(getSchema: () => GraphQLSchema): SelectionLoader {
+/**
+ * @param ensureAccess called before a read for a context whose `pendingAccess` is set: puts the
+ *   caller's access view on it (the read runs with the caller's rules, and the batch key names what
+ *   the caller sees).
+ */
+export function createSelectionLoader<C extends LoaderContext = LoaderContext>(
+  getSchema: () => GraphQLSchema,
+  ensureAccess: (context: C) => Promise<void> = async () => undefined,
+): SelectionLoader<C> {
   const shared = new Map<string, Promise<unknown>>();
   const batches = new Map<string, Batch>();
   const stats = { queries: 0 };
@@ -118,13 +123,16 @@ export function createSelectionLoader(getSchema: () => GraphQLSchema): Selection
     return ids.map((id) => done.then((rows) => rows.get(id) ?? null));
   }
 
-  function load(
+  async function load(
     info: GraphQLResolveInfo,
-    context: LoaderContext,
+    context: C,
     root: RootField,
     ids: string[],
     options: LoadOptions = {},
   ): Promise<unknown[]> {
+    // The read runs with the caller's rules, and its key names what the caller sees: both need
+    // the access view. Every item of a list awaits the same lookup, so they still share a batch.
+    if (context.pendingAccess) await ensureAccess(context);
     const found = (row: unknown, id: string) => {
       if (row === null && !options.optional) {
         throw new GraphQLError(`${root} ${id} could not be read`, { extensions: { code: "NOT_FOUND" } });

@@ -46,23 +46,29 @@ export interface HistoryPage {
  * Ordering by both properties of the index is what lets Neo4j read it in order and stop (ordering
  * by seq alone sorts every node after the cursor).
  */
-export const readHistoryPageStatement = (byBranch: boolean) => {
+export const readHistoryPageStatement = (byBranch: boolean) => `
+OPTIONAL MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")}
+WITH w IS NOT NULL AS found, $hiddenBranchIds AS hidden
+${historyPageCall(byBranch)}
+RETURN found, nodes`;
+
+/**
+ * The page itself, as a subquery of a statement that has bound `found` (false: read nothing) and
+ * `hidden` (the branch ids whose nodes are left out); it returns `nodes`.
+ */
+export const historyPageCall = (byBranch: boolean) => {
   const key = byBranch ? "branchId" : "workflowId";
   // The hint pins the composite index: read in order, it stops after LIMIT rows at any depth. Left
   // to statistics, the planner may pick the single-property index and sort the whole workflow.
-  return `
-OPTIONAL MATCH (w:Workflow {id: $workflowId}) WHERE ${visibleWorkflow("w")}
-WITH w IS NOT NULL AS found
-CALL (found) {
+  return `CALL (found, hidden) {
   MATCH (n:WorkflowNode) USING INDEX n:WorkflowNode(${key}, seq)
   WHERE found AND n.${key} = $${key} AND n.seq > $afterSeq ${byBranch ? "AND n.workflowId = $workflowId" : ""}
     AND ($type IS NULL OR n.type = $type)
     AND ($agentId IS NULL OR n.agentId = $agentId)
-    AND NOT n.branchId IN $hiddenBranchIds
+    AND NOT n.branchId IN hidden
   WITH n ORDER BY n.${key} ASC, n.seq ASC LIMIT $limit
   RETURN collect(${STORED_PROPERTIES_PROJECTION}) AS nodes
-}
-RETURN found, nodes`;
+}`;
 };
 
 /**
@@ -71,11 +77,7 @@ RETURN found, nodes`;
  * @throws GraphQLError BAD_USER_INPUT for a malformed cursor or `first` outside 0..1000.
  */
 export async function readHistoryPage(store: Store, request: HistoryPageRequest): Promise<HistoryPage> {
-  const first = request.first ?? 100;
-  if (!Number.isInteger(first) || first < 0 || first > MAX_HISTORY_PAGE) {
-    throw badUserInput(`first must be from 0 to ${MAX_HISTORY_PAGE}, got ${first}`, { field: "first" });
-  }
-  const afterSeq = request.after == null ? -1 : decodeHistoryCursor(request.after);
+  const { first, afterSeq } = checkHistoryPageRequest(request);
   if (first === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
   const where = request.where ?? {};
   const result = await readTransaction(store.driver, store.database, (tx) =>
@@ -93,7 +95,24 @@ export async function readHistoryPage(store: Store, request: HistoryPageRequest)
   if (!request.checked && !record.get("found")) {
     throw notFound(`Workflow ${request.workflowId} does not exist`, { field: "workflowId" });
   }
-  const nodes = (record.get("nodes") as Record<string, unknown>[]).map(toStoredNode);
+  return toHistoryPage((record.get("nodes") as Record<string, unknown>[]).map(toStoredNode), first);
+}
+
+/**
+ * The page size and the seq to resume after.
+ * @throws GraphQLError BAD_USER_INPUT for a malformed cursor or `first` outside 0..1000.
+ */
+export function checkHistoryPageRequest(request: Pick<HistoryPageRequest, "first" | "after">) {
+  const first = request.first ?? 100;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_HISTORY_PAGE) {
+    throw badUserInput(`first must be from 0 to ${MAX_HISTORY_PAGE}, got ${first}`, { field: "first" });
+  }
+  const afterSeq = request.after == null ? -1 : decodeHistoryCursor(request.after);
+  return { first, afterSeq };
+}
+
+/** A page of `first` from the `first + 1` nodes read (the extra one says a next page exists). */
+export function toHistoryPage(nodes: StoredNode[], first: number): HistoryPage {
   const edges = nodes.slice(0, first).map((node) => ({ cursor: encodeHistoryCursor(node.seq), node }));
   return {
     edges,
