@@ -10,6 +10,10 @@ import { row, target, type Row, type Scenario, type Target } from "../lib/report
 import { alternate, sleep, type Side } from "../lib/runner";
 import { acrossRounds, median, roundStats } from "../lib/stats";
 import { graphqlSubscribers, redisSubscribers, Tracker, type SubscriberSet } from "../lib/subscribers";
+import { spawnApi } from "../../test/support/api-process";
+import { readMemoryAfterGc } from "../lib/inspector-memory";
+import { startReceivers } from "../lib/receivers";
+import type { BenchContext } from "../lib/report";
 
 /**
  * 7. Propagation: from `appendNode` sent to the event received by every graphql-ws subscriber of
@@ -19,6 +23,8 @@ import { graphqlSubscribers, redisSubscribers, Tracker, type SubscriberSet } fro
  * subscribers.
  */
 const IDLE = 1000;
+/** Idle subscribers held by one API process for the memory-per-subscriber figure. */
+const IDLE_AT_SCALE = 10000;
 
 export const propagation: Scenario = {
   id: 7,
@@ -170,11 +176,15 @@ export const propagation: Scenario = {
         targets.push(target("API RSS with 1,000 idle subscribers", "≤ 300 MB", rssIdle, "MB", (v) => v <= 300));
       }
       await stopProfile();
+      const idle = await idleSubscriberMemory(ctx, ctx.quick ? 2000 : IDLE_AT_SCALE);
+      rows.push(...idle.rows);
+      targets.push(idle.target);
       notes.push(
         "Ours: appendNode over HTTP → API commits, PUBLISHes on Redis → its one Redis subscription → graphql-ws to each client.",
         "Raw: the raw append (neo4j-driver) then PUBLISH of the same event JSON to one ioredis connection per subscriber; " +
           "'raw PUBLISH→receive only' leaves out the write.",
         "Latencies are per (event, subscriber) pair, measured in the bench process, which receives every copy on 2 shared cores.",
+        idle.note,
       );
     } finally {
       for (const set of open) await set.close().catch(() => undefined);
@@ -184,3 +194,57 @@ export const propagation: Scenario = {
     return { status: "ok", rows, targets, notes };
   },
 };
+
+/**
+ * What an idle subscription costs the API: a fresh API process (with its inspector, to collect
+ * garbage before each reading) is warmed up, read at rest, then given `count` idle graphql-ws
+ * subscribers of one workflow (held by receiver processes: one process may not open 10,000
+ * sockets) and read again once every one has received an event and things have settled.
+ */
+async function idleSubscriberMemory(ctx: BenchContext, count: number) {
+  const api = await spawnApi({ env: { NEO4J_URI: ctx.neo4jUri, REDIS_URL: ctx.redisUrl }, inspect: true });
+  const receivers = await startReceivers(count > 5000 ? 2 : 1);
+  try {
+    const gql = graphqlClient(api.url);
+    const { workflowId, rootId } = await scratchWorkflow(ctx.fx, "propagation-idle-memory");
+    let counter = 0;
+    const probe = () => gql.request(APPEND_NODE_BRIEF, { input: appendInput(workflowId, rootId, counter++) });
+    // Warm-up: a few subscribers and events, so that what is measured is per subscriber.
+    await receivers.graphql([api.wsUrl], workflowId, 10);
+    await receivers.untilLive(10, probe);
+    await receivers.closeSubscribers();
+    await sleep(2000);
+    const before = await readMemoryAfterGc(api.inspectorUrl!);
+    const rssBefore = api.rssMB();
+    ctx.log(`  ${count.toLocaleString("en")} idle subscribers on one API process: connecting…`);
+    await receivers.graphql([api.wsUrl], workflowId, count);
+    await receivers.untilLive(count, probe);
+    await sleep(10000);
+    const after = await readMemoryAfterGc(api.inspectorUrl!);
+    const rssAfter = api.rssMB();
+    const kb = (mb: number) => (mb * 1024) / count;
+    const label = `${count.toLocaleString("en")} idle subscribers, one API process`;
+    return {
+      rows: [
+        row(label, "API RSS at rest / with them", "MB", rssAfter, null, `at rest ${rssBefore.toFixed(0)} MB`),
+        row(label, "API RSS per idle subscriber", "KB", kb(rssAfter - rssBefore), null),
+        row(label, "API heap per idle subscriber (after GC)", "KB", kb(after.heapUsedMB - before.heapUsedMB), null),
+      ],
+      target: target(
+        `API memory per idle subscriber (RSS, at ${count.toLocaleString("en")})${count < IDLE_AT_SCALE ? " (quick; goal is set at 10,000)" : ""}`,
+        "≤ 25 KB",
+        kb(rssAfter - rssBefore),
+        "KB",
+        (v) => v <= 25,
+        `RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB`,
+      ),
+      note:
+        `Idle memory: a fresh API process with ${count.toLocaleString("en")} graphql-ws subscribers of one workflow (held by ` +
+        "receiver processes), read after every one received an event, 10 s of quiet and a full garbage collection " +
+        "(through the inspector); per subscriber = growth over the same process at rest after a warm-up.",
+    };
+  } finally {
+    await receivers.stop();
+    await api.stop();
+  }
+}

@@ -17,6 +17,7 @@ import { runInRequest } from "../request-context";
 import { inRequestScope } from "./request-id";
 import { checkSubscribe, type QueryLimits } from "./query-limits";
 import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
+import { createCheckedOperations } from "./checked-operations";
 import { asUserInputError, rejectUndeclaredVariables } from "./variables";
 
 export interface OperationPipelineOptions {
@@ -97,9 +98,13 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
       const e = raw instanceof GraphQLError ? asUserInputError(raw) : (raw as { toJSON?: () => GraphQLFormattedError });
       return options.formatError(typeof e.toJSON === "function" ? e.toJSON() : (e as GraphQLFormattedError), e);
     });
+  // Subscribers who send the same subscription share its checked, parsed document.
+  const check = createCheckedOperations((payload) =>
+    checkSubscribe(options.schema, options.queryLimits, payload, rules, costs),
+  );
   return {
     schema: options.schema,
-    check: (payload) => checkSubscribe(options.schema, options.queryLimits, payload, rules, costs),
+    check,
     subscribe: async (args) => {
       const requestId = requestIdOf(args);
       if (requestId === undefined) return subscribe(args);

@@ -1,5 +1,6 @@
 import {
   createSourceEventStream,
+  type DocumentNode,
   execute,
   print,
   type ExecutionArgs,
@@ -36,26 +37,35 @@ async function sharedSubscribe(
   // what a caller sees can change while its subscription runs (a grant, a restricted branch).
   const context = args.contextValue as { access?: { key?: string } } | undefined;
   if (context?.access?.key === undefined) throw new Error("shared subscribe needs context.access.key");
-  const operation = `${print(args.document)}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
+  const { id: operation, release } = holdOperation(args);
   const events = source[Symbol.asyncIterator]();
   // Not an async generator: a generator's return() waits until its pending next() settles, which
   // for a quiet workflow is never, and the stream would stay subscribed after its client left.
   const results: AsyncIterableIterator<ExecutionResult> = {
     async next() {
-      const next = await events.next();
-      if (next.done) return { value: undefined, done: true };
+      const next = await events.next().catch((error: unknown) => {
+        release();
+        throw error;
+      });
+      if (next.done) {
+        release();
+        return { value: undefined, done: true };
+      }
       const event = next.value;
-      const key = `${context.access!.key!}|${operation}`;
-      const value = await resultFor(args.schema, keyOf(event), key, () => execute({ ...args, rootValue: event }));
+      const value = await resultFor(args.schema, keyOf(event), context.access!.key!, operation, () =>
+        execute({ ...args, rootValue: event }),
+      );
       // Handed to the transport, which sends it next (for the delivery metrics).
       onDelivered?.(event);
       return { value, done: false };
     },
     async return() {
+      release();
       await events.return?.();
       return { value: undefined, done: true };
     },
     async throw(error) {
+      release();
       await events.return?.();
       throw error;
     },
@@ -64,18 +74,50 @@ async function sharedSubscribe(
   return results;
 }
 
+/**
+ * A short id for each distinct operation (its printed document, operation name and variables), so
+ * that a subscription holds a number rather than its own copy of the text, and a result is looked
+ * up per event by a short key. Subscribers of the same operation share its document (see
+ * checked-operations.ts), so its text is printed once.
+ */
+const printed = new WeakMap<DocumentNode, string>();
+const operations = new Map<string, { id: number; users: number }>();
+let lastOperationId = 0;
+
+/** The operation's id, held until `release()` (when its last subscription ends, the entry goes). */
+function holdOperation(args: ExecutionArgs): { id: number; release(): void } {
+  let text = printed.get(args.document);
+  if (text === undefined) printed.set(args.document, (text = print(args.document)));
+  const operation = `${text}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
+  let entry = operations.get(operation);
+  if (!entry) operations.set(operation, (entry = { id: ++lastOperationId, users: 0 }));
+  entry.users += 1;
+  const held = entry;
+  let released = false;
+  return {
+    id: held.id,
+    release() {
+      if (released) return;
+      released = true;
+      held.users -= 1;
+      if (held.users === 0 && operations.get(operation) === held) operations.delete(operation);
+    },
+  };
+}
+
 /** One cache per schema (per app instance). */
 const caches = new WeakMap<GraphQLSchema, Map<string, Promise<ExecutionResult>>>();
 
 function resultFor(
   schema: GraphQLSchema,
   eventKey: string,
-  operation: string,
+  scope: string,
+  operation: number,
   run: () => ExecutionResult | Promise<ExecutionResult>,
 ): Promise<ExecutionResult> {
   let cache = caches.get(schema);
   if (!cache) caches.set(schema, (cache = new Map()));
-  const key = `${eventKey}|${operation}`;
+  const key = `${operation}|${eventKey}|${scope}`;
   let result = cache.get(key);
   if (!result) {
     const entries = cache;

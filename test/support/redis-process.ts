@@ -40,6 +40,8 @@ export interface RedisProcessOptions {
    * into a cluster is `startRedisCluster`'s part (redis-cluster.ts).
    */
   clusterNode?: boolean;
+  /** More redis-server arguments, e.g. `["--maxclients", "19000"]`. */
+  args?: string[];
 }
 
 /**
@@ -88,6 +90,7 @@ export async function startRedisServer(options: RedisProcessOptions = {}): Promi
         ...config,
         ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
         ...cluster,
+        ...(options.args ?? []),
       ],
       { stdio: ["pipe", "pipe", "pipe"] },
     );
