@@ -8,6 +8,7 @@ import { assertSameNode } from "./idempotency";
 import { NODE_TYPES, type NodeType, type StoredNode } from "./workflow-node";
 import { normalizeRestrictedTo } from "./visibility";
 import { WorkflowWriter } from "./workflow-writer";
+import { fastAppend } from "./fast-append";
 import type { NodeSpec } from "./write-plan";
 
 /** One node to append (schema.graphql's `AppendNodeInput`). */
@@ -54,6 +55,10 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[], calle
     seen.add(spec.id);
   }
   return writeTransaction(store.driver, store.database, async (tx) => {
+    // The common append (one node extending its branch) is one statement; any other case wrote
+    // nothing there and is planned in full below.
+    const fast = specs.length === 1 ? await fastAppend(tx, specs[0], caller) : null;
+    if (fast) return fast;
     const writer = await WorkflowWriter.open(
       tx,
       {
