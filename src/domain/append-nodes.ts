@@ -1,7 +1,7 @@
 import type { AccessScope } from "../auth/access-scope";
 import type { WorkflowEventMessage } from "./workflow-event";
 import { badUserInput } from "../errors";
-import { writeTransaction } from "../infra/neo4j";
+import { singleStatement, writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
 import { assertSameNode } from "./idempotency";
@@ -54,11 +54,13 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[], calle
     if (seen.has(spec.id)) throw badUserInput(`The batch names id ${spec.id} twice`, { id: spec.id });
     seen.add(spec.id);
   }
-  return writeTransaction(store.driver, store.database, async (tx) => {
-    // The common append (one node extending its branch) is one statement; any other case wrote
-    // nothing there and is planned in full below.
-    const fast = specs.length === 1 ? await fastAppend(tx, specs[0], caller) : null;
+  // The common append (one node extending its branch) is one statement, one round trip; any other
+  // case wrote nothing there and is planned in full below.
+  if (specs.length === 1) {
+    const fast = await singleStatement(store.driver, store.database, "write", (s) => fastAppend(s, specs[0], caller));
     if (fast) return fast;
+  }
+  return writeTransaction(store.driver, store.database, async (tx) => {
     const writer = await WorkflowWriter.open(
       tx,
       {
