@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { disposeAll, gqlOk, newWorkflow, startApp, testConfig, testDriver, type RunningApp } from "./support/harness";
 import { APPEND_NODE_BRIEF } from "./support/documents";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy";
+import { countNode, emptyStats, usageOf, type WorkflowStats } from "../src/domain/analytics/usage";
 
 /**
  * Round trips to Neo4j per appendNode, counted at the socket: the common append (extending its
@@ -55,4 +56,32 @@ it("appends a node extending its branch in two round trips: the access view and 
   );
   expect(records[0].get("nodes")).toBe(1 + 3 + 5 + 1 + 5);
   expect(records[0].get("lastSeq")).toBe(3 + 5 + 1 + 5);
+});
+
+it("keeps the analytics counters as the write plan's countNode does", async () => {
+  const { workflowId, rootId } = await newWorkflow(api.url);
+  const expected = emptyStats();
+  countNode(expected, { type: "SYSTEM", agentId: null, restrictedTo: null }, null);
+  let tip = rootId;
+  const cases = [
+    { agentId: null, usage: null },
+    { agentId: "a", usage: { model: "m1", inputTokens: 10, outputTokens: 2, costUsd: 0.0012, latencyMs: 300 } },
+    { agentId: "a", usage: { model: null, inputTokens: 5 } },
+    { agentId: null, usage: { model: "m1", costUsd: 0.1 } },
+    { agentId: "b", usage: { model: "m2", outputTokens: 7, latencyMs: 12.5 } },
+  ];
+  for (const [i, { agentId, usage }] of cases.entries()) {
+    const metadata = usage ? { usage } : { step: i };
+    const type = i % 2 === 0 ? "MESSAGE" : "ACTION";
+    const data = await gqlOk(api.url, APPEND_NODE_BRIEF, {
+      input: { workflowId, parentId: tip, type, content: `#${i}`, metadata, agentId },
+    });
+    tip = data.appendNode.id;
+    countNode(expected, { type, agentId, restrictedTo: null }, usageOf(JSON.stringify(metadata)));
+  }
+  const { records } = await testDriver().executeQuery("MATCH (w:Workflow {id: $workflowId}) RETURN w.stats AS stats", {
+    workflowId,
+  });
+  const stats = JSON.parse(records[0].get("stats") as string) as WorkflowStats;
+  expect(stats).toEqual(expected);
 });
