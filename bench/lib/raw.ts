@@ -23,6 +23,16 @@ CREATE (parent)-[:PARENT_OF]->(n:WorkflowNode {
 RETURN n.seq AS seq`;
 
 /**
+ * {@link RAW_APPEND} with the text kept under property names the full-text index
+ * (workflow_node_text, on content and metadata) does not cover: every other index and constraint
+ * still applies, so the difference from RAW_APPEND is what that index costs a write.
+ */
+export const RAW_APPEND_UNINDEXED_TEXT = RAW_APPEND.replace("content: $content", "unindexedContent: $content").replace(
+  "metadata: $metadata",
+  "unindexedMetadata: $metadata",
+);
+
+/**
  * A batch with UNWIND: reserve size($rows) seq values, create the nodes, then their edges (a
  * parent may be an earlier row). `depthOffset` is the row's depth below the batch's first parent
  * (the client knows the shape it sends).
@@ -71,11 +81,16 @@ const rowParams = (input: AppendInput) => ({
   metadata: input.metadata ? JSON.stringify(input.metadata) : null,
 });
 
-export async function rawAppend(driver: Driver, database: string, input: AppendInput): Promise<number> {
+export async function rawAppend(
+  driver: Driver,
+  database: string,
+  input: AppendInput,
+  statement = RAW_APPEND,
+): Promise<number> {
   const session = driver.session({ database });
   try {
     return await session.executeWrite(async (tx: ManagedTransaction) => {
-      const result = await tx.run(RAW_APPEND, rowParams(input));
+      const result = await tx.run(statement, rowParams(input));
       if (result.records.length !== 1) throw new Error(`parent ${input.parentId} not found in ${input.workflowId}`);
       return Number(result.records[0].get("seq"));
     });

@@ -1,13 +1,14 @@
 import type { AccessScope } from "../auth/access-scope";
 import type { WorkflowEventMessage } from "./workflow-event";
 import { badUserInput } from "../errors";
-import { writeTransaction } from "../infra/neo4j";
+import { singleStatement, writeTransaction } from "../infra/neo4j";
 import type { Store } from "./store";
 import { checkContent, checkInput, checkNotBlank, idOrNew, metadataText, normalizeId } from "./validation";
 import { assertSameNode } from "./idempotency";
 import { NODE_TYPES, type NodeType, type StoredNode } from "./workflow-node";
 import { normalizeRestrictedTo } from "./visibility";
 import { WorkflowWriter } from "./workflow-writer";
+import { fastAppend } from "./fast-append";
 import type { NodeSpec } from "./write-plan";
 
 /** One node to append (schema.graphql's `AppendNodeInput`). */
@@ -52,6 +53,12 @@ export async function appendNodes(store: Store, inputs: AppendNodeInput[], calle
   for (const spec of specs) {
     if (seen.has(spec.id)) throw badUserInput(`The batch names id ${spec.id} twice`, { id: spec.id });
     seen.add(spec.id);
+  }
+  // The common append (one node extending its branch) is one statement, one round trip; any other
+  // case wrote nothing there and is planned in full below.
+  if (specs.length === 1) {
+    const fast = await singleStatement(store.driver, store.database, "write", (s) => fastAppend(s, specs[0], caller));
+    if (fast) return fast;
   }
   return writeTransaction(store.driver, store.database, async (tx) => {
     const writer = await WorkflowWriter.open(

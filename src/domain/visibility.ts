@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { badUserInput, databaseUnavailable, isDatabaseUnavailable } from "../errors";
-import { readTransaction } from "../infra/neo4j";
+import { readTransaction, singleStatement, type StatementRunner } from "../infra/neo4j";
 import { HIDDEN_WORKFLOW, READ_HIDDEN_WORKFLOWS, visibleOrDeletedWorkflow } from "./hidden-workflow";
 import { PRUNING_BRANCH } from "./pruning-branch";
 import type { Store } from "./store";
@@ -155,7 +154,7 @@ export interface AccessView {
  * Looks up what a caller may read, in one statement: the workflows granted to its principals, the
  * ones it owns, and the restricted branches (with their descendants) that hide from it.
  */
-export async function readAccessView(tx: ManagedTransaction, scope: AccessScope): Promise<AccessView> {
+export async function readAccessView(tx: StatementRunner, scope: AccessScope): Promise<AccessView> {
   if (scope.admin) {
     // Admins pass @neo4j/graphql's rules on their role: they learn which workflows to leave out.
     const hidden = (await tx.run(READ_ADMIN_HIDDEN)).records[0];
@@ -189,12 +188,13 @@ export function digest(ids: readonly string[]): string {
 }
 
 /**
- * {@link readAccessView} in a read transaction of its own, as each operation starts.
+ * {@link readAccessView} as a statement of its own (one round trip, see singleStatement), as each
+ * operation starts.
  * @throws GraphQLError SERVICE_UNAVAILABLE when the database cannot be reached.
  */
 export async function lookupAccessView(store: Store, scope: AccessScope): Promise<AccessView> {
   try {
-    return await readTransaction(store.driver, store.database, (tx) => readAccessView(tx, scope));
+    return await singleStatement(store.driver, store.database, "read", (tx) => readAccessView(tx, scope));
   } catch (error) {
     // Looked up while the context is built, before any resolver: name the outage here.
     if (isDatabaseUnavailable(error)) throw databaseUnavailable();

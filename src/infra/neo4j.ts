@@ -68,6 +68,40 @@ export async function readTransaction<T>(
   });
 }
 
+/** What a statement run by {@link singleStatement} is given: `run`, as on a transaction. */
+export type StatementRunner = Pick<ManagedTransaction, "run">;
+
+/**
+ * Runs `work`, which must run ONE statement, as an auto-commit transaction: RUN and PULL go
+ * together, one round trip, where a transaction function costs three (BEGIN, RUN, COMMIT; the
+ * driver waits for BEGIN's answer). A retriable failure (a deadlock, a connection lost) is
+ * retried, as a transaction function's is, for up to five attempts; errors are translated and
+ * reported as {@link writeTransaction}'s are.
+ */
+export async function singleStatement<T>(
+  driver: Driver,
+  database: string,
+  mode: "read" | "write",
+  work: (statement: StatementRunner) => Promise<T>,
+): Promise<T> {
+  return measured(driver, mode, work as (tx: ManagedTransaction) => Promise<T>, async (counted) => {
+    for (let attempt = 1; ; attempt++) {
+      const session = driver.session({
+        database,
+        defaultAccessMode: mode === "write" ? neo4j.session.WRITE : neo4j.session.READ,
+      });
+      try {
+        return await counted({ run: session.run.bind(session) } as ManagedTransaction);
+      } catch (error) {
+        if (attempt >= 5 || !neo4j.isRetriableError(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * (0.5 + Math.random())));
+      } finally {
+        await session.close().catch(() => undefined);
+      }
+    }
+  });
+}
+
 /**
  * Runs a transaction through `run`, translating its error (see translateDriverError) and, on an
  * instrumented driver, reporting its latency, how many times the driver ran `work` (retries) and

@@ -13,6 +13,11 @@ export interface TcpProxy {
   pause(options?: { hold?: boolean }): void;
   /** Forwards connections again, the held ones first. */
   resume(): void;
+  /**
+   * Round trips forwarded so far, over all connections: each time a client sends after the
+   * service last answered it (or first) counts one, so pipelined messages count once.
+   */
+  roundTrips(): number;
   /** Stops listening and cuts every connection. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -27,6 +32,7 @@ export async function startTcpProxy(target: { host: string; port: number } = neo
   let hold = false;
   const held: Socket[] = [];
   let closed: Promise<void> | undefined;
+  let roundTrips = 0;
 
   const track = (socket: Socket) => {
     open.add(socket);
@@ -41,6 +47,12 @@ export async function startTcpProxy(target: { host: string; port: number } = neo
     track(upstream);
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
+    let awaitingAnswer = false;
+    client.on("data", () => {
+      if (!awaitingAnswer) roundTrips += 1;
+      awaitingAnswer = true;
+    });
+    upstream.on("data", () => (awaitingAnswer = false));
     client.pipe(upstream);
     upstream.pipe(client);
   };
@@ -69,6 +81,7 @@ export async function startTcpProxy(target: { host: string; port: number } = neo
       hold = options.hold ?? false;
       destroyAll();
     },
+    roundTrips: () => roundTrips,
     resume() {
       paused = false;
       for (const client of held.splice(0)) forward(client);
