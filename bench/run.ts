@@ -38,6 +38,7 @@ import { purge } from "./scenarios/purge";
 import { propagationCluster } from "./scenarios/propagation-cluster";
 import { search } from "./scenarios/search";
 import { analytics } from "./scenarios/analytics";
+import { mixedLoad } from "./scenarios/mixed-load";
 
 const SCENARIOS: Scenario[] = [
   ingestSingle,
@@ -58,6 +59,7 @@ const SCENARIOS: Scenario[] = [
   propagationCluster,
   search,
   analytics,
+  mixedLoad,
 ];
 
 function parseArgs(argv: string[]) {
