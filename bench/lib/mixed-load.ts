@@ -71,11 +71,14 @@ export interface DeliveryCheck {
 
 /**
  * Checks that each subscriber received every event of its workflow exactly once, in seq order.
- * `written(subscriber)` is the set of ids written to that subscriber's workflow.
+ * `written(subscriber)` is the set of ids written to that subscriber's workflow; `uncertain` the ids
+ * of appends that failed on the client's side (their write may or may not have committed), which
+ * count neither as lost nor as unexpected.
  */
 export function checkDelivery(
   received: readonly Received[],
   written: (subscriber: number) => ReadonlySet<string>,
+  uncertain: ReadonlySet<string> = new Set(),
 ): DeliveryCheck {
   const check: DeliveryCheck = { lost: 0, duplicated: 0, outOfOrder: 0, unexpected: 0, delivered: 0 };
   received.forEach((got, subscriber) => {
@@ -85,7 +88,7 @@ export function checkDelivery(
     got.ids.forEach((id, i) => {
       check.delivered += 1;
       if (seen.has(id)) check.duplicated += 1;
-      else if (!expected.has(id)) check.unexpected += 1;
+      else if (!expected.has(id) && !uncertain.has(id)) check.unexpected += 1;
       seen.add(id);
       if (got.seqs[i] <= last) check.outOfOrder += 1;
       last = Math.max(last, got.seqs[i]);
