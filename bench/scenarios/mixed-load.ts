@@ -218,7 +218,17 @@ async function runSide(ctx: BenchContext, side: Side, size: Size, apis: ApiProce
       workflows.map(async (wf, w) => {
         const input = mixedInput(wf.workflowId, wf.rootId, counter++, 0);
         wf.written.add(input.id);
-        await append(w, input);
+        // While 1,000 subscriptions catch up, an append can time out waiting for a connection: the
+        // same input again is idempotent through the API (same id, same node).
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await append(w, input);
+            break;
+          } catch (error) {
+            if (attempt >= 5 || side === "raw") throw error;
+            await sleep(1000 * attempt);
+          }
+        }
       }),
     );
     const liveBy = Date.now() + 180000;
