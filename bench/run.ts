@@ -39,6 +39,7 @@ import { propagationCluster } from "./scenarios/propagation-cluster";
 import { search } from "./scenarios/search";
 import { analytics } from "./scenarios/analytics";
 import { propagationInstances } from "./scenarios/propagation-instances";
+import { mixedLoad } from "./scenarios/mixed-load";
 
 const SCENARIOS: Scenario[] = [
   ingestSingle,
@@ -60,6 +61,7 @@ const SCENARIOS: Scenario[] = [
   search,
   analytics,
   propagationInstances,
+  mixedLoad,
 ];
 
 function parseArgs(argv: string[]) {

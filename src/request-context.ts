@@ -9,6 +9,11 @@ import { AsyncLocalStorage } from "node:async_hooks";
 export interface RequestScope {
   /** The request's id: the client's `X-Request-Id` when sane, else generated (see src/server/request-id.ts). */
   requestId: string;
+  /**
+   * The bookmark of the newest write transaction the request committed (see
+   * src/infra/bookmarks.ts): the event bus stamps it on the events the request publishes.
+   */
+  bookmark?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
@@ -21,4 +26,9 @@ export function runInRequest<T>(scope: RequestScope, fn: () => T): T {
 /** The id of the request the current call chain serves, if any. */
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
+}
+
+/** The scope of the request the current call chain serves, if any. */
+export function currentRequestScope(): RequestScope | undefined {
+  return storage.getStore();
 }

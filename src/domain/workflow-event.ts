@@ -58,6 +58,12 @@ export interface WorkflowEventMessage {
    * of the public event schema, and absent from events read back from the log).
    */
   requestId?: string;
+  /**
+   * The bookmark of the write transaction that committed it, as published on the bus: a stream
+   * that reads the log because of this event reads with it, so on a cluster it never reads a
+   * follower behind the event (see src/infra/bookmarks.ts; absent from events read from the log).
+   */
+  bookmark?: string;
   /** BRANCH_PRUNED: each branch removed, with who may learn of it (see prune-visibility.ts). */
   prunedBranches?: PrunedBranchEntry[];
 }

@@ -2,6 +2,7 @@ import neo4j, { type Driver, type ManagedTransaction } from "neo4j-driver";
 import type { Config } from "../config";
 import { conflict, databaseUnavailable, isDatabaseUnavailable } from "../errors";
 import type { TransactionMetrics } from "../metrics/recorder";
+import { noteCommitted } from "./bookmarks";
 import { enableTcpNoDelay } from "./tcp-nodelay";
 
 /** Connection settings for Neo4j, resolved from config or from the local launcher. */
@@ -44,7 +45,10 @@ export function neo4jTarget(config: Config, localUri?: string): Neo4jTarget {
   };
 }
 
-/** Runs `work` in one write transaction (retried by the driver on transient errors). */
+/**
+ * Runs `work` in one write transaction (retried by the driver on transient errors). Once it has
+ * committed, its bookmark is noted in the request's scope (see bookmarks.ts).
+ */
 export async function writeTransaction<T>(
   driver: Driver,
   database: string,
@@ -52,8 +56,23 @@ export async function writeTransaction<T>(
 ): Promise<T> {
   return measured(driver, "write", work, (counted) => {
     const session = driver.session({ database, defaultAccessMode: neo4j.session.WRITE });
-    return session.executeWrite(counted).finally(() => session.close().catch(() => undefined));
+    return session
+      .executeWrite(counted)
+      .then((result) => {
+        noteCommitted(session);
+        return result;
+      })
+      .finally(() => session.close().catch(() => undefined));
   });
+}
+
+/** Options of a read transaction. */
+export interface ReadOptions {
+  /**
+   * Bookmarks of writes the read must see: on a cluster, the server it runs on waits until it has
+   * applied them (see bookmarks.ts). @default none (whatever the server has applied)
+   */
+  bookmarks?: string[];
 }
 
 /** Runs `work` in one read transaction. */
@@ -61,9 +80,14 @@ export async function readTransaction<T>(
   driver: Driver,
   database: string,
   work: (tx: ManagedTransaction) => Promise<T>,
+  options: ReadOptions = {},
 ): Promise<T> {
   return measured(driver, "read", work, (counted) => {
-    const session = driver.session({ database, defaultAccessMode: neo4j.session.READ });
+    const session = driver.session({
+      database,
+      defaultAccessMode: neo4j.session.READ,
+      ...(options.bookmarks?.length ? { bookmarks: options.bookmarks } : {}),
+    });
     return session.executeRead(counted).finally(() => session.close().catch(() => undefined));
   });
 }

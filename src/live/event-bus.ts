@@ -1,4 +1,5 @@
 import { serviceUnavailable } from "../errors";
+import { committedBookmark } from "../infra/bookmarks";
 import type { PubSubHandle } from "../infra/redis";
 import type { Logger } from "../logger";
 import { NO_EVENT_METRICS, type EventMetrics } from "../metrics/recorder";
@@ -93,11 +94,17 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: Ev
     async publish(events) {
       // The request that wrote them travels with them, so that a subscriber's logs can name it.
       const requestId = currentRequestId();
+      // And the bookmark of the write that committed them, for the reads they cause elsewhere.
+      const bookmark = committedBookmark();
+      const stamp = (event: WorkflowEventMessage) =>
+        requestId || bookmark
+          ? { ...event, ...(requestId ? { requestId } : {}), ...(bookmark ? { bookmark } : {}) }
+          : event;
       // Issued back to back on one connection: Redis receives them in this order, pipelined.
       await Promise.all(
         events.map(async (event) => {
           try {
-            await pubsub.engine.publish(workflowChannel(event.workflowId), requestId ? { ...event, requestId } : event);
+            await pubsub.engine.publish(workflowChannel(event.workflowId), stamp(event));
             metrics.published("ok");
           } catch (error) {
             metrics.published("failed");

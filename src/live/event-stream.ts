@@ -69,6 +69,8 @@ export async function openEventStream(
   let last = -1;
   /** The highest seq known to exist (from live events or the log's end). */
   let known = -1;
+  /** The bookmark of the live event that raised `known`: the log is read with it (bookmarks.ts). */
+  let knownBookmark: string | undefined;
   // Work queued before the starting point is known waits behind this gate.
   let release!: () => void;
   let work: Promise<void> = new Promise<void>((resolve) => (release = resolve));
@@ -115,7 +117,7 @@ export async function openEventStream(
       for (;;) {
         await drained();
         if (closed) return;
-        const page = await source.read(workflowId, last, undefined, catchUpPage);
+        const page = await source.read(workflowId, last, undefined, catchUpPage, knownBookmark);
         for (const event of page) deliver(event, false);
         if (page.length < catchUpPage) {
           await drained();
@@ -135,6 +137,7 @@ export async function openEventStream(
 
   const onEvent = (event: WorkflowEventMessage) => {
     if (closed) return;
+    if (event.seq > known && event.bookmark) knownBookmark = event.bookmark;
     known = Math.max(known, event.seq);
     if (catching) return;
     schedule(async () => {

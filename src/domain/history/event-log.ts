@@ -13,8 +13,17 @@ import { STORED_NODE_PROJECTION, toStoredNode } from "../workflow-node";
 
 /** The stored event log as streams read it: what a live stream missed, and replays. */
 export interface EventSource {
-  /** Stored events with `afterSeq < seq <= toSeq`, in seq order, at most `limit`. */
-  read(workflowId: string, afterSeq: number, toSeq: number | undefined, limit: number): Promise<WorkflowEventMessage[]>;
+  /**
+   * Stored events with `afterSeq < seq <= toSeq`, in seq order, at most `limit`; with `bookmark`
+   * (an event's, see WorkflowEventMessage.bookmark), read where that event's write is applied.
+   */
+  read(
+    workflowId: string,
+    afterSeq: number,
+    toSeq: number | undefined,
+    limit: number,
+    bookmark?: string,
+  ): Promise<WorkflowEventMessage[]>;
   /** The workflow's newest seq. */
   lastSeq(workflowId: string): Promise<number>;
 }
@@ -58,6 +67,8 @@ export interface ReadEventsOptions {
   toSeq?: number;
   /** At most this many. @default 1000 */
   limit?: number;
+  /** Read with this bookmark (see src/infra/bookmarks.ts). @default none */
+  bookmark?: string;
 }
 
 /** Reads stored events in seq order, exactly as they were published. */
@@ -68,13 +79,17 @@ export async function readEvents(
 ): Promise<WorkflowEventMessage[]> {
   const limit = options.limit ?? 1000;
   if (limit <= 0) return [];
-  const result = await readTransaction(store.driver, store.database, (tx) =>
-    tx.run(READ_EVENTS, {
-      workflowId,
-      afterSeq: neo4j.int(options.afterSeq ?? -1),
-      toSeq: neo4j.int(options.toSeq ?? Number.MAX_SAFE_INTEGER),
-      limit: neo4j.int(limit),
-    }),
+  const result = await readTransaction(
+    store.driver,
+    store.database,
+    (tx) =>
+      tx.run(READ_EVENTS, {
+        workflowId,
+        afterSeq: neo4j.int(options.afterSeq ?? -1),
+        toSeq: neo4j.int(options.toSeq ?? Number.MAX_SAFE_INTEGER),
+        limit: neo4j.int(limit),
+      }),
+    { bookmarks: options.bookmark ? [options.bookmark] : [] },
   );
   return result.records.map((r): WorkflowEventMessage => {
     const value = r.get("node") as Record<string, unknown> | null;
@@ -126,7 +141,8 @@ export async function lastSeqOf(store: Store, workflowId: string): Promise<numbe
 /** The stored log as the event streams read it. */
 export function createEventSource(store: Store): EventSource {
   return {
-    read: (workflowId, afterSeq, toSeq, limit) => readEvents(store, workflowId, { afterSeq, toSeq, limit }),
+    read: (workflowId, afterSeq, toSeq, limit, bookmark) =>
+      readEvents(store, workflowId, { afterSeq, toSeq, limit, bookmark }),
     lastSeq: async (workflowId) => (await lastSeqOf(store, workflowId)) ?? -1,
   };
 }
