@@ -115,7 +115,10 @@ export async function singleStatement<T>(
         defaultAccessMode: mode === "write" ? neo4j.session.WRITE : neo4j.session.READ,
       });
       try {
-        return await counted({ run: session.run.bind(session) } as ManagedTransaction);
+        const result = await counted({ run: session.run.bind(session) } as ManagedTransaction);
+        // An auto-commit write has committed once its result is read: its bookmark goes with its events.
+        if (mode === "write") noteCommitted(session);
+        return result;
       } catch (error) {
         if (attempt >= 5 || !neo4j.isRetriableError(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * (0.5 + Math.random())));
