@@ -143,9 +143,14 @@ const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"
 
 /**
  * Messages of driver errors that carry no code of their own ("N/A"): the pool of a driver that
- * is closing (a request that was in flight when the app stopped), a socket the server closed.
+ * is closing (a request that was in flight when the app stopped), a socket the server closed, a
+ * pool with no connection free within its acquisition timeout (an overload: retry shortly).
  */
-const UNAVAILABLE_MESSAGES = [/^Pool is closed/, /^Connection was closed by server/];
+const UNAVAILABLE_MESSAGES = [
+  /^Pool is closed/,
+  /^Connection was closed by server/,
+  /^Connection acquisition timed out/,
+];
 
 /**
  * True when an error, or an error it wraps (`cause`, `originalError`, an AggregateError's

@@ -53,6 +53,15 @@ describe("driver errors that mean the database is not there right now", () => {
       new neo4j.Neo4jError("Pool is closed, it is no more able to serve requests.", "N/A", "50N42", ""),
     ],
     ["a connection the server closed", new neo4j.Neo4jError("Connection was closed by server", "N/A", "50N42", "")],
+    [
+      "a pool with no connection free in time",
+      new neo4j.Neo4jError(
+        "Connection acquisition timed out in 60000 ms. Pool status: Active conn count = 100, Idle conn count = 0.",
+        "N/A",
+        "50N42",
+        "",
+      ),
+    ],
     ["a reset socket", Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" })],
     [
       "one wrapped in another error's cause",
