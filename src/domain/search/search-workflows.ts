@@ -3,7 +3,15 @@ import type { Store } from "../store";
 import { highlight, queryTerms } from "./highlight";
 import type { ScoredHit } from "./score-order";
 import { decodeSearchCursor, encodeSearchCursor } from "./search-cursor";
-import { checkFirst, checkQuery, cypherHitReader, readHits, type SearchPage, type SearchViewer } from "./search-nodes";
+import {
+  checkFirst,
+  checkQuery,
+  cypherHitReader,
+  readHits,
+  topStatement,
+  type SearchPage,
+  type SearchViewer,
+} from "./search-nodes";
 
 /** The full-text index over Workflow `name`, `systemPrompt` and `metadata` (migration 0007). */
 export const WORKFLOW_TEXT_INDEX = "workflow_text";
@@ -51,11 +59,16 @@ const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $af
 
 const PROJECTION = "{.id, .name, .systemPrompt, .metadata}";
 
-/** Cypher: the index's best hits, as SEARCH_NODES_TOP reads them. */
-export const SEARCH_WORKFLOWS_TOP = `
-CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query, {skip: $indexSkip, limit: $indexLimit})
-  YIELD node AS w, score
-RETURN score, CASE WHEN ${VISIBLE_HIT} THEN w ${PROJECTION} END AS workflow`;
+/** Cypher: the index's best hits, as SEARCH_NODES_TOP reads and chooses them (ties in id order). */
+export const SEARCH_WORKFLOWS_TOP = topStatement({
+  prelude: "",
+  carried: [],
+  index: WORKFLOW_TEXT_INDEX,
+  variable: "w",
+  visible: VISIBLE_HIT,
+  key: "w.id",
+  projection: `w ${PROJECTION}`,
+});
 
 /** Cypher: as searchNodesScan, over workflows (ties in id order). */
 export const searchWorkflowsScan = (ties: boolean) => `
