@@ -22,6 +22,11 @@ export interface TopRead<T> {
   /** How many of those hits pass every filter and come after the cursor. */
   passed: number;
   /**
+   * The score the cursor's own hit has in this read, when the read holds it (null otherwise):
+   * scores move a little with every write to the index, so the cursor is placed by its hit.
+   */
+  cursorScore?: number | null;
+  /**
    * The first `count` of the hits that pass, in {@link compareHits} order, chosen by the database
    * (only these are read out): when the read is full (`scores.length` is the limit asked for), the
    * hits tied at its lowest score are left out, since more of them may follow it.
@@ -113,8 +118,8 @@ export async function firstHits<T extends ScoredHit>(
   // while a second read costs the whole scoring again: start wide.
   let limit = Math.max(room, options.minTopRead ?? MIN_TOP_READ);
   while (limit <= maxTopRead) {
-    const { scores, passed, hits } = await reader.top(skip, limit, count);
-    if (skip > 0 && !(scores.length > 0 && scores[0] > after!.score)) {
+    const { scores, passed, hits, cursorScore } = await reader.top(skip, limit, count);
+    if (skip > 0 && !(scores.length > 0 && scores[0] > (cursorScore ?? after!.score))) {
       skip = 0;
       continue;
     }

@@ -71,7 +71,7 @@ export interface SearchPage<T> {
  *   (a redacted node never matches: not by its score, not by its highlight);
  * - the client's filters.
  */
-const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $afterScore
+const VISIBLE_HIT = `(afterScore IS NULL OR score < afterScore OR (score = afterScore
     AND (n.workflowId > $afterWorkflowId OR (n.workflowId = $afterWorkflowId AND n.seq > $afterSeq))))
   AND ($workflowIds IS NULL OR n.workflowId IN $workflowIds)
   AND NOT n.workflowId IN hiddenWorkflowIds
@@ -98,6 +98,7 @@ export const SEARCH_NODES_TOP = topStatement({
   index: NODE_TEXT_INDEX,
   variable: "n",
   visible: VISIBLE_HIT,
+  cursor: "n.workflowId = $afterWorkflowId AND n.seq = $afterSeq",
   key: "n.workflowId, n.seq",
   projection: STORED_PROPERTIES_PROJECTION,
 });
@@ -108,6 +109,7 @@ export const SEARCH_NODES_TOP = topStatement({
  */
 export const searchNodesScan = (ties: boolean) => `
 ${HIDDEN_WORKFLOWS}
+WITH hiddenWorkflowIds, $afterScore AS afterScore
 CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query) YIELD node AS n, score
 WHERE ${ties ? "score = $tieScore AND " : ""}${VISIBLE_HIT}
 WITH n, score ${ties ? "ORDER BY n.workflowId, n.seq " : ""}LIMIT $limit
@@ -199,6 +201,7 @@ export function cypherHitReader<T extends ScoredHit>(tx: ManagedTransaction, sea
       return {
         scores: (record.get("scores") as unknown[]).map(Number),
         passed: Number(record.get("passed")),
+        cursorScore: record.get("cursorScore") == null ? null : Number(record.get("cursorScore")),
         hits: hits.map((hit) => toHit(hit.score, hit.value)),
       };
     },
@@ -262,8 +265,13 @@ export interface TopStatementParts {
   index: string;
   /** The variable each hit is bound to in `visible`, `key` and `projection`. */
   variable: string;
-  /** Condition on the hit and its `score`: visible to the caller, after the cursor, filters met. */
+  /**
+   * Condition on the hit and its `score`: visible to the caller, after the cursor (a lower score
+   * than `afterScore`, or the same and a greater key), filters met.
+   */
   visible: string;
+  /** Condition: the hit is the cursor's (its key is `$after…`). */
+  cursor: string;
   /** The order among equal scores, e.g. `n.workflowId, n.seq`. */
   key: string;
   /** The hit's properties as a page returns them. */
@@ -272,22 +280,31 @@ export interface TopStatementParts {
 
 /**
  * Cypher for {@link HitReader.top}, run with `$query`, `$indexSkip`, `$indexLimit` and `$count`:
- * one row of `scores` (every hit the index handed over, in its order), `passed` (how many of them
+ * one row of `scores` (every hit the index handed over, in its order), `cursorScore` (the score
+ * the cursor's hit has now, when the read holds it: it places the cursor, since every write
+ * anywhere in the index moves every score a little), `passed` (how many of them
  * are visible, follow the cursor and meet the filters) and `hits` (`{score, value}`: the first
  * `$count` of those in score-then-key order, without the ones tied at the lowest score when the
  * read is full). Ordering and cutting happen in the database, so only a page's properties are
  * read out and sent, however wide the read or the ties at the page's end.
  */
 export function topStatement(parts: TopStatementParts): string {
-  const { prelude, carried, index, variable: v, visible, key, projection } = parts;
+  const { prelude, carried, index, variable: v, visible, cursor, key, projection } = parts;
   // Aggregated with no grouping key, so an index with no hit still answers one row.
   return `
 CALL db.index.fulltext.queryNodes('${index}', $query, {skip: $indexSkip, limit: $indexLimit})
   YIELD node AS ${v}, score
 WITH collect({hit: ${v}, score: score}) AS read
 WITH read, [readHit IN read | readHit.score] AS scores
+CALL (read) {
+  UNWIND CASE WHEN $afterScore IS NULL THEN [] ELSE read END AS readHit
+  WITH readHit.hit AS ${v}, readHit.score AS score
+  WHERE ${cursor}
+  RETURN collect(score)[0] AS cursorScore
+}
+WITH read, scores, cursorScore, coalesce(cursorScore, $afterScore) AS afterScore
 ${prelude}
-CALL (${[...carried, "read", "scores"].join(", ")}) {
+CALL (${[...carried, "read", "scores", "afterScore"].join(", ")}) {
   UNWIND read AS readHit
   WITH readHit.hit AS ${v}, readHit.score AS score
   WHERE ${visible}
@@ -301,5 +318,5 @@ CALL (page) {
   WITH readHit.hit AS ${v}, readHit.score AS score
   RETURN collect({score: score, value: ${projection}}) AS hits
 }
-RETURN scores, passed, hits`;
+RETURN scores, passed, hits, cursorScore`;
 }

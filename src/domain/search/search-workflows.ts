@@ -49,7 +49,7 @@ export interface WorkflowHit {
  * statement). A workflow a caller may read shows its name, system prompt and metadata to every
  * reader, so nothing else is left out.
  */
-const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $afterScore AND w.id > $afterId))
+const VISIBLE_HIT = `(afterScore IS NULL OR score < afterScore OR (score = afterScore AND w.id > $afterId))
   AND ($workflowIds IS NULL OR w.id IN $workflowIds)
   AND ${visibleWorkflow("w")}
   AND ($status IS NULL OR w.status = $status)
@@ -66,12 +66,14 @@ export const SEARCH_WORKFLOWS_TOP = topStatement({
   index: WORKFLOW_TEXT_INDEX,
   variable: "w",
   visible: VISIBLE_HIT,
+  cursor: "w.id = $afterId",
   key: "w.id",
   projection: `w ${PROJECTION}`,
 });
 
 /** Cypher: as searchNodesScan, over workflows (ties in id order). */
 export const searchWorkflowsScan = (ties: boolean) => `
+WITH $afterScore AS afterScore
 CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query) YIELD node AS w, score
 WHERE ${ties ? "score = $tieScore AND " : ""}${VISIBLE_HIT}
 WITH w, score ${ties ? "ORDER BY w.id " : ""}LIMIT $limit
