@@ -87,8 +87,8 @@ export type PagedHit<T> = T & { position: number };
  * every hit.
  *
  * The index is asked for its best N hits (Lucene keeps a heap of N, far cheaper than handing over
- * every hit), at least {@link MIN_TOP_READ} and room for two pages (sixteen when the client
- * filters). Every hit scoring above the lowest score read is then known, so when at least `count`
+ * every hit), at least {@link MIN_TOP_READ} (four times that when the client filters) and room
+ * for two pages (sixteen when the client filters). Every hit scoring above the lowest score read is then known, so when at least `count`
  * of those pass the filters and follow the cursor, they are the answer; the database orders them
  * and hands over only those (see {@link TopRead}), so a wide read or a wide group of ties costs
  * little more than a page. Otherwise (filters that leave most hits out, or more hits tied at the
@@ -116,7 +116,9 @@ export async function firstHits<T extends ScoredHit>(
   let skip = after?.position ? Math.max(0, after.position - 1) : 0;
   // The database orders and cuts the read, so a wide read costs little more than a narrow one,
   // while a second read costs the whole scoring again: start wide.
-  let limit = Math.max(room, options.minTopRead ?? MIN_TOP_READ);
+  // Filtered, fourfold: a page that ends inside a wide group of equal scores needs `count` passing
+  // hits above the group, and a filter keeping one hit in seven needs seven times the hits.
+  let limit = Math.max(room, (options.minTopRead ?? MIN_TOP_READ) * (options.filtered ? 4 : 1));
   while (limit <= maxTopRead) {
     const { scores, passed, hits, cursorScore } = await reader.top(skip, limit, count);
     if (skip > 0 && !(scores.length > 0 && scores[0] > (cursorScore ?? after!.score))) {
