@@ -199,6 +199,27 @@ describe("searchNodes", () => {
     expect(codeOf(tooMany)).toBe("BAD_USER_INPUT");
   });
 
+  it("goes on after the cursor's own hit when writes in between moved every score", async () => {
+    const { workflowId, m1 } = await story();
+    const term = word("drift");
+    // Five texts of one length holding the word once: five hits of one score, in seq order.
+    const ids: string[] = [];
+    let parent = m1.id;
+    for (const other of ["alpha", "bravo", "delta", "gamma", "kappa"]) {
+      const node = await append(workflowId, parent, `${other} ${term}`);
+      ids.push(node.id);
+      parent = node.id;
+    }
+    const first = await search(ANA, term, { first: 2 });
+    expect(first.edges.map((e) => e.node.id)).toEqual(ids.slice(0, 2));
+    // Any write to the index changes the statistics each score is computed from.
+    await append(workflowId, parent, "more text for the index to count");
+    const now = await search(ANA, term, { first: 1 });
+    expect(now.edges[0].score).not.toBe(first.edges[0].score);
+    const rest = await search(ANA, term, { first: 10, after: first.pageInfo.endCursor });
+    expect(rest.edges.map((e) => e.node.id)).toEqual(ids.slice(2));
+  });
+
   it("never shows a branch restricted from the caller, nor matches a node redacted for it", async () => {
     const { workflowId, rootId, m1 } = await story();
     const onBranch = word("branchword");

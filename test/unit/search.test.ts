@@ -3,9 +3,11 @@ import { searchSyntaxError } from "../../src/domain/search/lucene-error";
 import {
   compareHits,
   firstHits,
+  MIN_TOP_READ,
   type HitReader,
   type PagedHit,
   type ScoredHit,
+  selectTop,
 } from "../../src/domain/search/score-order";
 import { decodeSearchCursor, encodeSearchCursor } from "../../src/domain/search/search-cursor";
 
@@ -21,13 +23,9 @@ function fakeIndex(hits: Hit[], after: ScoredHit | null): HitReader<Hit> & { rea
   const reads: [number, number][] = [];
   return {
     reads,
-    async top(skip, limit) {
+    async top(skip, limit, count) {
       reads.push([skip, limit]);
-      const read = stream.slice(skip, skip + limit);
-      return {
-        scores: read.map((hit) => hit.score),
-        hits: read.map((hit, index) => ({ ...hit, index })).filter(passes),
-      };
+      return selectTop(stream.slice(skip, skip + limit), passes, limit, count);
     },
     async stream(limit) {
       return stream.filter(passes).slice(0, limit);
@@ -77,6 +75,8 @@ describe("firstHits: pages in score-then-key order without sorting every hit", (
               : hits.filter((hit) => !seen.slice(0, pageSize).some((s) => s.key.join() === hit.key.join()));
         const page: PagedHit<Hit>[] = await firstHits(fakeIndex(index, after), pageSize + 1, after, {
           maxTopRead,
+          // Narrow first reads too, so ties and filters make the reads grow.
+          minTopRead: seed % 3 === 1 ? MIN_TOP_READ : 1,
           filtered: seed % 5 === 0,
         });
         seen.push(...page.slice(0, pageSize));
@@ -87,7 +87,7 @@ describe("firstHits: pages in score-then-key order without sorting every hit", (
     }
   });
 
-  it("asks the index for about two pages when nothing is filtered out, and skips to the cursor's score on the next", async () => {
+  it("asks the index once (at least MIN_TOP_READ hits) when nothing is filtered out, and skips to the cursor's score on the next", async () => {
     const hits: Hit[] = Array.from({ length: 10000 }, (_, i) => ({
       score: 10000 - Math.floor(i / 3),
       key: ["w", i],
@@ -95,12 +95,12 @@ describe("firstHits: pages in score-then-key order without sorting every hit", (
     }));
     const index = fakeIndex(hits, null);
     const page = await firstHits(index, 21);
-    expect(index.reads).toEqual([[0, 42]]);
+    expect(index.reads).toEqual([[0, MIN_TOP_READ]]);
     // The 20th hit (i = 19) ties with i = 18 and 20: its score's first hit is at 18.
     expect(page[19]).toMatchObject({ key: ["w", 19], position: 18 });
     const deep = fakeIndex(hits, page[19]);
     const next = await firstHits(deep, 21, page[19]);
-    expect(deep.reads).toEqual([[17, 42]]);
+    expect(deep.reads).toEqual([[17, MIN_TOP_READ]]);
     expect(next[0].key).toEqual(["w", 20]);
   });
 });

@@ -19,17 +19,29 @@ export function compareHits(a: ScoredHit, b: ScoredHit): number {
 export interface TopRead<T> {
   /** The score of every hit the index returned, in its order (before any filter). */
   scores: number[];
-  /** Those that pass every filter and come after the cursor, each with its index in `scores`. */
-  hits: (T & { index: number })[];
+  /** How many of those hits pass every filter and come after the cursor. */
+  passed: number;
+  /**
+   * The score the cursor's own hit has in this read, when the read holds it (null otherwise):
+   * scores move a little with every write to the index, so the cursor is placed by its hit.
+   */
+  cursorScore?: number | null;
+  /**
+   * The first `count` of the hits that pass, in {@link compareHits} order, chosen by the database
+   * (only these are read out): when the read is full (`scores.length` is the limit asked for), the
+   * hits tied at its lowest score are left out, since more of them may follow it.
+   */
+  hits: T[];
 }
 
 /** How one search reads its hits after the cursor, with every filter applied. */
 export interface HitReader<T extends ScoredHit> {
   /**
    * The index's best `skip + limit` hits but the first `skip` (its `skip` and `limit` options:
-   * Lucene keeps a heap of that many and hands over `limit`), filtered.
+   * Lucene keeps a heap of that many and hands over `limit`), filtered, ordered and cut to
+   * `count` (see {@link TopRead}).
    */
-  top(skip: number, limit: number): Promise<TopRead<T>>;
+  top(skip: number, limit: number, count: number): Promise<TopRead<T>>;
   /**
    * At most `limit` hits that pass the filters, in the index's order, the index's hits read one by
    * one until there are enough (for filters that leave out most hits).
@@ -38,6 +50,28 @@ export interface HitReader<T extends ScoredHit> {
   /** The hits with exactly this score, in key order, at most `limit` (reads every hit of the index). */
   ties(score: number, limit: number): Promise<T[]>;
 }
+
+/**
+ * What {@link HitReader.top} returns for an index read `read` (its hits in the index's order):
+ * the selection its statements make, in memory (for readers without a database).
+ */
+export function selectTop<T extends ScoredHit>(
+  read: readonly T[],
+  passes: (hit: T) => boolean,
+  limit: number,
+  count: number,
+): TopRead<T> {
+  const scores = read.map((hit) => hit.score);
+  const passing = read.filter(passes).sort(compareHits);
+  const known = scores.length < limit ? passing : passing.filter((hit) => hit.score > scores[scores.length - 1]);
+  return { scores, passed: passing.length, hits: known.slice(0, count) };
+}
+
+/**
+ * The narrowest first `top` read (see {@link firstHits}): a second read scores every match again,
+ * while a wider first one only keeps a bigger heap and checks more hits in the database.
+ */
+export const MIN_TOP_READ = 256;
 
 /** The widest `top` read before {@link firstHits} falls back to reading hits one by one. */
 export const MAX_TOP_READ = 65536;
@@ -53,13 +87,16 @@ export type PagedHit<T> = T & { position: number };
  * every hit.
  *
  * The index is asked for its best N hits (Lucene keeps a heap of N, far cheaper than handing over
- * every hit), room for two pages (sixteen when the client filters). Every hit scoring above the lowest score read is then known, so
- * when at least `count` of those pass the filters and follow the cursor, they are the answer.
- * Otherwise (filters that leave most hits out, or many hits tied at the lowest score) N grows, at
- * least fourfold, by what the filters let through, and the index is asked again. Past `maxTopRead`, the hits that pass are read one by one
- * in the index's order instead ({@link HitReader.stream}), and the ones tied at the lowest score
- * among them in key order. Equal scores are common (a score depends on term counts and a coarse
- * length norm), and the index orders them as it pleases, so the key order among them is ours.
+ * every hit), at least {@link MIN_TOP_READ} (four times that when the client filters) and room
+ * for two pages (sixteen when the client filters). Every hit scoring above the lowest score read is then known, so when at least `count`
+ * of those pass the filters and follow the cursor, they are the answer; the database orders them
+ * and hands over only those (see {@link TopRead}), so a wide read or a wide group of ties costs
+ * little more than a page. Otherwise (filters that leave most hits out, or more hits tied at the
+ * lowest score than the read holds) N grows, at least fourfold, by what the filters let through,
+ * and the index is asked again. Past `maxTopRead`, the hits that pass are read one by one in the
+ * index's order instead ({@link HitReader.stream}), and the ones tied at the lowest score among
+ * them in key order. Equal scores are common (a score depends on term counts and a coarse length
+ * norm), and the index orders them as it pleases, so the key order among them is ours.
  *
  * A later page skips the hits before the cursor's score in the index (`hint`, the position its
  * cursor recorded), so Neo4j hands over only the page's hits: safe when the first hit it hands over
@@ -70,35 +107,34 @@ export async function firstHits<T extends ScoredHit>(
   reader: HitReader<T>,
   count: number,
   after: { score: number; position?: number } | null = null,
-  options: { maxTopRead?: number; filtered?: boolean } = {},
+  options: { maxTopRead?: number; minTopRead?: number; filtered?: boolean } = {},
 ): Promise<PagedHit<T>[]> {
   if (count <= 0) return [];
   const maxTopRead = options.maxTopRead ?? MAX_TOP_READ;
   // Filters the client gave usually leave most hits out: start wider rather than read twice.
   const room = Math.max(2 * count, 20) * (options.filtered ? 8 : 1);
   let skip = after?.position ? Math.max(0, after.position - 1) : 0;
-  let limit = room;
+  // The database orders and cuts the read, so a wide read costs little more than a narrow one,
+  // while a second read costs the whole scoring again: start wide.
+  // Filtered, fourfold: a page that ends inside a wide group of equal scores needs `count` passing
+  // hits above the group, and a filter keeping one hit in seven needs seven times the hits.
+  let limit = Math.max(room, (options.minTopRead ?? MIN_TOP_READ) * (options.filtered ? 4 : 1));
   while (limit <= maxTopRead) {
-    const { scores, hits } = await reader.top(skip, limit);
-    if (skip > 0 && !(scores.length > 0 && scores[0] > after!.score)) {
+    const { scores, passed, hits, cursorScore } = await reader.top(skip, limit, count);
+    if (skip > 0 && !(scores.length > 0 && scores[0] > (cursorScore ?? after!.score))) {
       skip = 0;
       continue;
     }
-    const placed = (page: (T & { index: number })[]): PagedHit<T>[] =>
-      page.map(({ index, ...hit }) => {
-        let first = index;
-        while (first > 0 && scores[first - 1] === hit.score) first--;
+    if (scores.length < limit || hits.length >= count) {
+      return hits.map((hit) => {
+        const first = scores.indexOf(hit.score);
         // A group that starts the read may have started before it: no hint.
-        return { ...(hit as unknown as T), position: first === 0 && skip > 0 ? 0 : skip + first };
+        return { ...hit, position: first <= 0 && skip > 0 ? 0 : skip + Math.max(0, first) };
       });
-    const ordered = [...hits].sort(compareHits);
-    if (scores.length < limit) return placed(ordered.slice(0, count));
-    const lowest = scores[scores.length - 1];
-    const above = ordered.filter((hit) => hit.score > lowest);
-    if (above.length >= count) return placed(above.slice(0, count));
+    }
     // Grow by what the filters let through so far (fourfold at least), so a filter that keeps one
     // hit in ten takes one more read, not three.
-    limit *= Math.min(16, Math.max(4, Math.ceil((2 * count) / Math.max(1, hits.length))));
+    limit *= Math.min(16, Math.max(4, Math.ceil((2 * count) / Math.max(1, passed))));
   }
   // Every hit read holds a score at or above the lowest: with the ties at the lowest score added,
   // there are at least `room` ≥ `count` of them.

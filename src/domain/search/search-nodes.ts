@@ -71,7 +71,7 @@ export interface SearchPage<T> {
  *   (a redacted node never matches: not by its score, not by its highlight);
  * - the client's filters.
  */
-const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $afterScore
+const VISIBLE_HIT = `(afterScore IS NULL OR score < afterScore OR (score = afterScore
     AND (n.workflowId > $afterWorkflowId OR (n.workflowId = $afterWorkflowId AND n.seq > $afterSeq))))
   AND ($workflowIds IS NULL OR n.workflowId IN $workflowIds)
   AND NOT n.workflowId IN hiddenWorkflowIds
@@ -89,14 +89,19 @@ const HIDDEN_WORKFLOWS = `CALL () { MATCH (h:${HIDDEN_WORKFLOW}) RETURN collect(
 
 /**
  * Cypher: the index's best `$indexSkip + $indexLimit` hits but the first `$indexSkip` (Lucene keeps
- * only those), each with its score, and its stored properties when it is visible and follows the
- * cursor (null otherwise).
+ * only those), read and chosen inside the database: every score read, how many hits pass, and the
+ * first `$count` of those in page order with their stored properties (see {@link topStatement}).
  */
-export const SEARCH_NODES_TOP = `
-${HIDDEN_WORKFLOWS}
-CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query, {skip: $indexSkip, limit: $indexLimit})
-  YIELD node AS n, score
-RETURN score, CASE WHEN ${VISIBLE_HIT} THEN ${STORED_PROPERTIES_PROJECTION} END AS node`;
+export const SEARCH_NODES_TOP = topStatement({
+  prelude: HIDDEN_WORKFLOWS,
+  carried: ["hiddenWorkflowIds"],
+  index: NODE_TEXT_INDEX,
+  variable: "n",
+  visible: VISIBLE_HIT,
+  cursor: "n.workflowId = $afterWorkflowId AND n.seq = $afterSeq",
+  key: "n.workflowId, n.seq",
+  projection: STORED_PROPERTIES_PROJECTION,
+});
 
 /**
  * Cypher: the first `$limit` visible hits after the cursor in the index's order, its hits read one
@@ -104,6 +109,7 @@ RETURN score, CASE WHEN ${VISIBLE_HIT} THEN ${STORED_PROPERTIES_PROJECTION} END 
  */
 export const searchNodesScan = (ties: boolean) => `
 ${HIDDEN_WORKFLOWS}
+WITH hiddenWorkflowIds, $afterScore AS afterScore
 CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query) YIELD node AS n, score
 WHERE ${ties ? "score = $tieScore AND " : ""}${VISIBLE_HIT}
 WITH n, score ${ties ? "ORDER BY n.workflowId, n.seq " : ""}LIMIT $limit
@@ -167,11 +173,11 @@ function toHit(score: unknown, value: Record<string, unknown>): Row {
 
 /** The statements of one search and how a returned row becomes a hit. */
 export interface HitStatements<T extends ScoredHit> {
-  /** The index's best hits, filtered: a row per index hit, `column` null when filtered out. */
+  /** The index's best hits, chosen: one row of `scores`, `passed` and `hits` (see topStatement). */
   top: string;
   /** The hits that pass the filters in the index's order (`ties`: only those with `$tieScore`). */
   scan: (ties: boolean) => string;
-  /** The returned column holding the hit's properties. */
+  /** The column of `scan`'s rows holding the hit's properties. */
   column: string;
   params: Record<string, unknown>;
   toHit(score: unknown, value: Record<string, unknown>): T;
@@ -183,18 +189,21 @@ export function cypherHitReader<T extends ScoredHit>(tx: ManagedTransaction, sea
   const rowsOf = (records: { get(key: string): unknown }[]) =>
     records.map((r) => toHit(r.get("score"), r.get(column) as Record<string, unknown>));
   return {
-    async top(skip, limit) {
+    async top(skip, limit, count) {
       const result = await tx.run(search.top, {
         ...params,
         indexSkip: neo4j.int(skip),
         indexLimit: neo4j.int(limit),
+        count: neo4j.int(count),
       });
-      const scores = result.records.map((r) => Number(r.get("score")));
-      const hits = result.records.flatMap((r, index) => {
-        const value = r.get(column) as Record<string, unknown> | null;
-        return value ? [{ ...toHit(scores[index], value), index }] : [];
-      });
-      return { scores, hits };
+      const record = result.records[0];
+      const hits = record.get("hits") as { score: unknown; value: Record<string, unknown> }[];
+      return {
+        scores: (record.get("scores") as unknown[]).map(Number),
+        passed: Number(record.get("passed")),
+        cursorScore: record.get("cursorScore") == null ? null : Number(record.get("cursorScore")),
+        hits: hits.map((hit) => toHit(hit.score, hit.value)),
+      };
     },
     async stream(limit) {
       return rowsOf((await tx.run(search.scan(false), { ...params, limit: neo4j.int(limit) })).records);
@@ -245,4 +254,69 @@ export function checkQuery(query: string): string {
     });
   }
   return query;
+}
+
+/** The parts of a search's {@link HitReader.top} statement. */
+export interface TopStatementParts {
+  /** Cypher run once after the index call, binding `carried` (e.g. the hidden workflows' ids). */
+  prelude: string;
+  carried: readonly string[];
+  /** The full-text index. */
+  index: string;
+  /** The variable each hit is bound to in `visible`, `key` and `projection`. */
+  variable: string;
+  /**
+   * Condition on the hit and its `score`: visible to the caller, after the cursor (a lower score
+   * than `afterScore`, or the same and a greater key), filters met.
+   */
+  visible: string;
+  /** Condition: the hit is the cursor's (its key is `$after…`). */
+  cursor: string;
+  /** The order among equal scores, e.g. `n.workflowId, n.seq`. */
+  key: string;
+  /** The hit's properties as a page returns them. */
+  projection: string;
+}
+
+/**
+ * Cypher for {@link HitReader.top}, run with `$query`, `$indexSkip`, `$indexLimit` and `$count`:
+ * one row of `scores` (every hit the index handed over, in its order), `cursorScore` (the score
+ * the cursor's hit has now, when the read holds it: it places the cursor, since every write
+ * anywhere in the index moves every score a little), `passed` (how many of them
+ * are visible, follow the cursor and meet the filters) and `hits` (`{score, value}`: the first
+ * `$count` of those in score-then-key order, without the ones tied at the lowest score when the
+ * read is full). Ordering and cutting happen in the database, so only a page's properties are
+ * read out and sent, however wide the read or the ties at the page's end.
+ */
+export function topStatement(parts: TopStatementParts): string {
+  const { prelude, carried, index, variable: v, visible, cursor, key, projection } = parts;
+  // Aggregated with no grouping key, so an index with no hit still answers one row.
+  return `
+CALL db.index.fulltext.queryNodes('${index}', $query, {skip: $indexSkip, limit: $indexLimit})
+  YIELD node AS ${v}, score
+WITH collect({hit: ${v}, score: score}) AS read
+WITH read, [readHit IN read | readHit.score] AS scores
+CALL (read) {
+  UNWIND CASE WHEN $afterScore IS NULL THEN [] ELSE read END AS readHit
+  WITH readHit.hit AS ${v}, readHit.score AS score
+  WHERE ${cursor}
+  RETURN collect(score)[0] AS cursorScore
+}
+WITH read, scores, cursorScore, coalesce(cursorScore, $afterScore) AS afterScore
+${prelude}
+CALL (${[...carried, "read", "scores", "afterScore"].join(", ")}) {
+  UNWIND read AS readHit
+  WITH readHit.hit AS ${v}, readHit.score AS score
+  WHERE ${visible}
+  WITH ${v}, score ORDER BY score DESC, ${key}
+  WITH collect({hit: ${v}, score: score}) AS passing
+  RETURN size(passing) AS passed,
+    [readHit IN passing WHERE size(scores) < $indexLimit OR readHit.score > scores[-1]][0..$count] AS page
+}
+CALL (page) {
+  UNWIND page AS readHit
+  WITH readHit.hit AS ${v}, readHit.score AS score
+  RETURN collect({score: score, value: ${projection}}) AS hits
+}
+RETURN scores, passed, hits, cursorScore`;
 }

@@ -3,7 +3,15 @@ import type { Store } from "../store";
 import { highlight, queryTerms } from "./highlight";
 import type { ScoredHit } from "./score-order";
 import { decodeSearchCursor, encodeSearchCursor } from "./search-cursor";
-import { checkFirst, checkQuery, cypherHitReader, readHits, type SearchPage, type SearchViewer } from "./search-nodes";
+import {
+  checkFirst,
+  checkQuery,
+  cypherHitReader,
+  readHits,
+  topStatement,
+  type SearchPage,
+  type SearchViewer,
+} from "./search-nodes";
 
 /** The full-text index over Workflow `name`, `systemPrompt` and `metadata` (migration 0007). */
 export const WORKFLOW_TEXT_INDEX = "workflow_text";
@@ -41,7 +49,7 @@ export interface WorkflowHit {
  * statement). A workflow a caller may read shows its name, system prompt and metadata to every
  * reader, so nothing else is left out.
  */
-const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $afterScore AND w.id > $afterId))
+const VISIBLE_HIT = `(afterScore IS NULL OR score < afterScore OR (score = afterScore AND w.id > $afterId))
   AND ($workflowIds IS NULL OR w.id IN $workflowIds)
   AND ${visibleWorkflow("w")}
   AND ($status IS NULL OR w.status = $status)
@@ -51,14 +59,21 @@ const VISIBLE_HIT = `($afterScore IS NULL OR score < $afterScore OR (score = $af
 
 const PROJECTION = "{.id, .name, .systemPrompt, .metadata}";
 
-/** Cypher: the index's best hits, as SEARCH_NODES_TOP reads them. */
-export const SEARCH_WORKFLOWS_TOP = `
-CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query, {skip: $indexSkip, limit: $indexLimit})
-  YIELD node AS w, score
-RETURN score, CASE WHEN ${VISIBLE_HIT} THEN w ${PROJECTION} END AS workflow`;
+/** Cypher: the index's best hits, as SEARCH_NODES_TOP reads and chooses them (ties in id order). */
+export const SEARCH_WORKFLOWS_TOP = topStatement({
+  prelude: "",
+  carried: [],
+  index: WORKFLOW_TEXT_INDEX,
+  variable: "w",
+  visible: VISIBLE_HIT,
+  cursor: "w.id = $afterId",
+  key: "w.id",
+  projection: `w ${PROJECTION}`,
+});
 
 /** Cypher: as searchNodesScan, over workflows (ties in id order). */
 export const searchWorkflowsScan = (ties: boolean) => `
+WITH $afterScore AS afterScore
 CALL db.index.fulltext.queryNodes('${WORKFLOW_TEXT_INDEX}', $query) YIELD node AS w, score
 WHERE ${ties ? "score = $tieScore AND " : ""}${VISIBLE_HIT}
 WITH w, score ${ties ? "ORDER BY w.id " : ""}LIMIT $limit
