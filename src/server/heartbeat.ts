@@ -21,6 +21,13 @@ export interface HeartbeatOptions {
   intervalMs?: number;
   /** Groups pinged in turn, one every `intervalMs / slices`. @default 12 */
   slices?: number;
+  /**
+   * Called, instead of terminating it, for a socket that has not answered while data for it is
+   * still waiting to be sent: its peer is alive enough to have taken the connection but is not
+   * reading, which is a slow subscriber's case (closed with 1013, so that it resumes), not a dead
+   * peer's. @default terminate it too
+   */
+  onStalled?: (socket: WebSocket) => void;
 }
 
 export function createHeartbeat(options: HeartbeatOptions = {}): Heartbeat {
@@ -45,7 +52,8 @@ export function createHeartbeat(options: HeartbeatOptions = {}): Heartbeat {
         if (socket.readyState !== socket.OPEN) continue;
         if (awaiting.has(socket)) {
           slice.delete(socket);
-          socket.terminate();
+          if (options.onStalled && socket.bufferedAmount > 0) options.onStalled(socket);
+          else socket.terminate();
           continue;
         }
         awaiting.add(socket);

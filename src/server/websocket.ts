@@ -184,7 +184,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
     // Keep-alive is the shared heartbeat's (below): graphql-ws's own keeps timers per socket.
     0,
   );
-  const heartbeat = createHeartbeat();
+  const heartbeat = createHeartbeat({ onStalled: (socket) => tooSlow(socket) });
   wss.on("connection", (socket: WebSocket) => heartbeat.add(socket));
   // ws reports a client's protocol violation (a message over maxPayload, bad framing) as a socket
   // "error" and closes the socket with its code (1009, 1002…); graphql-ws would log each one as an

@@ -69,6 +69,7 @@ class FakeSocket extends EventEmitter {
   readyState = 1;
   pings = 0;
   terminated = false;
+  bufferedAmount = 0;
   ping() {
     this.pings += 1;
   }
@@ -108,6 +109,21 @@ describe("the shared heartbeat", () => {
     expect(silent.terminated).toBe(false);
     jest.advanceTimersByTime(100);
     expect(silent.terminated).toBe(true);
+    heartbeat.stop();
+  });
+
+  it("hands a socket that has not answered while data waits for it to onStalled, not to terminate", () => {
+    const stalled: unknown[] = [];
+    const heartbeat = createHeartbeat({ intervalMs: 1200, slices: 12, onStalled: (s) => stalled.push(s) });
+    const paused = new FakeSocket();
+    const dead = new FakeSocket();
+    heartbeat.add(paused as unknown as WebSocket);
+    heartbeat.add(dead as unknown as WebSocket);
+    paused.bufferedAmount = 64 * 1024;
+    jest.advanceTimersByTime(2400);
+    expect(stalled).toEqual([paused]);
+    expect(paused.terminated).toBe(false);
+    expect(dead.terminated).toBe(true);
     heartbeat.stop();
   });
 
