@@ -11,7 +11,6 @@ import type { OperationRecorder } from "./metrics";
 import type { OperationPipeline } from "./operation-pipeline";
 import { REQUEST_ID_HEADER, requestIdOf } from "./request-id";
 import type { WebSocketLimits } from "./websocket-limits";
-import { createHeartbeat } from "./heartbeat";
 
 /**
  * Close code for a subscriber that cannot keep up: its stream's buffer passed its bound (events or
@@ -181,11 +180,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
       },
     },
     wss,
-    // Keep-alive is the shared heartbeat's (below): graphql-ws's own keeps timers per socket.
-    0,
   );
-  const heartbeat = createHeartbeat({ onStalled: (socket) => tooSlow(socket) });
-  wss.on("connection", (socket: WebSocket) => heartbeat.add(socket));
   // ws reports a client's protocol violation (a message over maxPayload, bad framing) as a socket
   // "error" and closes the socket with its code (1009, 1002…); graphql-ws would log each one as an
   // internal error of the server. Other errors still reach graphql-ws's handler.
@@ -211,7 +206,6 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
       await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
       clearTimeout(timer);
       for (const client of wss.clients) client.terminate();
-      heartbeat.stop();
       await cleanup.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
