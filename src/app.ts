@@ -290,6 +290,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     auth: createWebSocketAuth(authenticator),
     pipeline,
     maxPayload: config.maxBodyBytes,
+    keepAliveMs: config.wsKeepAliveMs,
     allowOrigin: origins.allows,
     limits: createWebSocketLimits({
       limiter,

@@ -62,6 +62,11 @@ export interface Config {
    * @default 10000 events, 16777216 bytes (16 MiB)
    */
   subscriberBuffer: { maxEvents: number; maxBytes: number };
+  /**
+   * How often the server pings each WebSocket; a socket that has not answered the previous ping
+   * by the next one is terminated (its client reconnects). 0 turns pings off. @default 12000
+   */
+  wsKeepAliveMs: number;
   /** Who may call: JWT verification settings, or off (see {@link AuthConfig}). */
   auth: AuthConfig;
   /** The shape limits every operation must pass, on HTTP and WebSocket alike (see query-limits.ts). */
@@ -249,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxEvents: int(env, "SUBSCRIBER_MAX_EVENTS", 10000, 1, 10000000),
       maxBytes: int(env, "SUBSCRIBER_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     },
+    wsKeepAliveMs: int(env, "WS_KEEP_ALIVE_MS", 12000, 0, 3600000),
     auth,
     queryLimits: {
       maxDepth: int(env, "QUERY_MAX_DEPTH", 15, 1, 1000),

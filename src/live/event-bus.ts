@@ -26,6 +26,13 @@ export interface Listener {
  */
 export interface ResyncRound {
   /**
+   * True for the timer's rounds, false for the round after Redis reconnected. A periodic round
+   * can race a write whose event is still on its way (committed, not yet published or delivered),
+   * so a listener treats as missed only what an earlier round, or a later live event, proved
+   * missing; after a reconnect, everything past what it has is missed.
+   */
+  readonly periodic: boolean;
+  /**
    * `read()` for this workflow, run once in this round, by the first listener that asks: each
    * listener gets a read that started after the round did, as if it had read it itself.
    */
@@ -33,9 +40,10 @@ export interface ResyncRound {
 }
 
 /** A round whose reads are shared per workflow. */
-export function resyncRound(): ResyncRound {
+export function resyncRound(periodic: boolean): ResyncRound {
   const reads = new Map<string, Promise<unknown>>();
   return {
+    periodic,
     once<T>(workflowId: string, read: () => Promise<T>): Promise<T> {
       let pending = reads.get(workflowId);
       if (!pending) {
@@ -79,15 +87,15 @@ export interface EventBusOptions {
 export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: EventBusOptions = {}): EventBus {
   const listeners = new Set<Listener>();
   const metrics = options.metrics ?? NO_EVENT_METRICS;
-  const resyncAll = () => {
-    const round = resyncRound();
+  const resyncAll = (periodic: boolean) => {
+    const round = resyncRound(periodic);
     for (const listener of listeners) listener.onResync(round);
   };
   pubsub.onReconnect(() => {
     logger.info("event bus reconnected; subscribers catch up from Neo4j", { listeners: listeners.size });
-    resyncAll();
+    resyncAll(false);
   });
-  const timer = setInterval(resyncAll, options.resyncIntervalMs ?? 5000);
+  const timer = setInterval(() => resyncAll(true), options.resyncIntervalMs ?? 5000);
   timer.unref();
 
   return {

@@ -147,10 +147,19 @@ export async function openEventStream(
     });
   };
 
+  /** The log's end as the previous periodic round read it. */
+  let previousEnd = -1;
   const onResync = (round: ResyncRound) => {
     if (closed || catching) return;
     schedule(async () => {
-      known = Math.max(known, await round.once(workflowId, () => source.lastSeq(workflowId)));
+      const end = await round.once(workflowId, () => source.lastSeq(workflowId));
+      // An event committed just before a periodic round is usually still on its way here: reading
+      // the log for it would cost a read per subscriber whenever writers are busy, and would serve
+      // a live subscriber from the log at its own pace, out of reach of the bounds. What the
+      // previous round already saw has had a whole interval to arrive, and is missed.
+      const due = round.periodic ? previousEnd : end;
+      previousEnd = end;
+      known = Math.max(known, due);
       if (known > last) await catchUp();
     });
   };

@@ -51,6 +51,8 @@ export interface WebSocketOptions {
   limits: WebSocketLimits;
   /** Records each operation for /metrics. */
   recorder?: OperationRecorder;
+  /** Ping interval; a socket silent for a whole interval after a ping is terminated. 0: no pings. */
+  keepAliveMs: number;
 }
 
 /** What attachWebSocket returns: its shutdown, and its open connections for /metrics. */
@@ -180,6 +182,7 @@ export function attachWebSocket(options: WebSocketOptions): WebSocketHandle {
       },
     },
     wss,
+    options.keepAliveMs > 0 ? options.keepAliveMs : Infinity,
   );
   // ws reports a client's protocol violation (a message over maxPayload, bad framing) as a socket
   // "error" and closes the socket with its code (1009, 1002…); graphql-ws would log each one as an

@@ -236,6 +236,36 @@ describe("openEventStream: bounds", () => {
     });
   });
 
+  it("leaves an event committed just before a periodic resync to arrive live, where the bound applies", async () => {
+    bus.close();
+    useBus(100);
+    const log = memoryLog(range(0, 0));
+    let endRead!: () => void;
+    const roundRead = new Promise<void>((resolve) => (endRead = resolve));
+    let ends = 0;
+    const source: EventSource = {
+      ...log.source,
+      lastSeq: async (workflowId) => {
+        const end = await log.source.lastSeq(workflowId);
+        if (++ends === 2) endRead(); // the first is the stream's starting point
+        return end;
+      },
+    };
+    let overflowed!: () => void;
+    const overflow = new Promise<void>((resolve) => (overflowed = resolve));
+    const stream = await open(source, { maxBuffer: 3, onOverflow: () => overflowed() });
+    // Committed, and its publish still on its way when the round reads the log's end.
+    log.stored.push(...range(1, 5));
+    await roundRead;
+    await new Promise((resolve) => setImmediate(resolve));
+    await bus.publish(range(1, 5));
+    // Delivered live to a consumer that reads nothing: the bound trips. Had the round read the
+    // log, the stream would wait for its consumer there and hold the subscription indefinitely.
+    await overflow;
+    expect(log.reads).toEqual([]);
+    expect((await rejection(stream.next())).extensions).toMatchObject({ code: "SLOW_SUBSCRIBER", limit: "events" });
+  });
+
   it("holds no more than it delivers for a consumer that keeps up", async () => {
     const log = memoryLog(range(0, 0));
     const slow = await openSlow(log, { maxBuffer: 2 });
