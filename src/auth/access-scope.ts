@@ -102,7 +102,8 @@ export function visibilityClaims(
     workflowIds: [...(workflowIds ?? [])],
     ownedWorkflowIds: [...inside.ownedWorkflowIds],
     hiddenBranchIds: [...inside.hiddenBranchIds],
-    hiddenWorkflowIds: [...hiddenWorkflowIds],
+    // Shared, read-only (see readAccessView): not copied per operation.
+    hiddenWorkflowIds,
   };
 }
 

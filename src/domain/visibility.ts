@@ -147,7 +147,7 @@ export interface AccessView {
   workflowIds: string[] | null;
   visibility: Visibility;
   /** Workflows being imported or purged, or deleted: hidden from everyone, admins included (see hidden-workflow.ts). */
-  hiddenWorkflowIds?: string[];
+  hiddenWorkflowIds?: readonly string[];
 }
 
 /**
@@ -160,7 +160,7 @@ export async function readAccessView(tx: StatementRunner, scope: AccessScope): P
     const hidden = (await tx.run(READ_ADMIN_HIDDEN)).records[0];
     const pruning = [...new Set(hidden.get("pruning") as string[])].sort();
     const visibility = pruning.length ? { ...SEE_ALL, hiddenBranchIds: pruning, key: digest(pruning) } : SEE_ALL;
-    return { workflowIds: null, visibility, hiddenWorkflowIds: hidden.get("ids") as string[] };
+    return { workflowIds: null, visibility, hiddenWorkflowIds: sharedHiddenWorkflowIds(hidden.get("ids") as string[]) };
   }
   if (scope.principals.length === 0) {
     return { workflowIds: [], visibility: { ...SEE_ALL, seeAll: false, key: "" } };
@@ -179,6 +179,30 @@ export async function readAccessView(tx: StatementRunner, scope: AccessScope): P
       key: digest(hidden),
     },
   };
+}
+
+/** The list of hidden workflows last read, in id order, and its digest. */
+let lastHidden: { joined: string; ids: readonly string[]; digest: string } = {
+  joined: "",
+  ids: Object.freeze([]),
+  digest: "",
+};
+
+/**
+ * The hidden workflows' ids in id order, as one frozen array shared by every operation that reads
+ * the same list: an admin's context (and each of its subscriptions, for as long as it runs) holds
+ * a reference, not a copy of every deleted workflow's id.
+ */
+function sharedHiddenWorkflowIds(ids: string[]): readonly string[] {
+  const sorted = ids.sort();
+  const joined = sorted.join("\n");
+  if (joined !== lastHidden.joined) lastHidden = { joined, ids: Object.freeze(sorted), digest: digest(sorted) };
+  return lastHidden.ids;
+}
+
+/** The digest of a hidden-workflow list: computed once per distinct list. */
+export function hiddenWorkflowsDigest(ids: readonly string[]): string {
+  return ids === lastHidden.ids ? lastHidden.digest : digest([...ids].sort());
 }
 
 /** A short digest of a sorted id list ("" for none). */

@@ -2,6 +2,7 @@ import { visibilityClaims, withVisibleWorkflows } from "../auth/access-scope";
 import {
   digest,
   hiddenByLineage,
+  hiddenWorkflowsDigest,
   viewIn,
   type AccessView,
   type WorkflowView,
@@ -20,12 +21,13 @@ export function applyAccessView(
   context: Pick<AppContext, "principal" | "access" | "jwt" | "visibility">,
   view: AccessView,
 ) {
-  const hiddenWorkflows = view.hiddenWorkflowIds ?? (context.jwt.hiddenWorkflowIds as string[] | undefined) ?? [];
+  const hiddenWorkflows =
+    view.hiddenWorkflowIds ?? (context.jwt.hiddenWorkflowIds as readonly string[] | undefined) ?? [];
   const access = withVisibleWorkflows(context.access, view.workflowIds, view.visibility.key);
   // An admin's results differ while a workflow is hidden (callers who are not admins lose its
   // grants, which their key already names): the admin's cache key says so.
   const key = access.admin
-    ? `admin${hiddenWorkflows.length ? `!${digest([...hiddenWorkflows].sort())}` : ""}${view.visibility.key ? `~${view.visibility.key}` : ""}`
+    ? `admin${hiddenWorkflows.length ? `!${hiddenWorkflowsDigest(hiddenWorkflows)}` : ""}${view.visibility.key ? `~${view.visibility.key}` : ""}`
     : access.key;
   context.access = { ...access, key };
   context.jwt = visibilityClaims(context.principal, context.access, view.workflowIds, view.visibility, hiddenWorkflows);
