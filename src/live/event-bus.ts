@@ -5,7 +5,6 @@ import type { Logger } from "../logger";
 import { NO_EVENT_METRICS, type EventMetrics } from "../metrics/recorder";
 import { currentRequestId } from "../request-context";
 import type { WorkflowEventMessage } from "../domain/workflow-event";
-import { eventsOf, messagesOf, type ChannelMessage } from "./event-batches";
 
 export type { WorkflowEventMessage } from "../domain/workflow-event";
 
@@ -101,23 +100,17 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: Ev
         requestId || bookmark
           ? { ...event, ...(requestId ? { requestId } : {}), ...(bookmark ? { bookmark } : {}) }
           : event;
-      // Issued back to back on one connection: Redis receives them in this order, pipelined. A
-      // batch's consecutive events of one workflow travel together (see event-batches.ts).
+      // Issued back to back on one connection: Redis receives them in this order, pipelined.
       await Promise.all(
-        messagesOf(events).map(async ({ workflowId, message }) => {
-          const carried = eventsOf(message);
+        events.map(async (event) => {
           try {
-            await pubsub.engine.publish(
-              workflowChannel(workflowId),
-              Array.isArray(message) ? message.map(stamp) : stamp(message as WorkflowEventMessage),
-            );
-            for (let i = 0; i < carried.length; i++) metrics.published("ok");
+            await pubsub.engine.publish(workflowChannel(event.workflowId), stamp(event));
+            metrics.published("ok");
           } catch (error) {
-            for (let i = 0; i < carried.length; i++) metrics.published("failed");
+            metrics.published("failed");
             logger.warn("event not published; subscribers will read it from Neo4j", {
-              workflowId,
-              seq: carried[0].seq,
-              ...(carried.length > 1 ? { lastSeq: carried[carried.length - 1].seq } : {}),
+              workflowId: event.workflowId,
+              seq: event.seq,
               error,
             });
           }
@@ -127,9 +120,9 @@ export function createEventBus(pubsub: PubSubHandle, logger: Logger, options: Ev
     async listen(listener) {
       let subId: number;
       try {
-        subId = await pubsub.engine.subscribe(workflowChannel(listener.workflowId), (message: ChannelMessage) => {
-          for (const event of eventsOf(message)) listener.onEvent(event);
-        });
+        subId = await pubsub.engine.subscribe(workflowChannel(listener.workflowId), (event: WorkflowEventMessage) =>
+          listener.onEvent(event),
+        );
       } catch (error) {
         logger.warn("cannot listen for live events (Redis unreachable)", { workflowId: listener.workflowId, error });
         throw serviceUnavailable("Live events are unavailable right now; retry shortly");
