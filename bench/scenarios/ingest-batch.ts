@@ -2,7 +2,7 @@ import { scratchWorkflow } from "../lib/fixtures";
 import { APPEND_NODES } from "../../test/support/documents";
 import { checkSequence } from "../../test/support/workflow-state";
 import { appendInput } from "../lib/payload";
-import { rawAppendBatch } from "../lib/raw";
+import { rawIngestBatch } from "../lib/raw-ingest";
 import { row, target, type BenchContext, type Row, type Scenario } from "../lib/report";
 import { alternate, runConcurrent, type Side } from "../lib/runner";
 import { acrossRounds } from "../lib/stats";
@@ -38,7 +38,7 @@ export const ingestBatch: Scenario = {
             const inputs = Array.from({ length: BATCH }, () => appendInput(workflowId, "", counter++));
             inputs.forEach((input, k) => (input.parentId = k === 0 ? tips[side] : inputs[k - 1].id));
             if (side === "ours") await ctx.gql.request(APPEND_NODES, { input: inputs });
-            else await rawAppendBatch(ctx.driver, ctx.database, workflowId, tips[side], inputs, (i) => i + 1);
+            else await rawIngestBatch(ctx.driver, ctx.database, workflowId, tips[side], inputs, (i) => i + 1);
             tips[side] = inputs[BATCH - 1].id;
           },
           BATCH,
@@ -87,7 +87,7 @@ export const ingestBatch: Scenario = {
         ),
       ],
       notes: [
-        "Raw: one UNWIND transaction: SET lastSeq += 1000 (lock), CREATE the nodes, then MATCH+CREATE their PARENT_OF edges.",
+        "Raw: one UNWIND transaction with the same writes (bench/lib/raw-ingest.ts): SET lastSeq += 1000 (lock), the branch head, CREATE the nodes, one audit entry with the input's SHA-256, then MATCH+CREATE their PARENT_OF edges.",
         `Parallel: ${PARALLEL} writers, each sending its batches to a workflow of its own (no shared lock), on both sides.`,
       ],
     };
@@ -116,7 +116,7 @@ async function parallelBatches(ctx: BenchContext, rounds: number, calls: number)
           const inputs = Array.from({ length: BATCH }, () => appendInput(workflowId, "", counter++));
           inputs.forEach((input, k) => (input.parentId = k === 0 ? tips[side][worker] : inputs[k - 1].id));
           if (side === "ours") await ctx.gql.request(APPEND_NODES, { input: inputs });
-          else await rawAppendBatch(ctx.driver, ctx.database, workflowId, tips[side][worker], inputs, (i) => i + 1);
+          else await rawIngestBatch(ctx.driver, ctx.database, workflowId, tips[side][worker], inputs, (i) => i + 1);
           tips[side][worker] = inputs[BATCH - 1].id;
         },
         BATCH,

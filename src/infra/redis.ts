@@ -135,7 +135,7 @@ function createRedisEngine(publisher: Redis, subscriber: Redis, logger: Logger):
       return sent;
     };
   }
-  const pubsub = new RedisPubSub({ publisher, subscriber });
+  const pubsub = new RedisPubSub({ publisher, subscriber, serializer: serializeMessage });
   const ignore = () => undefined;
   return {
     publish: (channel, payload) => pubsub.publish(channel, payload),
@@ -152,6 +152,19 @@ function createRedisEngine(publisher: Redis, subscriber: Redis, logger: Logger):
     unsubscribe: (subId) => pubsub.unsubscribe(subId),
   };
 }
+
+/**
+ * A message as JSON, as RedisPubSub would write it; a large one (a batch's events, or an event
+ * with large content) as a Buffer, which ioredis writes to its socket as it is, where it copies a
+ * string into its command and converts it to UTF-8 again on the socket.
+ */
+function serializeMessage(payload: unknown): string {
+  const text = JSON.stringify(payload);
+  return (text.length > LARGE_MESSAGE ? Buffer.from(text) : text) as string;
+}
+
+/** Characters of JSON past which a message is handed to ioredis as a Buffer. */
+const LARGE_MESSAGE = 64 * 1024;
 
 /** In-process pub/sub: only correct for a single API instance. */
 export function createInProcessPubSub(): PubSubHandle {

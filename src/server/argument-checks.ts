@@ -64,8 +64,33 @@ const argDetails = (arg: GraphQLArgument) => ({ argument: arg.name });
  */
 const ISO_DATE_TIME = /^[+-]?\d{4,9}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2}([.,]\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/;
 
+/** Whether a value of each input type can hold a DateTime anywhere inside it (see {@link mayHoldDateTime}). */
+const holdsDateTime = new WeakMap<GraphQLInputType, boolean>();
+
+/**
+ * True when a value of `type` can hold a DateTime at some depth. Worked out once per type, so
+ * that an input that cannot (a batch of 1,000 AppendNodeInput) is not walked field by field on
+ * every request. A type met again while it is being worked out (a recursive input) adds nothing
+ * new: its other fields decide.
+ */
+function mayHoldDateTime(type: GraphQLInputType, visiting = new Set<GraphQLInputType>()): boolean {
+  const known = holdsDateTime.get(type);
+  if (known !== undefined) return known;
+  if (visiting.has(type)) return false;
+  visiting.add(type);
+  let holds: boolean;
+  if (isNonNullType(type) || isListType(type)) holds = mayHoldDateTime(type.ofType, visiting);
+  else if (isInputObjectType(type))
+    holds = Object.values(type.getFields()).some((f) => mayHoldDateTime(f.type, visiting));
+  else holds = type.name === "DateTime";
+  visiting.delete(type);
+  // A recursive type's answer is final only once worked out from its outermost use.
+  if (holds || visiting.size === 0) holdsDateTime.set(type, holds);
+  return holds;
+}
+
 function checkDateTimes(type: GraphQLInputType, value: unknown, path: string, bad: GraphQLError[]): void {
-  if (value === null || value === undefined) return;
+  if (value === null || value === undefined || !mayHoldDateTime(type)) return;
   if (isNonNullType(type)) return checkDateTimes(type.ofType, value, path, bad);
   if (isListType(type)) {
     if (Array.isArray(value)) value.forEach((item) => checkDateTimes(type.ofType, item, path, bad));

@@ -11,14 +11,28 @@ import { ensureAccessView } from "../graphql/deferred-access";
 export const SELF_CHECKING_FIELDS: ReadonlySet<string> = new Set(["history", "__typename"]);
 
 /**
+ * Root mutation fields whose domain operation checks the caller's grants and restricted branches
+ * in its own statement from the caller's scope alone (src/domain/fast-append.ts, the write plan),
+ * and whose result is read back through the selection loader, which looks the access view up if
+ * and when the selection needs a read. A plain append then costs one round trip, not two.
+ */
+export const SELF_CHECKING_MUTATIONS: ReadonlySet<string> = new Set(["appendNode", "appendNodes", "__typename"]);
+
+/**
  * True when every root field of the operation checks access itself (see
- * {@link SELF_CHECKING_FIELDS}). Fragments at the root count as not: they are rare there, and the
- * lookup is always correct.
+ * {@link SELF_CHECKING_FIELDS} and {@link SELF_CHECKING_MUTATIONS}). Fragments at the root count as
+ * not: they are rare there, and the lookup is always correct.
  */
 export function checksAccessItself(operation: OperationDefinitionNode): boolean {
+  const fields =
+    operation.operation === "query"
+      ? SELF_CHECKING_FIELDS
+      : operation.operation === "mutation"
+        ? SELF_CHECKING_MUTATIONS
+        : undefined;
   return (
-    operation.operation === "query" &&
-    operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && SELF_CHECKING_FIELDS.has(s.name.value))
+    fields !== undefined &&
+    operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && fields.has(s.name.value))
   );
 }
 

@@ -9,6 +9,7 @@ import {
   GraphQLError,
   isListType,
   isObjectType,
+  Kind,
   Lexer,
   parse,
   Source,
@@ -84,8 +85,22 @@ export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConf
     armorRule("aliases", limits.maxAliases, (options) => maxAliasesRule({ ...options, allowList: [] })),
     armorRule("directives", limits.maxDirectives, (options) => maxDirectivesRule(options)),
   ];
+  // What depends on the document alone, kept per document: Apollo hands every request with the
+  // same text the same parsed document (its document store), so a client repeating an operation
+  // pays the walks once. Only passes are kept; a refusal is worked out again each time.
+  const passed = new WeakMap<DocumentNode, Set<string>>();
+  const unsized = new WeakMap<DocumentNode, boolean>();
   return {
-    withDefaultPageSizes: (document, variables) => withDefaultPageSizes(schema, document, variables, DEFAULT_PAGE_SIZE),
+    withDefaultPageSizes(document, variables) {
+      // With every variable null, every list left to a variable is unsized: if even then nothing
+      // needs a size, no variables can make it need one.
+      let mayNeedSizes = unsized.get(document);
+      if (mayNeedSizes === undefined) {
+        mayNeedSizes = withDefaultPageSizes(schema, document, allNull(document), DEFAULT_PAGE_SIZE) !== document;
+        unsized.set(document, mayNeedSizes);
+      }
+      return mayNeedSizes ? withDefaultPageSizes(schema, document, variables, DEFAULT_PAGE_SIZE) : document;
+    },
     checkSource(source) {
       const actual = countTokens(source);
       return actual > limits.maxTokens ? [tooComplex("tokens", limits.maxTokens, actual)] : [];
@@ -95,16 +110,22 @@ export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConf
     },
     estimateOperation(document, variables, operationName) {
       const refused = (errors: readonly GraphQLError[]) => ({ errors: [...errors], cost: 0 });
-      const shape = validate(schema, document, shapeRules);
-      if (shape.length) return refused(shape);
-      const nested = nestedPathField(schema, document, operationName);
-      if (nested) {
-        return refused([
-          queryTooComplex(
-            `Operation refused: ${nested} is selected inside another path; a path of paths grows with the square of the depth. Select it on the nodes you need instead`,
-            { rule: "nestedPaths", limit: 1, actual: 2 },
-          ),
-        ]);
+      const operationKey = operationName ?? "";
+      if (!passed.get(document)?.has(operationKey)) {
+        const shape = validate(schema, document, shapeRules);
+        if (shape.length) return refused(shape);
+        const nested = nestedPathField(schema, document, operationName);
+        if (nested) {
+          return refused([
+            queryTooComplex(
+              `Operation refused: ${nested} is selected inside another path; a path of paths grows with the square of the depth. Select it on the nodes you need instead`,
+              { rule: "nestedPaths", limit: 1, actual: 2 },
+            ),
+          ]);
+        }
+        const names = passed.get(document) ?? new Set<string>();
+        names.add(operationKey);
+        passed.set(document, names);
       }
       const badArguments: GraphQLError[] = [];
       let actual: number;
@@ -127,6 +148,16 @@ export function createQueryLimits(schema: GraphQLSchema, limits: QueryLimitsConf
       return { errors: badArguments.slice(0, 1), cost: actual };
     },
   };
+}
+
+/** Every variable the document's operations declare, set to null. */
+function allNull(document: DocumentNode): Record<string, unknown> {
+  const variables: Record<string, unknown> = {};
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const v of definition.variableDefinitions ?? []) variables[v.variable.name.value] = null;
+  }
+  return variables;
 }
 
 function tooComplex(rule: QueryLimitRule, limit: number, actual: number): GraphQLError {
