@@ -36,6 +36,33 @@ export function accessOf(scope: AccessScope, grants: readonly Grant[]): Workflow
   return best;
 }
 
+/** Each principal's highest access in a list of grants, built once per list (see accessIn). */
+const indexes = new WeakMap<readonly Grant[], Map<string, WorkflowAccess>>();
+
+/**
+ * {@link accessOf} for a list of grants that many callers are checked against (a watched
+ * workflow's grants, re-read every few seconds for all its subscribers): the list is indexed by
+ * principal once, so each caller costs a lookup per principal, not a pass over every grant.
+ */
+export function accessIn(scope: AccessScope, grants: readonly Grant[]): WorkflowAccess | null {
+  if (scope.admin) return "OWNER";
+  let index = indexes.get(grants);
+  if (!index) {
+    index = new Map();
+    for (const grant of grants) {
+      const known = index.get(grant.principal);
+      if (known === undefined || RANK[grant.access] > RANK[known]) index.set(grant.principal, grant.access);
+    }
+    indexes.set(grants, index);
+  }
+  let best: WorkflowAccess | null = null;
+  for (const principal of scope.principals) {
+    const access = index.get(principal);
+    if (access !== undefined && (best === null || RANK[access] > RANK[best])) best = access;
+  }
+  return best;
+}
+
 /** True when `access` includes `needed`. */
 export function includes(access: WorkflowAccess | null, needed: WorkflowAccess): boolean {
   return access !== null && RANK[access] >= RANK[needed];
