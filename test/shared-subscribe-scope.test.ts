@@ -107,8 +107,8 @@ describe("one subscription operation held by users who see alike or differently"
     await eventually(() => api.app.liveSubscribers(w.workflowId) >= 3);
     const before = executions();
     const open = await append(w.workflowId, forOps.id, "open leaf");
-    const contentOf = (event: { nodeAdded: { pathToRoot: { id: string; content: string | null }[] } }) =>
-      event.nodeAdded.pathToRoot.find((n) => n.id === forOps.id)?.content;
+    const contentOf = (event: Record<string, any>) =>
+      (event.nodeAdded.pathToRoot as { id: string; content: string | null }[]).find((n) => n.id === forOps.id)?.content;
     const [bens, dans, carols] = await Promise.all([ben.next(), dan.next(), carol.next()]);
     for (const event of [bens, dans, carols]) expect(event.nodeAdded.id).toBe(open.id);
     expect(contentOf(bens)).toBeNull();

@@ -2,6 +2,7 @@ import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { forbidden, notFound } from "../errors";
 import { readTransaction } from "../infra/neo4j";
+import { createCoalescedRead } from "./coalesced-read";
 import { visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
@@ -109,7 +110,18 @@ export async function requireAccess(
   needed: WorkflowAccess = "READ",
 ): Promise<string> {
   const id = normalizeId(workflowId);
-  const grants = await readTransaction(store.driver, store.database, (tx) => readGrants(tx, id));
-  checkAccess(scope, id, grants, needed);
+  checkAccess(scope, id, await grantsOf(store)(id), needed);
   return id;
+}
+
+/** Each store's grant reads, shared by the callers who ask at once (see createCoalescedRead). */
+const grantReads = new WeakMap<Store, (workflowId: string) => Promise<Grant[] | null>>();
+
+function grantsOf(store: Store): (workflowId: string) => Promise<Grant[] | null> {
+  let reads = grantReads.get(store);
+  if (!reads) {
+    reads = createCoalescedRead((id) => readTransaction(store.driver, store.database, (tx) => readGrants(tx, id)));
+    grantReads.set(store, reads);
+  }
+  return reads;
 }
