@@ -79,10 +79,18 @@ async function sharedSubscribe(
       }
       const event = next.value;
       const scope = scopeOf?.(args, event) ?? context.access!.key!;
-      const value = await resultFor(args.schema, keyOf(event), scope, operation, () => {
+      let computed = false;
+      const run = () => {
         stats.executions += 1;
         return execute({ ...args, rootValue: event });
+      };
+      let value = await resultFor(args.schema, keyOf(event), scope, operation, () => {
+        computed = true;
+        return run();
       });
+      // Errors are not shared (see resultFor), and may be another caller's own (a grant it lost a
+      // moment ago): a subscriber that was handed one computed for someone else computes its own.
+      if (value.errors?.length && !computed) value = await run();
       // Handed to the transport, which sends it next (for the delivery metrics).
       onDelivered?.(event);
       return { value, done: false };

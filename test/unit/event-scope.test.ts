@@ -129,6 +129,7 @@ describe("shared subscription results", () => {
   function tickSchema() {
     const listeners = new Set<(value: { seq: number; node: { restrictedTo: null } }) => void>();
     const runs = { count: 0 };
+    const failFor = { sub: "" };
     const schema = new GraphQLSchema({
       query: new GraphQLObjectType({ name: "Query", fields: { ok: { type: GraphQLString } } }),
       subscription: new GraphQLObjectType({
@@ -157,8 +158,9 @@ describe("shared subscription results", () => {
                 },
               };
             },
-            resolve: (event: { seq: number }) => {
+            resolve: (event: { seq: number }, _args: unknown, context: { access: { sub: string } }) => {
               runs.count += 1;
+              if (context.access.sub === failFor.sub) throw new Error(`no longer readable by ${failFor.sub}`);
               return { id: `n${event.seq}` };
             },
           },
@@ -166,7 +168,7 @@ describe("shared subscription results", () => {
       }),
     });
     const publish = (seq: number) => listeners.forEach((listener) => listener({ seq, node: { restrictedTo: null } }));
-    return { schema, publish, runs };
+    return { schema, publish, runs, failFor };
   }
 
   it("executes an event once for callers of one class, and once per whole scope without a class", async () => {
@@ -200,5 +202,32 @@ describe("shared subscription results", () => {
     expect(otherRuns.count).toBe(3);
     expect(unclassed.stats.executions).toBe(3);
     await Promise.all([...streams, ...plain].map((s) => s.return?.()));
+  });
+
+  it("does not hand one caller's error to another of its class: that one computes its own", async () => {
+    const { schema, publish, runs, failFor } = tickSchema();
+    failFor.sub = "ben";
+    const shared = createSharedSubscribe((event) => `w:${(event as { seq: number }).seq}`, undefined, eventScopeOf);
+    const document = parse(`subscription { nodeAdded(workflowId: "w") { id } }`);
+    const [ben, dan] = await Promise.all(
+      ["ben", "dan"].map(
+        async (sub) =>
+          (await shared({
+            schema,
+            document,
+            contextValue: contextOf(principal(sub, ["reader"])),
+          })) as AsyncIterableIterator<{
+            data?: unknown;
+            errors?: unknown[];
+          }>,
+      ),
+    );
+    publish(1);
+    // ben's stream asks first: its execution fails, and dan does not take that failure for its own.
+    const [bens, dans] = await Promise.all([ben.next(), dan.next()]);
+    expect(bens.value.errors).toHaveLength(1);
+    expect(dans.value).toEqual({ data: { nodeAdded: { id: "n1" } } });
+    expect(runs.count).toBe(2);
+    await Promise.all([ben.return?.(), dan.return?.()]);
   });
 });
