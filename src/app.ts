@@ -49,6 +49,7 @@ import {
 } from "./server/audit-refusals";
 import { createWebSocketLimits } from "./server/websocket-limits";
 import { createOperationPipeline } from "./server/operation-pipeline";
+import { eventScopeOf } from "./graphql/event-scope";
 import { createSseHandler } from "./server/sse";
 import { httpSubscriptionsPlugin } from "./server/http-subscriptions";
 import { createPageConfig } from "./server/page-config";
@@ -91,6 +92,8 @@ export interface App {
   readonly loaderStats: { queries: number };
   /** How many live subscriptions this instance holds on a workflow's events. */
   liveSubscribers(workflowId: string): number;
+  /** Subscription events executed (a result shared by several subscribers counts once). */
+  readonly subscriptionStats: { executions: number };
   /** The report of this instance's last retention run (null before one), for /metrics. */
   lastRetentionReport(): RetentionReport | null;
   /** This instance's metrics (served on /metrics); the retention job reports with `recordRetentionRun`. */
@@ -219,6 +222,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     formatError,
     queryLimits,
     eventKey: (event) => eventKey(event as WorkflowEventMessage),
+    // Subscribers who see an event alike share its result, whoever they are.
+    eventScope: eventScopeOf,
     introspection: config.introspection,
     queryGate,
     queryCostRate,
@@ -366,6 +371,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
 
   return {
     loaderStats: loader.stats,
+    subscriptionStats: pipeline.subscriptionStats,
     metrics,
     liveSubscribers: (workflowId) => bus.liveSubscribers(workflowId),
     lastRetentionReport: () => retention.lastReport(),

@@ -6,7 +6,7 @@ import { HIDDEN_WORKFLOW, READ_HIDDEN_WORKFLOWS, visibleOrDeletedWorkflow } from
 import { PRUNING_BRANCH } from "./pruning-branch";
 import type { Store } from "./store";
 import type { Grant } from "./workflow-access";
-import { accessOf } from "./workflow-access";
+import { accessIn, accessOf } from "./workflow-access";
 
 /**
  * What one caller may see inside the workflows it may read, looked up as each operation starts
@@ -83,8 +83,9 @@ export function hidingRootsIn(
   scope: AccessScope,
   grants: readonly Grant[],
   restricted: readonly { id: string; restrictedTo: readonly string[] | null }[],
+  access = accessOf(scope, grants),
 ): Set<string> {
-  if (scope.admin || accessOf(scope, grants) === "OWNER") return new Set();
+  if (scope.admin || access === "OWNER") return new Set();
   return new Set(restricted.filter((r) => excludes(r.restrictedTo, scope.principals)).map((r) => r.id));
 }
 
@@ -272,10 +273,14 @@ export interface WorkflowView {
   hiddenBranchIds: string[];
 }
 
-/** Works out a caller's view of a workflow from its state, in memory. */
+/**
+ * Works out a caller's view of a workflow from its state, in memory. Every subscriber of the
+ * workflow does so with the same state: its grants are indexed once (accessIn).
+ */
 export function viewIn(scope: AccessScope, state: WorkflowVisibilityState): WorkflowView {
-  const access = state.grants === null ? null : accessOf(scope, state.grants);
-  const roots = state.grants === null ? new Set<string>() : hidingRootsIn(scope, state.grants, state.restricted);
+  const access = state.grants === null ? null : accessIn(scope, state.grants);
+  const roots =
+    state.grants === null ? new Set<string>() : hidingRootsIn(scope, state.grants, state.restricted, access);
   const hidden = new Set<string>();
   for (const r of state.restricted) if (roots.has(r.id)) for (const id of [r.id, ...r.branchIds]) hidden.add(id);
   return {

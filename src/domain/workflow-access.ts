@@ -2,6 +2,7 @@ import type { ManagedTransaction } from "neo4j-driver";
 import type { AccessScope } from "../auth/access-scope";
 import { forbidden, notFound } from "../errors";
 import { readTransaction } from "../infra/neo4j";
+import { createCoalescedRead } from "./coalesced-read";
 import { visibleWorkflow } from "./hidden-workflow";
 import type { Store } from "./store";
 import { normalizeId } from "./validation";
@@ -32,6 +33,33 @@ export function accessOf(scope: AccessScope, grants: readonly Grant[]): Workflow
     if (scope.principals.includes(grant.principal) && (best === null || RANK[grant.access] > RANK[best])) {
       best = grant.access;
     }
+  }
+  return best;
+}
+
+/** Each principal's highest access in a list of grants, built once per list (see accessIn). */
+const indexes = new WeakMap<readonly Grant[], Map<string, WorkflowAccess>>();
+
+/**
+ * {@link accessOf} for a list of grants that many callers are checked against (a watched
+ * workflow's grants, re-read every few seconds for all its subscribers): the list is indexed by
+ * principal once, so each caller costs a lookup per principal, not a pass over every grant.
+ */
+export function accessIn(scope: AccessScope, grants: readonly Grant[]): WorkflowAccess | null {
+  if (scope.admin) return "OWNER";
+  let index = indexes.get(grants);
+  if (!index) {
+    index = new Map();
+    for (const grant of grants) {
+      const known = index.get(grant.principal);
+      if (known === undefined || RANK[grant.access] > RANK[known]) index.set(grant.principal, grant.access);
+    }
+    indexes.set(grants, index);
+  }
+  let best: WorkflowAccess | null = null;
+  for (const principal of scope.principals) {
+    const access = index.get(principal);
+    if (access !== undefined && (best === null || RANK[access] > RANK[best])) best = access;
   }
   return best;
 }
@@ -82,7 +110,18 @@ export async function requireAccess(
   needed: WorkflowAccess = "READ",
 ): Promise<string> {
   const id = normalizeId(workflowId);
-  const grants = await readTransaction(store.driver, store.database, (tx) => readGrants(tx, id));
-  checkAccess(scope, id, grants, needed);
+  checkAccess(scope, id, await grantsOf(store)(id), needed);
   return id;
+}
+
+/** Each store's grant reads, shared by the callers who ask at once (see createCoalescedRead). */
+const grantReads = new WeakMap<Store, (workflowId: string) => Promise<Grant[] | null>>();
+
+function grantsOf(store: Store): (workflowId: string) => Promise<Grant[] | null> {
+  let reads = grantReads.get(store);
+  if (!reads) {
+    reads = createCoalescedRead((id) => readTransaction(store.driver, store.database, (tx) => readGrants(tx, id)));
+    grantReads.set(store, reads);
+  }
+  return reads;
 }

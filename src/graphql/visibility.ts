@@ -66,7 +66,9 @@ export function visibleTo<T extends WorkflowEventMessage>(
   if (context.access.admin) return events;
   const apply = (state: WorkflowVisibilityState) => {
     const view = viewIn(context.access, state);
-    applyWorkflowView(context, workflowId, view);
+    // Every subscriber of the workflow gets each periodic state: most often nothing changed for it,
+    // and its context (with the digests of its keys) is left as it is.
+    if (!sameView(context.visibility, workflowId, view)) applyWorkflowView(context, workflowId, view);
     return view.mayRead;
   };
   return watchVisibility(events, {
@@ -94,6 +96,19 @@ export function visibleTo<T extends WorkflowEventMessage>(
       return false;
     },
   });
+}
+
+/** True when the context already shows `view` of the workflow (what applyWorkflowView would set). */
+function sameView(visibility: AppContext["visibility"], workflowId: string, view: WorkflowView): boolean {
+  const owned = visibility.ownedWorkflowIds;
+  const ownerNow = owned.length === 1 && owned[0] === workflowId;
+  if (view.owner !== ownerNow || (!view.owner && owned.length > 0)) return false;
+  const hidden = visibility.hiddenBranchIds;
+  if (hidden.length !== view.hiddenBranchIds.length || hidden.some((id, i) => id !== view.hiddenBranchIds[i])) {
+    return false;
+  }
+  const roots = visibility.hidingRoots;
+  return roots.size === view.hidingRoots.size && [...roots].every((id) => view.hidingRoots.has(id));
 }
 
 /**

@@ -16,7 +16,12 @@ import { chargeQuery, type QueryCostRate } from "./query-cost-rate";
 import { runInRequest } from "../request-context";
 import { inRequestScope } from "./request-id";
 import { checkSubscribe, type QueryLimits } from "./query-limits";
-import { createSharedSubscribe, type EventKeyOf } from "./shared-subscribe";
+import {
+  createSharedSubscribe,
+  type EventKeyOf,
+  type EventScopeOf,
+  type SharedSubscribeStats,
+} from "./shared-subscribe";
 import { createCheckedOperations } from "./checked-operations";
 import { asUserInputError, rejectUndeclaredVariables } from "./variables";
 
@@ -36,6 +41,11 @@ export interface OperationPipelineOptions {
   queryCostRate?: QueryCostRate;
   /** Called with each subscription event as its result goes to the transport (delivery metrics). */
   onDelivered?: (event: unknown) => void;
+  /**
+   * The caller's class for one event, when less than its whole scope decides the result: callers
+   * of one class share its execution (see createSharedSubscribe). @default none (the whole scope)
+   */
+  eventScope?: EventScopeOf;
 }
 
 /** An operation as a streaming transport receives it. */
@@ -63,11 +73,14 @@ export interface OperationPipeline {
   formatErrors(errors: readonly unknown[]): GraphQLFormattedError[];
   /** A result with its errors formatted (unchanged when it has none). */
   formatResult<R extends ExecutionResult>(result: R): R;
+  /** How many subscription events were executed (shared results count once). */
+  readonly subscriptionStats: SharedSubscribeStats;
 }
 
 export function createOperationPipeline(options: OperationPipelineOptions): OperationPipeline {
   const rules = options.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
-  const subscribe = rejectUndeclaredVariables(createSharedSubscribe(options.eventKey, options.onDelivered));
+  const shared = createSharedSubscribe(options.eventKey, options.onDelivered, options.eventScope);
+  const subscribe = rejectUndeclaredVariables(shared);
   const run = rejectUndeclaredVariables(execute);
   // Each checked document is parsed anew, so its estimated cost can be found by the document.
   const costs = new WeakMap<DocumentNode, number>();
@@ -116,6 +129,7 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
       return requestId === undefined ? gated(args) : runInRequest({ requestId }, () => gated(args));
     },
     formatErrors,
+    subscriptionStats: shared.stats,
     formatResult: (result) =>
       result.errors ? { ...result, errors: formatErrors(result.errors) as unknown as GraphQLError[] } : result,
   };

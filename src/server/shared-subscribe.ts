@@ -14,27 +14,53 @@ const TTL_MS = 5000;
 export type EventKeyOf = (event: unknown) => string;
 
 /**
- * Creates graphql-js's `subscribe`, except that each event's result is computed once per distinct
- * operation (query text, operation name and variables) and visibility scope (`context.access.key`),
- * and shared by every subscriber on this instance that sent the same operation with the same
- * scope: with 1,000 subscribers watching one workflow, an event is executed once per scope, not
- * 1,000 times. Results depend only on the event, the operation and what the caller may see, so
- * sharing them is exact. `onDelivered` is called with each event as its result goes to the transport.
+ * Names the part of the caller's visibility that decides an operation's result for one event, when
+ * that is less than its whole scope: callers with equal answers share one result. Undefined: the
+ * whole scope (`context.access.key`) decides.
  */
-export function createSharedSubscribe(keyOf: EventKeyOf, onDelivered?: (event: unknown) => void) {
-  return (args: ExecutionArgs) => sharedSubscribe(args, keyOf, onDelivered);
+export type EventScopeOf = (args: ExecutionArgs, event: unknown) => string | undefined;
+
+/** What a shared subscribe has done (for tests and diagnostics). */
+export interface SharedSubscribeStats {
+  /** Events executed: one per distinct operation, event and scope, however many subscribers share it. */
+  executions: number;
+}
+
+/**
+ * Creates graphql-js's `subscribe`, except that each event's result is computed once per distinct
+ * operation (query text, operation name and variables) and visibility scope, and shared by every
+ * subscriber on this instance that sent the same operation with the same scope: with 1,000
+ * subscribers watching one workflow, an event is executed once per scope, not 1,000 times. The
+ * scope is `scopeOf`'s class of the caller for the event when it gives one (1,000 users who see the
+ * event alike share one execution), else the caller's whole scope (`context.access.key`). Results
+ * depend only on the event, the operation and what the caller may see, so sharing them is exact.
+ * `onDelivered` is called with each event as its result goes to the transport.
+ */
+export function createSharedSubscribe(
+  keyOf: EventKeyOf,
+  onDelivered?: (event: unknown) => void,
+  scopeOf?: EventScopeOf,
+): ((args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>) & {
+  readonly stats: SharedSubscribeStats;
+} {
+  const stats: SharedSubscribeStats = { executions: 0 };
+  const subscribe = (args: ExecutionArgs) => sharedSubscribe(args, keyOf, onDelivered, scopeOf, stats);
+  return Object.assign(subscribe, { stats });
 }
 
 async function sharedSubscribe(
   args: ExecutionArgs,
   keyOf: EventKeyOf,
   onDelivered: ((event: unknown) => void) | undefined,
+  scopeOf: EventScopeOf | undefined,
+  stats: SharedSubscribeStats,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterable(source)) return source as ExecutionResult;
   // The caller's visibility scope is part of the key: results are filtered by what the caller may
   // see, so they are shared only between callers who see the same things. It is read at each event:
-  // what a caller sees can change while its subscription runs (a grant, a restricted branch).
+  // what a caller sees can change while its subscription runs (a grant, a restricted branch). A
+  // class from `scopeOf` never collides with a scope key: it starts with `event:`.
   const context = args.contextValue as { access?: { key?: string } } | undefined;
   if (context?.access?.key === undefined) throw new Error("shared subscribe needs context.access.key");
   const { id: operation, release } = holdOperation(args);
@@ -52,9 +78,19 @@ async function sharedSubscribe(
         return { value: undefined, done: true };
       }
       const event = next.value;
-      const value = await resultFor(args.schema, keyOf(event), context.access!.key!, operation, () =>
-        execute({ ...args, rootValue: event }),
-      );
+      const scope = scopeOf?.(args, event) ?? context.access!.key!;
+      let computed = false;
+      const run = () => {
+        stats.executions += 1;
+        return execute({ ...args, rootValue: event });
+      };
+      let value = await resultFor(args.schema, keyOf(event), scope, operation, () => {
+        computed = true;
+        return run();
+      });
+      // Errors are not shared (see resultFor), and may be another caller's own (a grant it lost a
+      // moment ago): a subscriber that was handed one computed for someone else computes its own.
+      if (value.errors?.length && !computed) value = await run();
       // Handed to the transport, which sends it next (for the delivery metrics).
       onDelivered?.(event);
       return { value, done: false };

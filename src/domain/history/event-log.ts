@@ -7,6 +7,7 @@ import {
 } from "../workflow-event";
 import { PRUNING_BRANCH } from "../pruning-branch";
 import { readTransaction } from "../../infra/neo4j";
+import { createCoalescedRead } from "../coalesced-read";
 import { visibleOrDeletedWorkflow } from "../hidden-workflow";
 import type { Store } from "../store";
 import { STORED_NODE_PROJECTION, toStoredNode } from "../workflow-node";
@@ -140,9 +141,11 @@ export async function lastSeqOf(store: Store, workflowId: string): Promise<numbe
 
 /** The stored log as the event streams read it. */
 export function createEventSource(store: Store): EventSource {
+  // Subscribers opening on one workflow at once share the reads of its last seq.
+  const lastSeq = createCoalescedRead(async (workflowId) => (await lastSeqOf(store, workflowId)) ?? -1);
   return {
     read: (workflowId, afterSeq, toSeq, limit, bookmark) =>
       readEvents(store, workflowId, { afterSeq, toSeq, limit, bookmark }),
-    lastSeq: async (workflowId) => (await lastSeqOf(store, workflowId)) ?? -1,
+    lastSeq,
   };
 }
