@@ -1,5 +1,5 @@
+import { ADMIN_SCOPE } from "../../src/auth/access-scope";
 import { searchNodes } from "../../src/domain/search/search-nodes";
-import { SEE_ALL } from "../../src/domain/visibility";
 import { enableTcpNoDelay } from "../../src/infra/tcp-nodelay";
 import { rawDriver } from "../lib/environment";
 import { indexWriteCost } from "../lib/index-write-cost";
@@ -89,8 +89,9 @@ export const search: Scenario = {
       if (!after) throw new Error(`only ${page} pages of "${query}": the corpus is too small`);
     }
     const deepCursor = after;
-    // The domain operation in this process, as the API runs it (its driver sends without Nagle's
-    // delay, which the statement's size would otherwise meet): the search without GraphQL and HTTP.
+    // The domain operation in this process, as the API runs a search alone (the caller's access
+    // looked up by the statement; its driver sends without Nagle's delay, which the statement's
+    // size would otherwise meet): the search without GraphQL and HTTP.
     enableTcpNoDelay();
     const domainDriver = rawDriver(ctx.neo4jUri);
     const store = { ...ctx.fx.store, driver: domainDriver };
@@ -98,7 +99,7 @@ export const search: Scenario = {
       if (variant.startsWith("domain")) {
         const page = await searchNodes(
           store,
-          { workflowIds: null, visibility: SEE_ALL },
+          { scope: ADMIN_SCOPE },
           { query, first: PAGE, where: variant === "domain first (agent)" ? agent : null },
         );
         if (page.edges.length !== PAGE) throw new Error(`${variant}: ${page.edges.length} hits`);
