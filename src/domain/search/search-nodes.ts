@@ -12,7 +12,10 @@ import { searchSyntaxError } from "./lucene-error";
 import { firstHits, type HitReader, type PagedHit, type ScoredHit } from "./score-order";
 import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from "./search-cursor";
 
-/** The full-text index over WorkflowNode `content` and `metadata` (migrations 0007 and 0012: eventually consistent). */
+/**
+ * The full-text index over WorkflowNode `content` and `metadata` (migration 0007; eventually
+ * consistent since 0012).
+ */
 export const NODE_TEXT_INDEX = "workflow_node_text";
 /** Most hits one search page holds. */
 export const MAX_SEARCH_PAGE = 1000;
