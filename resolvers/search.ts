@@ -17,7 +17,9 @@ const isoOrNull = (value: unknown) => (value ? new Date(value as string).toISOSt
 /** Full-text search (docs/search-and-analytics.md#search); each hit's node is read by its edge. */
 export const SearchQuery: Pick<Required<QueryResolvers<AppContext>>, "searchNodes" | "searchWorkflows"> = {
   searchNodes(_root, { query, where, first, after }, context) {
-    return searchNodes(context.store, viewerOf(context), {
+    // A search alone (SELF_CHECKING_FIELDS) looks up the caller's access in its own statement.
+    const searcher = context.pendingAccess ? { scope: context.access } : viewerOf(context);
+    return searchNodes(context.store, searcher, {
       query,
       where: where && { ...where, from: isoOrNull(where.from), to: isoOrNull(where.to) },
       first,

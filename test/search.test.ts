@@ -2,13 +2,15 @@ import { randomBytes } from "node:crypto";
 import type { TokenClaims } from "../src/auth/sign-token";
 import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
 import { codeOf, createCallers, type Callers } from "./support/callers";
-import { disposeAll, onDispose, startApp, testDriver } from "./support/harness";
+import { awaitSearchIndexRefresh } from "../src/domain/search/index-refresh";
+import { disposeAll, onDispose, startApp, testConfig, testDriver } from "./support/harness";
 import type { RunningApp } from "./support/harness";
 
 /**
  * Full-text search end to end, with authentication on. ana owns a workflow with a side branch and
  * grants ben READ; carol has no grant. Each test searches for words made up for it, so the shared
- * database's other data never matches.
+ * database's other data never matches. The full-text indexes are eventually consistent: every
+ * search first waits for the writes before it to be indexed.
  */
 
 const SECRET = randomBytes(32).toString("hex");
@@ -25,6 +27,9 @@ beforeAll(async () => {
   });
   as = createCallers(api, SECRET, onDispose);
 });
+const indexDriver = testDriver();
+/** Waits until the writes so far are in the full-text indexes (migration 0012). */
+const indexed = () => awaitSearchIndexRefresh(indexDriver, testConfig().neo4j.database);
 afterAll(disposeAll);
 
 /** A word no other data holds (letters and digits: one token for Lucene). */
@@ -74,6 +79,12 @@ const SEARCH_WORKFLOWS = /* GraphQL */ `
   }
 `;
 
+/** searchWorkflows as `who`, once the writes so far are indexed. */
+async function searchWorkflows(who: TokenClaims, variables: Record<string, unknown>) {
+  await indexed();
+  return as.ok(who, SEARCH_WORKFLOWS, variables);
+}
+
 const GRANT = `mutation ($input: GrantWorkflowAccessInput!) { grantWorkflowAccess(input: $input) { id } }`;
 const VISIBILITY = `mutation ($input: SetBranchVisibilityInput!) { setBranchVisibility(input: $input) { id } }`;
 
@@ -84,9 +95,26 @@ interface Hit {
   node: { id: string; seq: number; branchId: string; content: string | null; redacted: boolean };
 }
 
+/**
+ * The same search in an operation with another root field: the caller's access is then looked up
+ * before it runs and given to the search, where a search alone looks it up in its own statement.
+ */
+const SEARCH_NODES_WITH_VIEW = SEARCH_NODES.replace(
+  "searchNodes(",
+  'workflows(where: { id: { eq: "none" } }) { id }\n    searchNodes(',
+);
+
+type NodePage = { edges: Hit[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+
+/** searchNodes as `who`, once the writes so far are indexed; both ways of checking access agree. */
 async function search(who: TokenClaims, query: string, variables: Record<string, unknown> = {}) {
-  const data = await as.ok(who, SEARCH_NODES, { query, ...variables });
-  return data.searchNodes as { edges: Hit[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  await indexed();
+  const page = (await as.ok(who, SEARCH_NODES, { query, ...variables })).searchNodes as NodePage;
+  const viewed = (await as.ok(who, SEARCH_NODES_WITH_VIEW, { query, ...variables })).searchNodes as NodePage;
+  // Scores (and the cursors holding them) move with any write to the index, other suites' too.
+  const shown = (p: NodePage) => [p.edges.map((e) => [e.node, e.highlight]), p.pageInfo.hasNextPage];
+  expect(shown(viewed)).toEqual(shown(page));
+  return page;
 }
 
 async function append(workflowId: string, parentId: string, content: string, extra: Record<string, unknown> = {}) {
@@ -212,8 +240,12 @@ describe("searchNodes", () => {
     }
     const first = await search(ANA, term, { first: 2 });
     expect(first.edges.map((e) => e.node.id)).toEqual(ids.slice(0, 2));
-    // Any write to the index changes the statistics each score is computed from.
-    await append(workflowId, parent, "more text for the index to count");
+    // Any write to the index changes the statistics each score is computed from; over a large
+    // index a word's document count moves them by more than a float's last digit (an unrelated
+    // text may not). The write is in a workflow ana cannot read: it must not show up either.
+    const other = await as.ok(ADMIN, START_WORKFLOW, { input: { name: word("other"), systemPrompt: "elsewhere" } });
+    const input = { workflowId: other.startWorkflow.id, parentId: other.startWorkflow.root.id, type: "MESSAGE" };
+    await as.ok(ADMIN, APPEND_NODE, { input: { ...input, content: `${term} in a workflow ana cannot read` } });
     const now = await search(ANA, term, { first: 1 });
     expect(now.edges[0].score).not.toBe(first.edges[0].score);
     const rest = await search(ANA, term, { first: 10, after: first.pageInfo.endCursor });
@@ -265,10 +297,27 @@ describe("searchNodes", () => {
     try {
       expect((await search(ANA, term)).edges).toEqual([]);
       expect((await search(ADMIN, term)).edges).toEqual([]);
-      const workflows = await as.ok(ADMIN, SEARCH_WORKFLOWS, { query: term });
+      const workflows = await searchWorkflows(ADMIN, { query: term });
       expect(workflows.searchWorkflows.edges).toEqual([]);
     } finally {
       await driver.executeQuery("MATCH (w:Workflow {id: $workflowId}) REMOVE w:HiddenWorkflow", { workflowId });
+    }
+  });
+
+  it("never shows a branch being pruned, admins included", async () => {
+    const { workflowId, rootId } = await story();
+    const term = word("pruned");
+    const side = await append(workflowId, rootId, `on a branch about to go ${term}`);
+    expect((await search(ANA, term)).edges).toHaveLength(1);
+    expect((await search(ADMIN, term)).edges).toHaveLength(1);
+    const driver = testDriver();
+    await driver.executeQuery("MATCH (b:Branch {id: $id}) SET b:PruningBranch", { id: side.branchId });
+    try {
+      expect((await search(ANA, term)).edges).toEqual([]);
+      expect((await search(BEN, term)).edges).toEqual([]);
+      expect((await search(ADMIN, term)).edges).toEqual([]);
+    } finally {
+      await driver.executeQuery("MATCH (b:Branch {id: $id}) REMOVE b:PruningBranch", { id: side.branchId });
     }
   });
 
@@ -293,26 +342,26 @@ describe("searchWorkflows", () => {
     const first = await story(`Lisbon ${inName}`, `You plan trips with ${inPrompt}.`, "planner");
     const second = await story(`Porto ${inName} ${inName}`, "You book hotels.");
 
-    const byName = await as.ok(ANA, SEARCH_WORKFLOWS, { query: inName });
+    const byName = await searchWorkflows(ANA, { query: inName });
     const ids = byName.searchWorkflows.edges.map((e: { node: { id: string } }) => e.node.id);
     expect(ids.sort()).toEqual([first.workflowId, second.workflowId].sort());
     expect(byName.searchWorkflows.edges[0].highlight).toContain(`«${inName}»`);
 
-    const byPrompt = await as.ok(BEN, SEARCH_WORKFLOWS, { query: inPrompt });
+    const byPrompt = await searchWorkflows(BEN, { query: inPrompt });
     expect(byPrompt.searchWorkflows.edges).toHaveLength(1);
     expect(byPrompt.searchWorkflows.edges[0].node).toMatchObject({ id: first.workflowId, status: "RUNNING" });
     expect(byPrompt.searchWorkflows.edges[0].highlight).toBe(`You plan trips with «${inPrompt}».`);
 
     const where = async (filter: Record<string, unknown>) =>
-      (await as.ok(ANA, SEARCH_WORKFLOWS, { query: inName, where: filter })).searchWorkflows.edges.length;
+      (await searchWorkflows(ANA, { query: inName, where: filter })).searchWorkflows.edges.length;
     expect(await where({ agentId: "planner" })).toBe(1);
     expect(await where({ status: "RUNNING" })).toBe(2);
     expect(await where({ status: "COMPLETED" })).toBe(0);
     expect(await where({ from: new Date(Date.now() + 60000).toISOString() })).toBe(0);
 
-    const paged = await as.ok(ANA, SEARCH_WORKFLOWS, { query: inName, first: 1 });
+    const paged = await searchWorkflows(ANA, { query: inName, first: 1 });
     expect(paged.searchWorkflows.pageInfo.hasNextPage).toBe(true);
-    const next = await as.ok(ANA, SEARCH_WORKFLOWS, {
+    const next = await searchWorkflows(ANA, {
       query: inName,
       first: 1,
       after: paged.searchWorkflows.pageInfo.endCursor,
@@ -320,6 +369,21 @@ describe("searchWorkflows", () => {
     expect([paged, next].map((p) => p.searchWorkflows.edges[0].node.id).sort()).toEqual(ids.sort());
     expect(next.searchWorkflows.pageInfo.hasNextPage).toBe(false);
 
-    expect((await as.ok(CAROL, SEARCH_WORKFLOWS, { query: inName })).searchWorkflows.edges).toEqual([]);
+    expect((await searchWorkflows(CAROL, { query: inName })).searchWorkflows.edges).toEqual([]);
+  });
+});
+
+describe("the full-text indexes", () => {
+  it("are updated after commit (eventually consistent), so a write does not wait for Lucene", async () => {
+    const { records } = await indexDriver.executeQuery(
+      `SHOW FULLTEXT INDEXES YIELD name, options WHERE name IN ['workflow_node_text', 'workflow_text']
+       RETURN name, options.indexConfig['fulltext.eventually_consistent'] AS eventual ORDER BY name`,
+      {},
+      { database: testConfig().neo4j.database },
+    );
+    expect(records.map((r) => [r.get("name"), r.get("eventual")])).toEqual([
+      ["workflow_node_text", true],
+      ["workflow_text", true],
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import neo4j from "neo4j-driver";
+import { awaitSearchIndexRefresh } from "../../src/domain/search/index-refresh";
 import { stableId, type Fixtures } from "./fixtures";
 
 /** Workflows the corpus is spread over: a filter by workflow narrows it a hundredfold. */
@@ -62,7 +63,8 @@ MATCH (n:WorkflowNode {workflowId: id}) RETURN count(n) AS nodes`;
 
 /**
  * A corpus of `size` indexed nodes over {@link CORPUS_WORKFLOWS} workflows, kept between runs under
- * fixed ids; written here (in batches of raw UNWIND, far faster than the API) when missing.
+ * fixed ids; written here (in batches of raw UNWIND, far faster than the API) when missing, and
+ * returned once the full-text index holds it.
  */
 export async function ensureSearchCorpus(fx: Fixtures, size: number): Promise<{ workflowIds: string[] }> {
   const workflowIds = corpusWorkflowIds(size);
@@ -98,5 +100,7 @@ export async function ensureSearchCorpus(fx: Fixtures, size: number): Promise<{ 
      SET w.lastSeq = $perWorkflow - 1, w.nodeCount = $perWorkflow`,
     { ids: workflowIds, perWorkflow: neo4j.int(Math.ceil(size / CORPUS_WORKFLOWS)) },
   );
+  // The full-text index is eventually consistent (migration 0012): searches start once it holds the corpus.
+  await awaitSearchIndexRefresh(fx.driver, fx.database);
   return { workflowIds };
 }

@@ -91,10 +91,11 @@ export function hidingRootsIn(
 
 /**
  * Cypher condition: the caller may read node `n`'s content (not redacted). Reads the parameters of
- * {@link visibilityParams}.
+ * {@link visibilityParams}; `owned` names the caller's owned workflow ids when a statement looks
+ * them up itself (see {@link accessViewCypher}).
  */
-export const contentVisible = (n: string) =>
-  `(${n}.restrictedTo IS NULL OR $seeAll OR ${n}.workflowId IN $ownedWorkflowIds OR any(p IN ${n}.restrictedTo WHERE p IN $principals))`;
+export const contentVisible = (n: string, owned = "$ownedWorkflowIds") =>
+  `(${n}.restrictedTo IS NULL OR $seeAll OR ${n}.workflowId IN ${owned} OR any(p IN ${n}.restrictedTo WHERE p IN $principals))`;
 
 /** The parameters of {@link contentVisible} and `$hiddenBranchIds` filters. */
 export function visibilityParams(v: Visibility) {
@@ -136,6 +137,21 @@ CALL (ids) {
   RETURN collect(p.id) AS pruning
 }
 RETURN ids, owned, roots, hidden + pruning AS hidden`;
+
+/**
+ * Cypher, the body of a `CALL () { … }` run with `$principals`: what {@link readAccessView} looks
+ * up, for a statement that checks the caller's access itself instead of taking the view as
+ * parameters (one round trip instead of two). One row: `readable` (the workflows the caller may
+ * read, hidden ones left out; null for admins: every workflow), `owned` and `hiddenBranches`
+ * (branches hidden from it, and those being pruned). Hidden workflows are the statement's own
+ * check for admins (READ_HIDDEN_WORKFLOWS).
+ */
+export function accessViewCypher(admin: boolean): string {
+  // Aggregated first: `RETURN null, [], collect(…)` would group by the constants and return no row.
+  if (admin)
+    return `MATCH (p:${PRUNING_BRANCH}) WITH collect(p.id) AS pruning RETURN null AS readable, [] AS owned, pruning AS hiddenBranches`;
+  return `CALL () { ${LOOKUP} }\nRETURN ids AS readable, owned, hidden AS hiddenBranches`;
+}
 
 /** Admins: the workflows hidden from everyone, and the branches being pruned (see pruning-branch.ts). */
 const READ_ADMIN_HIDDEN = `

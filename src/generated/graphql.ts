@@ -1376,13 +1376,16 @@ export type Query = {
   /**
    * Full-text search over node content and metadata (Lucene syntax: words, "phrases", prefix*,
    * fuzzy~, AND/OR/NOT, `content:` or `metadata:` fields), among the nodes the caller may see, best
-   * score first, then by workflowId and seq. A node redacted for the caller never matches. See
+   * score first, then by workflowId and seq. A node redacted for the caller never matches. The index
+   * is updated shortly after each write commits, not at commit: a node written a moment ago may not
+   * be found yet (docs/search-and-analytics.md#when-a-write-becomes-searchable). See
    * docs/search-and-analytics.md#search.
    */
   searchNodes: SearchNodesPage;
   /**
    * Full-text search over workflow names, system prompts and metadata (Lucene syntax, as in
-   * `searchNodes`), among the workflows the caller may read, best score first, then by id.
+   * `searchNodes`), among the workflows the caller may read, best score first, then by id. As for
+   * `searchNodes`, a workflow's text is found shortly after its write commits, not at commit.
    */
   searchWorkflows: SearchWorkflowsPage;
   /** The workflow as it stood right after event `seq` (time travel). */

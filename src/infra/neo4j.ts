@@ -96,9 +96,9 @@ export async function readTransaction<T>(
 export type StatementRunner = Pick<ManagedTransaction, "run">;
 
 /**
- * Runs `work`, which must run ONE statement, as an auto-commit transaction: RUN and PULL go
- * together, one round trip, where a transaction function costs three (BEGIN, RUN, COMMIT; the
- * driver waits for BEGIN's answer). A retriable failure (a deadlock, a connection lost) is
+ * Runs `work`, which must run ONE statement (or reads that need no transaction around them), as an
+ * auto-commit transaction: RUN and PULL go together, one round trip, where a transaction function
+ * costs three (BEGIN, RUN, COMMIT; the driver waits for BEGIN's answer). A retriable failure (a deadlock, a connection lost) is
  * retried, as a transaction function's is, for up to five attempts; errors are translated and
  * reported as {@link writeTransaction}'s are.
  */

@@ -4,11 +4,13 @@ import type { AppContext } from "../graphql/context";
 import { ensureAccessView } from "../graphql/deferred-access";
 
 /**
- * Root query fields whose resolvers check the caller's access to the one workflow they read in
- * their own statement (resolvers/query.ts `history`), so that an operation made of them alone
- * needs no access lookup before it runs.
+ * Root query fields whose resolvers check the caller's access in their own statement
+ * (resolvers/query.ts `history`, for the one workflow it reads; resolvers/search.ts `searchNodes`,
+ * with the whole access lookup), so that an operation made of them alone needs no access lookup
+ * before it runs. What they return that needs more than that statement read (a node's computed
+ * fields, a redacted node) is loaded with the lookup, made then (selection-loader.ts).
  */
-export const SELF_CHECKING_FIELDS: ReadonlySet<string> = new Set(["history", "__typename"]);
+export const SELF_CHECKING_FIELDS: ReadonlySet<string> = new Set(["history", "searchNodes", "__typename"]);
 
 /**
  * Root mutation fields whose domain operation checks the caller's grants and restricted branches

@@ -103,6 +103,31 @@ describe("firstHits: pages in score-then-key order without sorting every hit", (
     expect(deep.reads).toEqual([[17, MIN_TOP_READ]]);
     expect(next[0].key).toEqual(["w", 20]);
   });
+
+  it("reads a page inside a group of equal scores wider than a read once, with its cursor's hints", async () => {
+    // Groups of 400 equal scores, as a common word's hits fall into over a large index.
+    const hits: Hit[] = Array.from({ length: 6000 }, (_, i) => ({
+      score: 100 - Math.floor(i / 400),
+      key: ["w", i],
+      visible: true,
+    }));
+    let after: PagedHit<Hit> | null = null;
+    const seen: number[] = [];
+    for (let page = 1; page <= 60; page++) {
+      const index = fakeIndex(hits, after);
+      const found: PagedHit<Hit>[] = await firstHits(index, 21, after);
+      seen.push(...found.slice(0, 20).map((h) => h.key[1] as number));
+      // Past the first pages, each page is one read of the index, however deep.
+      if (page > 3) expect(index.reads).toHaveLength(1);
+      after = found[19];
+      // The hints a cursor carries through encoding.
+      expect(decodeSearchCursor(encodeSearchCursor(after), ["string", "number"])).toMatchObject({
+        position: after.position,
+        ...(after.groupEnd ? { groupEnd: after.groupEnd } : {}),
+      });
+    }
+    expect(seen).toEqual(Array.from({ length: 1200 }, (_, i) => i));
+  });
 });
 
 describe("search cursors", () => {

@@ -77,10 +77,11 @@ export const MIN_TOP_READ = 256;
 export const MAX_TOP_READ = 65536;
 
 /**
- * A hit as a page returns it, with a hint its cursor records: `position`, how many of the index's
- * hits come before the first one with its score (0 when unknown).
+ * A hit as a page returns it, with the hints its cursor records: `position`, how many of the
+ * index's hits come before the first one with its score, and `groupEnd`, before the first one
+ * scoring below it (0 when unknown).
  */
-export type PagedHit<T> = T & { position: number };
+export type PagedHit<T> = T & { position: number; groupEnd: number };
 
 /**
  * The first `count` hits after the cursor `after` in {@link compareHits} order, without sorting
@@ -106,7 +107,7 @@ export type PagedHit<T> = T & { position: number };
 export async function firstHits<T extends ScoredHit>(
   reader: HitReader<T>,
   count: number,
-  after: { score: number; position?: number } | null = null,
+  after: { score: number; position?: number; groupEnd?: number } | null = null,
   options: { maxTopRead?: number; minTopRead?: number; filtered?: boolean } = {},
 ): Promise<PagedHit<T>[]> {
   if (count <= 0) return [];
@@ -119,6 +120,13 @@ export async function firstHits<T extends ScoredHit>(
   // Filtered, fourfold: a page that ends inside a wide group of equal scores needs `count` passing
   // hits above the group, and a filter keeping one hit in seven needs seven times the hits.
   let limit = Math.max(room, (options.minTopRead ?? MIN_TOP_READ) * (options.filtered ? 4 : 1));
+  // A cursor inside a wide group of equal scores: a read that ends inside the group, or at the
+  // start of the next one, finds nothing it can return (its lowest score's hits may go on past it)
+  // and is read again wider. Read the rest of the group twice over at once (the next group is
+  // about as wide), within the widest read.
+  if (after?.groupEnd && after.groupEnd > skip) {
+    limit = Math.max(limit, Math.min(maxTopRead, 2 * (after.groupEnd - skip) + room));
+  }
   while (limit <= maxTopRead) {
     const { scores, passed, hits, cursorScore } = await reader.top(skip, limit, count);
     if (skip > 0 && !(scores.length > 0 && scores[0] > (cursorScore ?? after!.score))) {
@@ -128,8 +136,14 @@ export async function firstHits<T extends ScoredHit>(
     if (scores.length < limit || hits.length >= count) {
       return hits.map((hit) => {
         const first = scores.indexOf(hit.score);
-        // A group that starts the read may have started before it: no hint.
-        return { ...hit, position: first <= 0 && skip > 0 ? 0 : skip + Math.max(0, first) };
+        const end = scores.findIndex((score) => score < hit.score);
+        return {
+          ...hit,
+          // A group that starts the read may have started before it: no hint.
+          position: first <= 0 && skip > 0 ? 0 : skip + Math.max(0, first),
+          // A group that reaches the read's end may go on past it: no hint.
+          groupEnd: end < 0 ? 0 : skip + end,
+        };
       });
     }
     // Grow by what the filters let through so far (fourfold at least), so a filter that keeps one
@@ -140,9 +154,9 @@ export async function firstHits<T extends ScoredHit>(
   // there are at least `room` ≥ `count` of them.
   const read = await reader.stream(room);
   const ordered = [...read].sort(compareHits);
-  if (read.length < room) return ordered.slice(0, count).map((hit) => ({ ...hit, position: 0 }));
+  if (read.length < room) return ordered.slice(0, count).map((hit) => ({ ...hit, position: 0, groupEnd: 0 }));
   const lowest = Math.min(...read.map((hit) => hit.score));
   const above = ordered.filter((hit) => hit.score > lowest);
   const ties = above.length >= count ? [] : await reader.ties(lowest, count - above.length);
-  return [...above, ...ties].slice(0, count).map((hit) => ({ ...hit, position: 0 }));
+  return [...above, ...ties].slice(0, count).map((hit) => ({ ...hit, position: 0, groupEnd: 0 }));
 }

@@ -1,17 +1,21 @@
-import neo4j, { type ManagedTransaction } from "neo4j-driver";
+import neo4j from "neo4j-driver";
 import { badUserInput } from "../../errors";
-import { readTransaction } from "../../infra/neo4j";
+import { singleStatement, type StatementRunner } from "../../infra/neo4j";
 import { HIDDEN_WORKFLOW } from "../hidden-workflow";
 import type { Store } from "../store";
 import { normalizeId } from "../validation";
-import { contentVisible, visibilityParams, type Visibility } from "../visibility";
+import type { AccessScope } from "../../auth/access-scope";
+import { accessViewCypher, contentVisible, visibilityParams, type Visibility } from "../visibility";
 import { STORED_PROPERTIES_PROJECTION, toStoredNode, type NodeType, type StoredNode } from "../workflow-node";
 import { highlight, queryTerms } from "./highlight";
 import { searchSyntaxError } from "./lucene-error";
 import { firstHits, type HitReader, type PagedHit, type ScoredHit } from "./score-order";
 import { decodeSearchCursor, encodeSearchCursor, type SearchCursor } from "./search-cursor";
 
-/** The full-text index over WorkflowNode `content` and `metadata` (migration 0007). */
+/**
+ * The full-text index over WorkflowNode `content` and `metadata` (migration 0007; eventually
+ * consistent since 0012).
+ */
 export const NODE_TEXT_INDEX = "workflow_node_text";
 /** Most hits one search page holds. */
 export const MAX_SEARCH_PAGE = 1000;
@@ -40,6 +44,13 @@ export interface SearchViewer {
   visibility: Visibility;
 }
 
+/**
+ * Who is searching nodes: what it may read, looked up already, or (`scope`) the caller whose
+ * access the search statement looks up itself, with the same rules (see accessViewCypher): an
+ * operation that is only a search then makes one round trip to the database instead of two.
+ */
+export type NodeSearcher = SearchViewer | { scope: AccessScope };
+
 export interface SearchNodesRequest {
   query: string;
   where?: SearchNodesFilter | null;
@@ -66,17 +77,17 @@ export interface SearchPage<T> {
  * Cypher condition: hit `n` with `score` is visible to the caller, comes after the cursor and
  * passes the client's filters. The filters come after the index call, inside the statement, so a
  * page is full whatever they leave out:
- * - the caller's workflows ($workflowIds, null for admins), none hidden (HiddenWorkflow: deleted,
+ * - the caller's workflows (`readable`, null for admins), none hidden (HiddenWorkflow: deleted,
  *   purging, importing), no node on a branch hidden from it, no node whose content it may not read
  *   (a redacted node never matches: not by its score, not by its highlight);
  * - the client's filters.
  */
 const VISIBLE_HIT = `(afterScore IS NULL OR score < afterScore OR (score = afterScore
     AND (n.workflowId > $afterWorkflowId OR (n.workflowId = $afterWorkflowId AND n.seq > $afterSeq))))
-  AND ($workflowIds IS NULL OR n.workflowId IN $workflowIds)
+  AND (readable IS NULL OR n.workflowId IN readable)
   AND NOT n.workflowId IN hiddenWorkflowIds
-  AND NOT n.branchId IN $hiddenBranchIds
-  AND ${contentVisible("n")}
+  AND NOT n.branchId IN hiddenBranches
+  AND ${contentVisible("n", "owned")}
   AND ($workflowId IS NULL OR n.workflowId = $workflowId)
   AND ($branchId IS NULL OR n.branchId = $branchId)
   AND ($type IS NULL OR n.type = $type)
@@ -85,35 +96,75 @@ const VISIBLE_HIT = `(afterScore IS NULL OR score < afterScore OR (score = after
   AND ($from IS NULL OR n.timestamp >= datetime($from))
   AND ($to IS NULL OR n.timestamp < datetime($to))`;
 
-const HIDDEN_WORKFLOWS = `CALL () { MATCH (h:${HIDDEN_WORKFLOW}) RETURN collect(h.id) AS hiddenWorkflowIds }`;
+/**
+ * How a statement learns what the caller may read: from the parameters of a view looked up before
+ * (`given`), or by looking it up itself for an admin or for another caller (`$principals`).
+ */
+type AccessSource = "given" | "admin" | "member";
+
+/**
+ * Cypher binding what {@link VISIBLE_HIT} reads: `hiddenWorkflowIds` (hidden from everyone),
+ * `readable`, `owned` and `hiddenBranches` (see accessViewCypher).
+ */
+const accessPrelude = (source: AccessSource) => `
+CALL () { MATCH (h:${HIDDEN_WORKFLOW}) RETURN collect(h.id) AS hiddenWorkflowIds }
+CALL () {
+  ${
+    source === "given"
+      ? "RETURN $workflowIds AS readable, $ownedWorkflowIds AS owned, $hiddenBranchIds AS hiddenBranches"
+      : accessViewCypher(source === "admin")
+  }
+}`;
+const ACCESS_VARIABLES = ["hiddenWorkflowIds", "readable", "owned", "hiddenBranches"] as const;
 
 /**
  * Cypher: the index's best `$indexSkip + $indexLimit` hits but the first `$indexSkip` (Lucene keeps
  * only those), read and chosen inside the database: every score read, how many hits pass, and the
  * first `$count` of those in page order with their stored properties (see {@link topStatement}).
  */
-export const SEARCH_NODES_TOP = topStatement({
-  prelude: HIDDEN_WORKFLOWS,
-  carried: ["hiddenWorkflowIds"],
-  index: NODE_TEXT_INDEX,
-  variable: "n",
-  visible: VISIBLE_HIT,
-  cursor: "n.workflowId = $afterWorkflowId AND n.seq = $afterSeq",
-  key: "n.workflowId, n.seq",
-  projection: STORED_PROPERTIES_PROJECTION,
-});
+export const searchNodesTop = (source: AccessSource) =>
+  topStatement({
+    prelude: accessPrelude(source),
+    carried: ACCESS_VARIABLES,
+    index: NODE_TEXT_INDEX,
+    variable: "n",
+    visible: VISIBLE_HIT,
+    cursor: "n.workflowId = $afterWorkflowId AND n.seq = $afterSeq",
+    key: "n.workflowId, n.seq",
+    projection: STORED_PROPERTIES_PROJECTION,
+  });
 
 /**
  * Cypher: the first `$limit` visible hits after the cursor in the index's order, its hits read one
  * by one; or (`ties`) those with exactly `$tieScore`, in key order (reading every hit).
  */
-export const searchNodesScan = (ties: boolean) => `
-${HIDDEN_WORKFLOWS}
-WITH hiddenWorkflowIds, $afterScore AS afterScore
+export const searchNodesScan = (source: AccessSource) => (ties: boolean) => `
+${accessPrelude(source)}
+WITH ${ACCESS_VARIABLES.join(", ")}, $afterScore AS afterScore
 CALL db.index.fulltext.queryNodes('${NODE_TEXT_INDEX}', $query) YIELD node AS n, score
 WHERE ${ties ? "score = $tieScore AND " : ""}${VISIBLE_HIT}
 WITH n, score ${ties ? "ORDER BY n.workflowId, n.seq " : ""}LIMIT $limit
 RETURN score, ${STORED_PROPERTIES_PROJECTION} AS node`;
+
+const SOURCES: readonly AccessSource[] = ["given", "admin", "member"];
+const STATEMENTS = Object.fromEntries(
+  SOURCES.map((source) => [source, { top: searchNodesTop(source), scan: searchNodesScan(source) }]),
+) as Record<AccessSource, { top: string; scan: (ties: boolean) => string }>;
+
+/** The statements' access source and parameters for `searcher`. */
+function accessOf(searcher: NodeSearcher): { source: AccessSource; params: Record<string, unknown> } {
+  if ("scope" in searcher) {
+    const { admin, principals } = searcher.scope;
+    return { source: admin ? "admin" : "member", params: { seeAll: admin, principals: [...principals] } };
+  }
+  return {
+    source: "given",
+    params: {
+      ...visibilityParams(searcher.visibility),
+      workflowIds: searcher.workflowIds === null ? null : [...searcher.workflowIds],
+    },
+  };
+}
 
 type Row = ScoredHit & { node: StoredNode };
 
@@ -127,17 +178,17 @@ type Row = ScoredHit & { node: StoredNode };
  */
 export async function searchNodes(
   store: Store,
-  viewer: SearchViewer,
+  searcher: NodeSearcher,
   request: SearchNodesRequest,
 ): Promise<SearchPage<NodeHit>> {
   const first = checkFirst(request.first);
   const query = checkQuery(request.query);
   const after = request.after == null ? null : decodeSearchCursor(request.after, ["string", "number"]);
   const where = request.where ?? {};
+  const access = accessOf(searcher);
   const params = {
     query,
-    ...visibilityParams(viewer.visibility),
-    workflowIds: viewer.workflowIds === null ? null : [...viewer.workflowIds],
+    ...access.params,
     afterScore: after?.score ?? null,
     afterWorkflowId: after ? after.key[0] : null,
     afterSeq: after ? neo4j.int(after.key[1] as number) : null,
@@ -152,7 +203,7 @@ export async function searchNodes(
   const rows = await readHits(
     store,
     first + 1,
-    (tx) => cypherHitReader(tx, { top: SEARCH_NODES_TOP, scan: searchNodesScan, column: "node", params, toHit }),
+    (tx) => cypherHitReader(tx, { ...STATEMENTS[access.source], column: "node", params, toHit }),
     after,
     Object.values(where).some((value) => value != null),
   );
@@ -184,7 +235,7 @@ export interface HitStatements<T extends ScoredHit> {
 }
 
 /** A {@link HitReader} running a search's statements in `tx`. */
-export function cypherHitReader<T extends ScoredHit>(tx: ManagedTransaction, search: HitStatements<T>): HitReader<T> {
+export function cypherHitReader<T extends ScoredHit>(tx: StatementRunner, search: HitStatements<T>): HitReader<T> {
   const { params, column, toHit } = search;
   const rowsOf = (records: { get(key: string): unknown }[]) =>
     records.map((r) => toHit(r.get("score"), r.get(column) as Record<string, unknown>));
@@ -215,19 +266,23 @@ export function cypherHitReader<T extends ScoredHit>(tx: ManagedTransaction, sea
 }
 
 /**
- * Reads the first `count` hits (see firstHits) in one read transaction, turning a query Lucene
- * cannot parse into BAD_USER_INPUT.
+ * Reads the first `count` hits (see firstHits), turning a query Lucene cannot parse into
+ * BAD_USER_INPUT. Each read is an auto-commit statement (one round trip; a transaction function
+ * costs three), and almost every page is one read. A page that needs several reads gets them as
+ * separate statements: a read transaction would not make them agree either (Neo4j reads committed
+ * data statement by statement, and the eventually consistent index has no transaction view), and
+ * each `top` read stands alone; firstHits already copes with an index that changes between reads.
  */
 export async function readHits<T extends ScoredHit>(
   store: Store,
   count: number,
-  reader: (tx: ManagedTransaction) => HitReader<T>,
+  reader: (tx: StatementRunner) => HitReader<T>,
   after: SearchCursor | null,
   filtered = false,
 ): Promise<PagedHit<T>[]> {
   if (count <= 1) return [];
   try {
-    return await readTransaction(store.driver, store.database, (tx) =>
+    return await singleStatement(store.driver, store.database, "read", (tx) =>
       firstHits(reader(tx), count, after, { filtered }),
     );
   } catch (error) {

@@ -13,7 +13,10 @@ import {
   type SearchViewer,
 } from "./search-nodes";
 
-/** The full-text index over Workflow `name`, `systemPrompt` and `metadata` (migration 0007). */
+/**
+ * The full-text index over Workflow `name`, `systemPrompt` and `metadata` (migration 0007;
+ * eventually consistent since 0012).
+ */
 export const WORKFLOW_TEXT_INDEX = "workflow_text";
 
 /** schema.graphql's `SearchWorkflowsWhere`: every filter given must match. */
