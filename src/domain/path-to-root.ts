@@ -1,0 +1,107 @@
+import { readTransaction } from "../infra/neo4j";
+import type { Store } from "./store";
+
+/**
+ * What the caller sees inside a workflow it may read, as the `$jwt` claims of schema.graphql's
+ * WorkflowNode rules carry it (see src/auth/access-scope.ts).
+ */
+export interface PathView {
+  admin: boolean;
+  principals: readonly string[];
+  ownedWorkflowIds: readonly string[];
+  /** Branches restricted from the caller (with those forked from them) and branches being pruned. */
+  hiddenBranchIds: readonly string[];
+}
+
+/** The WorkflowNode fields a path step can be answered with straight from the path statement. */
+export const PATH_STEP_FIELDS = [
+  "id",
+  "workflowId",
+  "branchId",
+  "type",
+  "content",
+  "metadata",
+  "timestamp",
+  "seq",
+  "depth",
+  "agentId",
+  "userId",
+  "writtenBy",
+  "redacted",
+] as const;
+export type PathStepField = (typeof PATH_STEP_FIELDS)[number];
+
+/** True when the caller may read the content of `n` (the rule of WorkflowNode.content). */
+const READABLE = `(n.restrictedTo IS NULL OR $admin OR n.workflowId IN $owned OR any(p IN n.restrictedTo WHERE p IN $principals))`;
+
+const PROJECTION: Record<PathStepField, string> = {
+  id: ".id",
+  workflowId: ".workflowId",
+  branchId: ".branchId",
+  type: ".type",
+  content: `content: CASE WHEN ${READABLE} THEN n.content END`,
+  metadata: `metadata: CASE WHEN ${READABLE} THEN n.metadata END`,
+  timestamp: "timestamp: toString(n.timestamp)",
+  seq: ".seq",
+  depth: ".depth",
+  agentId: ".agentId",
+  userId: ".userId",
+  writtenBy: ".writtenBy",
+  redacted: `redacted: NOT ${READABLE}`,
+};
+
+/**
+ * The statement reading the root paths of several nodes at once: for each id, the nodes from the
+ * workflow's root (seq 0) down to it along PARENT_OF, root first. Steps on a branch hidden from
+ * the caller are left out (as the library's rule on WorkflowNode leaves them out of any list);
+ * content and metadata are null where the node is redacted for the caller. Only the fields in
+ * `fields` are projected: a path 10,000 deep is mostly the cost of the rows it returns.
+ */
+export function pathsToRootStatement(fields: ReadonlySet<PathStepField>): string {
+  const projection = [...new Set<PathStepField>(["id", ...fields])].map((f) => PROJECTION[f]).join(", ");
+  return `
+UNWIND $ids AS id
+MATCH (end:WorkflowNode {id: id})
+MATCH (root:WorkflowNode {workflowId: end.workflowId, seq: 0})
+MATCH path = shortestPath((root)-[:PARENT_OF*0..]->(end))
+RETURN id, [n IN nodes(path) WHERE NOT n.branchId IN $hidden | n {${projection}}] AS steps`;
+}
+
+/**
+ * The root paths of the nodes `ids` (which the caller has already been allowed to read: they come
+ * from a read that applied its rules), in one statement. A node with no path (no root) gets [].
+ * @returns for each id, in order, its steps with the fields asked for (timestamps as ISO strings).
+ */
+export async function readPathsToRoot(
+  store: Store,
+  ids: readonly string[],
+  view: PathView,
+  fields: ReadonlySet<PathStepField>,
+): Promise<Record<string, unknown>[][]> {
+  const result = await readTransaction(store.driver, store.database, (tx) =>
+    tx.run(pathsToRootStatement(fields), {
+      ids: [...new Set(ids)],
+      hidden: [...view.hiddenBranchIds],
+      admin: view.admin,
+      owned: [...view.ownedWorkflowIds],
+      principals: [...view.principals],
+    }),
+  );
+  const byId = new Map<string, Record<string, unknown>[]>();
+  for (const record of result.records) {
+    const steps = (record.get("steps") as Record<string, unknown>[]).map(normalise);
+    byId.set(record.get("id") as string, steps);
+  }
+  return ids.map((id) => byId.get(id) ?? []);
+}
+
+/** Neo4j integers to numbers, timestamps to ISO-8601 (as the library returns DateTime). */
+function normalise(step: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...step };
+  for (const key of ["seq", "depth"]) {
+    const value = out[key];
+    if (value !== undefined && value !== null) out[key] = Number(value as number);
+  }
+  if (typeof out.timestamp === "string") out.timestamp = new Date(out.timestamp).toISOString();
+  return out;
+}
