@@ -388,11 +388,15 @@ describe("branch visibility and node redaction", () => {
       query ($id: ID!) {
         workflowNodes(where: { workflowId: { eq: $id } }, sort: [{ seq: ASC }], limit: 20) {
           id
+          timestamp
           pathToRoot {
             id
             content
             metadata
             redacted
+          }
+          stamps: pathToRoot {
+            timestamp
           }
           withParents: pathToRoot {
             id
@@ -414,7 +418,15 @@ describe("branch visibility and node redaction", () => {
     const pathsOf = async (who: TokenClaims) => {
       const data = await as.ok(who, PATHS, { id: s.workflowId });
       return new Map(
-        (data.workflowNodes as { id: string; pathToRoot: Step[]; withParents: Step[] }[]).map((n) => [n.id, n]),
+        (
+          data.workflowNodes as {
+            id: string;
+            timestamp: string;
+            pathToRoot: Step[];
+            withParents: Step[];
+            stamps: { timestamp: string }[];
+          }[]
+        ).map((n) => [n.id, n]),
       );
     };
     const ids = (steps: Step[]) => steps.map((step) => step.id);
@@ -450,6 +462,12 @@ describe("branch visibility and node redaction", () => {
       redacted: false,
     });
     expect(carols.get(s.decisionId)!.withParents[2].content).toBe("private note");
+    // Each step's timestamp reads as the node's own does (ISO-8601 from the library's DateTime).
+    for (const node of carols.values()) {
+      expect(node.stamps.map((step) => step.timestamp)).toEqual(
+        ids(node.pathToRoot).map((id) => carols.get(id)!.timestamp),
+      );
+    }
     expect(bens.get(s.decisionId)!.pathToRoot[1]).toEqual({
       id: s.m1,
       content: "public step",

@@ -89,19 +89,15 @@ export async function readPathsToRoot(
   );
   const byId = new Map<string, Record<string, unknown>[]>();
   for (const record of result.records) {
-    const steps = (record.get("steps") as Record<string, unknown>[]).map(normalise);
+    const steps = record.get("steps") as Record<string, unknown>[];
+    // Integers arrive as numbers (the driver is set up without lossless integers); a path 10,000
+    // deep is normalised in place rather than copied.
+    if (fields.has("timestamp")) {
+      for (const step of steps) {
+        if (typeof step.timestamp === "string") step.timestamp = new Date(step.timestamp).toISOString();
+      }
+    }
     byId.set(record.get("id") as string, steps);
   }
   return ids.map((id) => byId.get(id) ?? []);
-}
-
-/** Neo4j integers to numbers, timestamps to ISO-8601 (as the library returns DateTime). */
-function normalise(step: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...step };
-  for (const key of ["seq", "depth"]) {
-    const value = out[key];
-    if (value !== undefined && value !== null) out[key] = Number(value as number);
-  }
-  if (typeof out.timestamp === "string") out.timestamp = new Date(out.timestamp).toISOString();
-  return out;
 }
