@@ -1,4 +1,4 @@
-import { readTransaction } from "../infra/neo4j";
+import { singleStatement } from "../infra/neo4j";
 import type { Store } from "./store";
 
 /**
@@ -31,24 +31,46 @@ export const PATH_STEP_FIELDS = [
 ] as const;
 export type PathStepField = (typeof PATH_STEP_FIELDS)[number];
 
-/** True when the caller may read the content of `n` (the rule of WorkflowNode.content). */
-const READABLE = `(n.restrictedTo IS NULL OR $admin OR n.workflowId IN $owned OR any(p IN n.restrictedTo WHERE p IN $principals))`;
+/**
+ * True when the caller may read the content of `n` (the rule of WorkflowNode.content), for a caller
+ * whose admin role or ownership of `n`'s workflow is `owner` (a Cypher boolean).
+ */
+const readable = (owner: string) =>
+  `(n.restrictedTo IS NULL OR ${owner} OR any(p IN n.restrictedTo WHERE p IN $principals))`;
 
-const PROJECTION: Record<PathStepField, string> = {
-  id: ".id",
-  workflowId: ".workflowId",
-  branchId: ".branchId",
-  type: ".type",
-  content: `content: CASE WHEN ${READABLE} THEN n.content END`,
-  metadata: `metadata: CASE WHEN ${READABLE} THEN n.metadata END`,
-  timestamp: "timestamp: toString(n.timestamp)",
-  seq: ".seq",
-  depth: ".depth",
-  agentId: ".agentId",
-  userId: ".userId",
-  writtenBy: ".writtenBy",
-  redacted: `redacted: NOT ${READABLE}`,
-};
+/**
+ * The map projection of a path step `n` with `fields` (and always `id`), content and metadata null
+ * and `redacted` true where the caller may not read them (see {@link readable}).
+ */
+export function stepProjection(fields: ReadonlySet<PathStepField>, owner: string): string {
+  const may = readable(owner);
+  const projection: Record<PathStepField, string> = {
+    id: ".id",
+    workflowId: ".workflowId",
+    branchId: ".branchId",
+    type: ".type",
+    content: `content: CASE WHEN ${may} THEN n.content END`,
+    metadata: `metadata: CASE WHEN ${may} THEN n.metadata END`,
+    timestamp: "timestamp: toString(n.timestamp)",
+    seq: ".seq",
+    depth: ".depth",
+    agentId: ".agentId",
+    userId: ".userId",
+    writtenBy: ".writtenBy",
+    redacted: `redacted: NOT ${may}`,
+  };
+  return [...new Set<PathStepField>(["id", ...fields])].map((f) => projection[f]).join(", ");
+}
+
+/** Normalises the steps read by a path statement in place: timestamps as ISO-8601 strings. */
+export function normaliseSteps(steps: Record<string, unknown>[], fields: ReadonlySet<PathStepField>): void {
+  // Integers arrive as numbers (the driver is set up without lossless integers); a path 10,000
+  // deep is normalised in place rather than copied.
+  if (!fields.has("timestamp")) return;
+  for (const step of steps) {
+    if (typeof step.timestamp === "string") step.timestamp = new Date(step.timestamp).toISOString();
+  }
+}
 
 /**
  * The statement reading the root paths of several nodes at once: for each id, the nodes from the
@@ -58,7 +80,7 @@ const PROJECTION: Record<PathStepField, string> = {
  * `fields` are projected: a path 10,000 deep is mostly the cost of the rows it returns.
  */
 export function pathsToRootStatement(fields: ReadonlySet<PathStepField>): string {
-  const projection = [...new Set<PathStepField>(["id", ...fields])].map((f) => PROJECTION[f]).join(", ");
+  const projection = stepProjection(fields, "$admin OR n.workflowId IN $owned");
   return `
 UNWIND $ids AS id
 MATCH (end:WorkflowNode {id: id})
@@ -78,7 +100,7 @@ export async function readPathsToRoot(
   view: PathView,
   fields: ReadonlySet<PathStepField>,
 ): Promise<Record<string, unknown>[][]> {
-  const result = await readTransaction(store.driver, store.database, (tx) =>
+  const result = await singleStatement(store.driver, store.database, "read", (tx) =>
     tx.run(pathsToRootStatement(fields), {
       ids: [...new Set(ids)],
       hidden: [...view.hiddenBranchIds],
@@ -90,13 +112,7 @@ export async function readPathsToRoot(
   const byId = new Map<string, Record<string, unknown>[]>();
   for (const record of result.records) {
     const steps = record.get("steps") as Record<string, unknown>[];
-    // Integers arrive as numbers (the driver is set up without lossless integers); a path 10,000
-    // deep is normalised in place rather than copied.
-    if (fields.has("timestamp")) {
-      for (const step of steps) {
-        if (typeof step.timestamp === "string") step.timestamp = new Date(step.timestamp).toISOString();
-      }
-    }
+    normaliseSteps(steps, fields);
     byId.set(record.get("id") as string, steps);
   }
   return ids.map((id) => byId.get(id) ?? []);

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import { Kind, type OperationDefinitionNode } from "graphql";
 import type { AppContext } from "../graphql/context";
 import { ensureAccessView } from "../graphql/deferred-access";
+import { pathToRootAlone } from "../graphql/path-to-root-alone";
 
 /**
  * Root query fields whose resolvers check the caller's access to the one workflow they read in
@@ -12,13 +13,15 @@ export const SELF_CHECKING_FIELDS: ReadonlySet<string> = new Set(["history", "__
 
 /**
  * True when every root field of the operation checks access itself (see
- * {@link SELF_CHECKING_FIELDS}). Fragments at the root count as not: they are rare there, and the
- * lookup is always correct.
+ * {@link SELF_CHECKING_FIELDS}, and a root path read alone: src/graphql/path-to-root-alone.ts).
+ * Fragments at the root count as not: they are rare there, and the lookup is always correct.
  */
 export function checksAccessItself(operation: OperationDefinitionNode): boolean {
   return (
     operation.operation === "query" &&
-    operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && SELF_CHECKING_FIELDS.has(s.name.value))
+    operation.selectionSet.selections.every(
+      (s) => s.kind === Kind.FIELD && (SELF_CHECKING_FIELDS.has(s.name.value) || pathToRootAlone(s) !== undefined),
+    )
   );
 }
 
