@@ -1,8 +1,8 @@
 import type { AccessScope } from "../auth/access-scope";
 import { singleStatement } from "../infra/neo4j";
 import { HIDDEN_WORKFLOW } from "./hidden-workflow";
+import { hiddenBranchesOf } from "./hidden-branches";
 import { normaliseSteps, stepProjection, type PathStepField } from "./path-to-root";
-import { PRUNING_BRANCH } from "./pruning-branch";
 import type { Store } from "./store";
 
 /**
@@ -28,14 +28,7 @@ WITH end, CASE WHEN $admin THEN [] ELSE COLLECT {
 } END AS grants
 WHERE $admin OR size(grants) > 0
 WITH end, $admin OR 'OWNER' IN grants AS owner
-WITH end, owner,
-  COLLECT { MATCH (p:${PRUNING_BRANCH} {workflowId: end.workflowId}) RETURN p.id } +
-  CASE WHEN owner THEN [] ELSE COLLECT {
-    MATCH (r:RestrictedBranch {workflowId: end.workflowId})
-    WHERE NOT any(p IN r.restrictedTo WHERE p IN $principals)
-    MATCH (b:Branch {workflowId: end.workflowId}) WHERE r.id IN b.lineage
-    RETURN DISTINCT b.id
-  } END AS hidden
+WITH end, owner, ${hiddenBranchesOf("end.workflowId", "owner")} AS hidden
 WHERE NOT end.branchId IN hidden
 OPTIONAL MATCH (root:WorkflowNode {workflowId: end.workflowId, seq: 0})
 OPTIONAL MATCH path = shortestPath((root)-[:PARENT_OF*0..]->(end))
