@@ -13,6 +13,7 @@ import { Query } from "./query";
 import { JSONObject } from "./scalars";
 import { SearchNodeEdge, SearchQuery, SearchWorkflowEdge } from "./search";
 import { Subscription } from "./subscription";
+import { pathToRootField } from "../src/graphql/path-to-root";
 import { AnalyticsQuery, branchAnalyticsField, workflowAnalyticsField } from "./analytics";
 
 /** The custom resolvers merged into the schema that @neo4j/graphql generates. */
@@ -31,4 +32,5 @@ export const resolvers = {
   HistoryEdge,
   SearchNodeEdge,
   SearchWorkflowEdge,
+  WorkflowNode: { pathToRoot: pathToRootField },
 };

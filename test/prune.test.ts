@@ -434,6 +434,16 @@ describe("pruneBranch", () => {
         "NODE_ADDED",
         "BRANCH_PRUNED",
       ]);
+      // Reads that check access in their own statement (no access lookup first) leave it out too.
+      const PATH_ALONE = `query ($id: ID!) { workflowNodes(where: { id: { eq: $id } }) { pathToRoot { id } } }`;
+      expect((await as.ok(who, PATH_ALONE, { id: a3.id })).workflowNodes).toEqual([]);
+      expect((await as.ok(who, PATH_ALONE, { id: t.m1.id })).workflowNodes).toEqual([
+        { pathToRoot: [{ id: t.rootId }, { id: t.m1.id }] },
+      ]);
+      const alone = await as.ok(who, `query ($id: ID!) { history(workflowId: $id) { edges { node { id } } } }`, {
+        id: t.workflowId,
+      });
+      expect(alone.history.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([t.rootId, t.m1.id]);
     }
     const write = await as.post(ANA, APPEND_NODE, {
       input: { workflowId: t.workflowId, parentId: a3.id, type: "MESSAGE", content: "late" },

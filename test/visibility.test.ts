@@ -383,6 +383,99 @@ describe("branch visibility and node redaction", () => {
     expect(historyNode.node.content).toBeNull();
   });
 
+  it("gives each caller pathToRoot without hidden steps and with restricted content redacted, in one read or through the loader", async () => {
+    const PATHS = /* GraphQL */ `
+      query ($id: ID!) {
+        workflowNodes(where: { workflowId: { eq: $id } }, sort: [{ seq: ASC }], limit: 20) {
+          id
+          timestamp
+          pathToRoot {
+            id
+            content
+            metadata
+            redacted
+          }
+          stamps: pathToRoot {
+            timestamp
+          }
+          withParents: pathToRoot {
+            id
+            content
+            parent {
+              id
+            }
+          }
+        }
+      }
+    `;
+    type Step = {
+      id: string;
+      content: string | null;
+      metadata?: unknown;
+      redacted?: boolean;
+      parent?: { id: string } | null;
+    };
+    const pathsOf = async (who: TokenClaims) => {
+      const data = await as.ok(who, PATHS, { id: s.workflowId });
+      return new Map(
+        (
+          data.workflowNodes as {
+            id: string;
+            timestamp: string;
+            pathToRoot: Step[];
+            withParents: Step[];
+            stamps: { timestamp: string }[];
+          }[]
+        ).map((n) => [n.id, n]),
+      );
+    };
+    const ids = (steps: Step[]) => steps.map((step) => step.id);
+    const bens = await pathsOf(BEN);
+    const carols = await pathsOf(CAROL);
+    const secret = [s.s1, s.s2, s.s3];
+
+    // carol follows the secret branch and its fork; ben cannot read their nodes, nor any step of them.
+    expect(ids(carols.get(s.s2)!.pathToRoot)).toEqual([s.rootId, s.s1, s.s2]);
+    expect(ids(carols.get(s.s3)!.withParents)).toEqual([s.rootId, s.s1, s.s3]);
+    expect(carols.get(s.s3)!.withParents.map((step) => step.parent?.id ?? null)).toEqual([null, s.rootId, s.s1]);
+    for (const id of secret) expect(bens.has(id)).toBe(false);
+    for (const node of bens.values()) {
+      expect(ids(node.pathToRoot).filter((id) => secret.includes(id))).toEqual([]);
+      expect(ids(node.withParents)).toEqual(ids(node.pathToRoot));
+    }
+
+    // The decision's path crosses the private node: redacted for ben, readable for carol.
+    const expected = [s.rootId, s.m1, s.privateNode, s.decisionId];
+    expect(ids(bens.get(s.decisionId)!.pathToRoot)).toEqual(expected);
+    expect(ids(carols.get(s.decisionId)!.pathToRoot)).toEqual(expected);
+    expect(bens.get(s.decisionId)!.pathToRoot[2]).toEqual({
+      id: s.privateNode,
+      content: null,
+      metadata: null,
+      redacted: true,
+    });
+    expect(bens.get(s.decisionId)!.withParents[2]).toEqual({ id: s.privateNode, content: null, parent: { id: s.m1 } });
+    expect(carols.get(s.decisionId)!.pathToRoot[2]).toEqual({
+      id: s.privateNode,
+      content: "private note",
+      metadata: { salary: 1 },
+      redacted: false,
+    });
+    expect(carols.get(s.decisionId)!.withParents[2].content).toBe("private note");
+    // Each step's timestamp reads as the node's own does (ISO-8601 from the library's DateTime).
+    for (const node of carols.values()) {
+      expect(node.stamps.map((step) => step.timestamp)).toEqual(
+        ids(node.pathToRoot).map((id) => carols.get(id)!.timestamp),
+      );
+    }
+    expect(bens.get(s.decisionId)!.pathToRoot[1]).toEqual({
+      id: s.m1,
+      content: "public step",
+      metadata: null,
+      redacted: false,
+    });
+  });
+
   it("keeps time travel to the same rules", async () => {
     const last = (await as.ok(ADMIN, `query ($id: ID!) { workflows(where: { id: { eq: $id } }) { lastSeq } }`, {
       id: s.workflowId,

@@ -2580,11 +2580,6 @@ export type WorkflowNodeWhere = {
   options?: InputMaybe<WorkflowNodeRelationshipFilters>;
   optionsConnection?: InputMaybe<WorkflowNodeOptionsConnectionFilters>;
   parent?: InputMaybe<WorkflowNodeWhere>;
-  pathToRoot?: InputMaybe<WorkflowNodeRelationshipFilters>;
-  pathToRoot_ALL?: InputMaybe<WorkflowNodeWhere>;
-  pathToRoot_NONE?: InputMaybe<WorkflowNodeWhere>;
-  pathToRoot_SINGLE?: InputMaybe<WorkflowNodeWhere>;
-  pathToRoot_SOME?: InputMaybe<WorkflowNodeWhere>;
   redacted?: InputMaybe<BooleanScalarFilters>;
   restrictedTo?: InputMaybe<StringListFilters>;
   seq?: InputMaybe<IntScalarFilters>;

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import { Kind, type OperationDefinitionNode } from "graphql";
 import type { AppContext } from "../graphql/context";
 import { ensureAccessView } from "../graphql/deferred-access";
+import { pathToRootAlone } from "../graphql/path-to-root-alone";
 
 /**
  * Root query fields whose resolvers check the caller's access in their own statement
@@ -22,8 +23,9 @@ export const SELF_CHECKING_MUTATIONS: ReadonlySet<string> = new Set(["appendNode
 
 /**
  * True when every root field of the operation checks access itself (see
- * {@link SELF_CHECKING_FIELDS} and {@link SELF_CHECKING_MUTATIONS}). Fragments at the root count as
- * not: they are rare there, and the lookup is always correct.
+ * {@link SELF_CHECKING_FIELDS}, a root path read alone: src/graphql/path-to-root-alone.ts, and
+ * {@link SELF_CHECKING_MUTATIONS}). Fragments at the root count as not: they are rare there, and
+ * the lookup is always correct.
  */
 export function checksAccessItself(operation: OperationDefinitionNode): boolean {
   const fields =
@@ -34,7 +36,11 @@ export function checksAccessItself(operation: OperationDefinitionNode): boolean 
         : undefined;
   return (
     fields !== undefined &&
-    operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && fields.has(s.name.value))
+    operation.selectionSet.selections.every(
+      (s) =>
+        s.kind === Kind.FIELD &&
+        (fields.has(s.name.value) || (operation.operation === "query" && pathToRootAlone(s) !== undefined)),
+    )
   );
 }
 

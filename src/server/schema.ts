@@ -4,6 +4,7 @@ import { Neo4jGraphQL } from "@neo4j/graphql";
 import { Kind, parse, type GraphQLSchema } from "graphql";
 import type { Driver } from "neo4j-driver";
 import { REPO_ROOT } from "../config";
+import { answerPathToRootAlone } from "../graphql/path-to-root-alone";
 import { resolvers } from "../../resolvers";
 
 export const SCHEMA_PATH = path.join(REPO_ROOT, "schema.graphql");
@@ -35,6 +36,7 @@ export async function createSchema(driver: Driver): Promise<GraphQLSchema> {
   });
   const schema = await quietly(AUTHORIZATION_WITHOUT_KEY, () => library.getSchema());
   keepRootDescriptions(schema, typeDefs);
+  answerPathToRootAlone(schema);
   return schema;
 }
 

@@ -1,9 +1,9 @@
 import neo4j from "neo4j-driver";
 import type { AccessScope } from "../../auth/access-scope";
 import { notFound } from "../../errors";
-import { readTransaction } from "../../infra/neo4j";
+import { singleStatement } from "../../infra/neo4j";
 import { visibleWorkflow } from "../hidden-workflow";
-import { PRUNING_BRANCH } from "../pruning-branch";
+import { hiddenBranchesOf } from "../hidden-branches";
 import type { Store } from "../store";
 import { toStoredNode } from "../workflow-node";
 import {
@@ -32,15 +32,7 @@ WITH w, CASE WHEN w IS NULL OR $admin THEN [] ELSE COLLECT {
   MATCH (g:WorkflowGrant {workflowId: $workflowId}) WHERE g.principal IN $principals RETURN g.access
 } END AS grants
 WITH w IS NOT NULL AND ($admin OR size(grants) > 0) AS found, $admin OR 'OWNER' IN grants AS owner
-WITH found, CASE WHEN NOT found THEN [] ELSE
-  COLLECT { MATCH (p:${PRUNING_BRANCH} {workflowId: $workflowId}) RETURN p.id } +
-  CASE WHEN owner THEN [] ELSE COLLECT {
-    MATCH (r:RestrictedBranch {workflowId: $workflowId})
-    WHERE NOT any(p IN r.restrictedTo WHERE p IN $principals)
-    MATCH (b:Branch {workflowId: $workflowId}) WHERE r.id IN b.lineage
-    RETURN DISTINCT b.id
-  } END
-END AS hidden
+WITH found, ${hiddenBranchesOf("$workflowId", "owner")} AS hidden
 ${historyPageCall(byBranch)}
 RETURN found, nodes`;
 
@@ -57,7 +49,7 @@ export async function readHistoryPageWithAccess(
 ): Promise<HistoryPage> {
   const { first, afterSeq } = checkHistoryPageRequest(request);
   const where = request.where ?? {};
-  const result = await readTransaction(store.driver, store.database, (tx) =>
+  const result = await singleStatement(store.driver, store.database, "read", (tx) =>
     tx.run(readHistoryPageWithAccessStatement(Boolean(where.branchId)), {
       workflowId: request.workflowId,
       admin: scope.admin,
