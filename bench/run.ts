@@ -140,6 +140,7 @@ async function main() {
           );
         };
       },
+      profiling,
       driver,
       database,
       neo4jUri,

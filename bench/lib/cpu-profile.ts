@@ -1,4 +1,4 @@
-import WebSocket from "ws";
+import { openInspector } from "./inspector";
 
 /** A V8 CPU profile (what Chrome DevTools and `--cpu-prof` write). */
 export interface CpuProfile {
@@ -12,26 +12,13 @@ export interface CpuProfile {
  * the inspector protocol: `--cpu-prof` would need the API to exit cleanly. Resolves to `stop()`.
  */
 export async function startCpuProfile(inspectorUrl: string): Promise<() => Promise<CpuProfile>> {
-  const ws = new WebSocket(inspectorUrl);
-  await new Promise<void>((resolve, reject) => ws.once("open", () => resolve()).once("error", reject));
-  let lastId = 0;
-  const pending = new Map<number, (result: any) => void>();
-  ws.on("message", (data) => {
-    const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
-  });
-  const call = (method: string, params: object = {}) =>
-    new Promise<any>((resolve) => {
-      const id = ++lastId;
-      pending.set(id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  await call("Profiler.enable");
-  await call("Profiler.setSamplingInterval", { interval: 250 });
-  await call("Profiler.start");
+  const inspector = await openInspector(inspectorUrl);
+  await inspector.call("Profiler.enable");
+  await inspector.call("Profiler.setSamplingInterval", { interval: 250 });
+  await inspector.call("Profiler.start");
   return async () => {
-    const { profile } = (await call("Profiler.stop")) as { profile: CpuProfile };
-    ws.close();
+    const { profile } = (await inspector.call("Profiler.stop")) as { profile: CpuProfile };
+    inspector.close();
     return profile;
   };
 }

@@ -18,6 +18,8 @@ export interface BenchContext {
    * bench/results/api-<label>.cpuprofile and logs where the time went. Without: does nothing.
    */
   profile(api: ApiProcess, label: string): Promise<() => Promise<void>>;
+  /** True with --profile (scenarios may add profiles of their own, e.g. a heap breakdown). */
+  profiling: boolean;
   /** The raw baseline's driver (the bench process's own). */
   driver: Driver;
   database: string;

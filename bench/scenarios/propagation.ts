@@ -12,6 +12,7 @@ import { acrossRounds, median, roundStats } from "../lib/stats";
 import { graphqlSubscribers, redisSubscribers, Tracker, type SubscriberSet } from "../lib/subscribers";
 import { spawnApi } from "../../test/support/api-process";
 import { readMemoryAfterGc } from "../lib/inspector-memory";
+import { heapByKind, heapGrowth } from "../lib/heap-breakdown";
 import { startReceivers } from "../lib/receivers";
 import type { BenchContext } from "../lib/report";
 
@@ -216,12 +217,24 @@ async function idleSubscriberMemory(ctx: BenchContext, count: number) {
     await sleep(2000);
     const before = await readMemoryAfterGc(api.inspectorUrl!);
     const rssBefore = api.rssMB();
+    // With --profile, what an idle subscriber is made of (the snapshots inflate the RSS figures).
+    const heapBefore = ctx.profiling ? await heapByKind(api.inspectorUrl!) : undefined;
     ctx.log(`  ${count.toLocaleString("en")} idle subscribers on one API process: connecting…`);
     await receivers.graphql([api.wsUrl], workflowId, count);
     await receivers.untilLive(count, probe);
     await sleep(10000);
     const after = await readMemoryAfterGc(api.inspectorUrl!);
     const rssAfter = api.rssMB();
+    if (heapBefore) {
+      const growth = heapGrowth(heapBefore, await heapByKind(api.inspectorUrl!), count);
+      const total = growth.reduce((sum, kind) => sum + kind.bytes, 0);
+      ctx.log(`  heap per idle subscriber by kind (${(total / 1024).toFixed(1)} KB in all; RSS figures inflated):`);
+      for (const kind of growth.slice(0, 25)) {
+        ctx.log(
+          `    ${kind.bytes.toFixed(0).padStart(6)} B ${kind.objects.toFixed(2).padStart(6)} objects  ${kind.kind}`,
+        );
+      }
+    }
     const kb = (mb: number) => (mb * 1024) / count;
     const label = `${count.toLocaleString("en")} idle subscribers, one API process`;
     return {
