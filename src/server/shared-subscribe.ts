@@ -117,7 +117,7 @@ async function sharedSubscribe(
  * checked-operations.ts), so its text is printed once.
  */
 const printed = new WeakMap<DocumentNode, string>();
-const operations = new Map<string, { id: number; users: number }>();
+const operations = new Map<string, { id: number; users: number; key: string }>();
 let lastOperationId = 0;
 
 /** The operation's id, held until `release()` (when its last subscription ends, the entry goes). */
@@ -126,8 +126,10 @@ function holdOperation(args: ExecutionArgs): { id: number; release(): void } {
   if (text === undefined) printed.set(args.document, (text = print(args.document)));
   const operation = `${text}|${args.operationName ?? ""}|${JSON.stringify(args.variableValues ?? {})}`;
   let entry = operations.get(operation);
-  if (!entry) operations.set(operation, (entry = { id: ++lastOperationId, users: 0 }));
+  if (!entry) operations.set(operation, (entry = { id: ++lastOperationId, users: 0, key: operation }));
   entry.users += 1;
+  // Only the entry is held, and the map's own key with it: this subscription's copy of the text
+  // (flattened by the lookup) is garbage once this returns.
   const held = entry;
   let released = false;
   return {
@@ -136,7 +138,7 @@ function holdOperation(args: ExecutionArgs): { id: number; release(): void } {
       if (released) return;
       released = true;
       held.users -= 1;
-      if (held.users === 0 && operations.get(operation) === held) operations.delete(operation);
+      if (held.users === 0 && operations.get(held.key) === held) operations.delete(held.key);
     },
   };
 }
