@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type { TokenClaims } from "../src/auth/sign-token";
-import { START_WORKFLOW } from "./support/documents";
-import { codeOf, createCallers, type Callers } from "./support/callers";
-import { disposeAll, onDispose, startApp, testDriver, type RunningApp } from "./support/harness";
+import { GRANT_ACCESS, START_WORKFLOW } from "./support/documents";
+import { codeOf, type Callers } from "./support/callers";
+import { disposeAll, startAuthenticatedApp, testDriver } from "./support/harness";
 
 /**
  * appendNode and appendNodes run with no access view looked up before them (their statement checks
@@ -12,22 +11,16 @@ import { disposeAll, onDispose, startApp, testDriver, type RunningApp } from "./
  * writes nothing.
  */
 
-const SECRET = randomBytes(32).toString("hex");
 const ANA: TokenClaims = { sub: "ana", roles: ["writer"] };
 const BEN: TokenClaims = { sub: "ben", roles: ["writer"] };
 const CAROL: TokenClaims = { sub: "carol", roles: ["writer"] };
 
-let api: RunningApp;
 let as: Callers;
 beforeAll(async () => {
-  api = await startApp({
-    auth: { mode: "secret", secret: SECRET, issuer: undefined, audience: undefined, clockToleranceSeconds: 30 },
-  });
-  as = createCallers(api, SECRET, onDispose);
+  ({ as } = await startAuthenticatedApp());
 });
 afterAll(disposeAll);
 
-const GRANT = `mutation ($input: GrantWorkflowAccessInput!) { grantWorkflowAccess(input: $input) { id } }`;
 const APPEND = /* GraphQL */ `
   mutation ($input: AppendNodeInput!) {
     appendNode(input: $input) {
@@ -59,7 +52,7 @@ async function story() {
   });
   const workflowId = started.startWorkflow.id as string;
   const rootId = started.startWorkflow.root.id as string;
-  await as.ok(ANA, GRANT, { input: { workflowId, principal: "ben", access: "WRITE" } });
+  await as.ok(ANA, GRANT_ACCESS, { input: { workflowId, principal: "ben", access: "WRITE" } });
   return { workflowId, rootId };
 }
 

@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type { TokenClaims } from "../src/auth/sign-token";
-import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
-import { createCallers, type Callers } from "./support/callers";
-import { disposeAll, onDispose, startApp, type RunningApp } from "./support/harness";
+import { APPEND_NODE, GRANT_ACCESS, SET_BRANCH_VISIBILITY, START_WORKFLOW } from "./support/documents";
+import type { Callers } from "./support/callers";
+import { disposeAll, startAuthenticatedApp, type RunningApp } from "./support/harness";
 
 /**
  * `workflowNodes(where: { id: { eq } }) { pathToRoot { … } }` alone: answered by one statement that
@@ -12,7 +11,6 @@ import { disposeAll, onDispose, startApp, type RunningApp } from "./support/harn
  * may write the workflow but is in neither list; carol (in ops) is in both; dave has no grant.
  */
 
-const SECRET = randomBytes(32).toString("hex");
 const ANA: TokenClaims = { sub: "ana", roles: ["writer"] };
 const BEN: TokenClaims = { sub: "ben", roles: ["writer"] };
 const CAROL: TokenClaims = { sub: "carol", roles: ["reader"], groups: ["ops"] };
@@ -22,15 +20,10 @@ const ADMIN: TokenClaims = { sub: "root", roles: ["admin"] };
 let api: RunningApp;
 let as: Callers;
 beforeAll(async () => {
-  api = await startApp({
-    auth: { mode: "secret", secret: SECRET, issuer: undefined, audience: undefined, clockToleranceSeconds: 30 },
-  });
-  as = createCallers(api, SECRET, onDispose);
+  ({ api, as } = await startAuthenticatedApp());
 });
 afterAll(disposeAll);
 
-const GRANT = `mutation ($input: GrantWorkflowAccessInput!) { grantWorkflowAccess(input: $input) { id } }`;
-const VISIBILITY = `mutation ($input: SetBranchVisibilityInput!) { setBranchVisibility(input: $input) { id } }`;
 const DELETE = `mutation ($id: ID!) { deleteWorkflow(workflowId: $id) { id } }`;
 
 /** The shape answered alone: only path fields, each step's own fields. */
@@ -106,9 +99,9 @@ async function story(name: string): Promise<Story> {
     restrictedTo: ["group:ops", "ana"],
   });
   const d1 = await append(ANA, workflowId, privateNode.id, "after the note");
-  await as.ok(ANA, VISIBILITY, { input: { branchId: s1.branchId, restrictedTo: ["carol"] } });
-  await as.ok(ANA, GRANT, { input: { workflowId, principal: "ben", access: "WRITE" } });
-  await as.ok(ANA, GRANT, { input: { workflowId, principal: "group:ops", access: "READ" } });
+  await as.ok(ANA, SET_BRANCH_VISIBILITY, { input: { branchId: s1.branchId, restrictedTo: ["carol"] } });
+  await as.ok(ANA, GRANT_ACCESS, { input: { workflowId, principal: "ben", access: "WRITE" } });
+  await as.ok(ANA, GRANT_ACCESS, { input: { workflowId, principal: "group:ops", access: "READ" } });
   return {
     workflowId,
     rootId,

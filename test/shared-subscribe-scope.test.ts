@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type { TokenClaims } from "../src/auth/sign-token";
-import { APPEND_NODE, START_WORKFLOW } from "./support/documents";
-import { createCallers, type Callers } from "./support/callers";
-import { disposeAll, eventually, onDispose, startApp, subscribe, type RunningApp } from "./support/harness";
+import { APPEND_NODE, GRANT_ACCESS, SET_BRANCH_VISIBILITY, START_WORKFLOW } from "./support/documents";
+import type { Callers } from "./support/callers";
+import { disposeAll, eventually, startAuthenticatedApp, subscribe, type RunningApp } from "./support/harness";
 
 /**
  * The same subscription held by several users: those who see an event alike (the same side of its
@@ -12,7 +11,6 @@ import { disposeAll, eventually, onDispose, startApp, subscribe, type RunningApp
  * reader of the secret branch.
  */
 
-const SECRET = randomBytes(32).toString("hex");
 const ANA: TokenClaims = { sub: "ana", roles: ["writer"] };
 const BEN: TokenClaims = { sub: "ben", roles: ["reader"] };
 const DAN: TokenClaims = { sub: "dan", roles: ["reader"] };
@@ -21,15 +19,10 @@ const CAROL: TokenClaims = { sub: "carol", roles: ["reader"], groups: ["ops"] };
 let api: RunningApp;
 let as: Callers;
 beforeAll(async () => {
-  api = await startApp({
-    auth: { mode: "secret", secret: SECRET, issuer: undefined, audience: undefined, clockToleranceSeconds: 30 },
-  });
-  as = createCallers(api, SECRET, onDispose);
+  ({ api, as } = await startAuthenticatedApp());
 });
 afterAll(disposeAll);
 
-const GRANT = `mutation ($input: GrantWorkflowAccessInput!) { grantWorkflowAccess(input: $input) { id } }`;
-const VISIBILITY = `mutation ($input: SetBranchVisibilityInput!) { setBranchVisibility(input: $input) { id } }`;
 const NODE_ADDED = `subscription ($id: ID!) { nodeAdded(workflowId: $id) { id content redacted } }`;
 
 async function append(workflowId: string, parentId: string, content: string, extra: Record<string, unknown> = {}) {
@@ -45,9 +38,9 @@ async function story() {
   const m1 = await append(workflowId, rootId, "public step");
   const s1 = await append(workflowId, rootId, "secret plan");
   expect(s1.branchId).not.toBe(m1.branchId);
-  await as.ok(ANA, VISIBILITY, { input: { branchId: s1.branchId, restrictedTo: ["carol"] } });
+  await as.ok(ANA, SET_BRANCH_VISIBILITY, { input: { branchId: s1.branchId, restrictedTo: ["carol"] } });
   for (const principal of ["ben", "dan", "group:ops"]) {
-    await as.ok(ANA, GRANT, { input: { workflowId, principal, access: "READ" } });
+    await as.ok(ANA, GRANT_ACCESS, { input: { workflowId, principal, access: "READ" } });
   }
   return { workflowId, m1: m1.id, s1: s1.id };
 }

@@ -1,5 +1,6 @@
 import { singleStatement } from "../infra/neo4j";
 import type { Store } from "./store";
+import { NODE_OWN_FIELDS } from "./workflow-node";
 
 /**
  * What the caller sees inside a workflow it may read, as the `$jwt` claims of schema.graphql's
@@ -14,21 +15,7 @@ export interface PathView {
 }
 
 /** The WorkflowNode fields a path step can be answered with straight from the path statement. */
-export const PATH_STEP_FIELDS = [
-  "id",
-  "workflowId",
-  "branchId",
-  "type",
-  "content",
-  "metadata",
-  "timestamp",
-  "seq",
-  "depth",
-  "agentId",
-  "userId",
-  "writtenBy",
-  "redacted",
-] as const;
+export const PATH_STEP_FIELDS = NODE_OWN_FIELDS;
 export type PathStepField = (typeof PATH_STEP_FIELDS)[number];
 
 /**

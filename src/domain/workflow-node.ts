@@ -34,11 +34,8 @@ export interface NodeLinks {
   chosenId: string | null;
 }
 
-/**
- * The WorkflowNode fields that a StoredNode answers without a database read (`redacted` is false
- * for a node written without restrictedTo; one written with it is always read).
- */
-export const STORED_NODE_FIELDS: ReadonlySet<string> = new Set([
+/** The WorkflowNode fields a node's own properties answer (no other node, edge or branch read). */
+export const NODE_OWN_FIELDS = [
   "id",
   "workflowId",
   "branchId",
@@ -52,8 +49,13 @@ export const STORED_NODE_FIELDS: ReadonlySet<string> = new Set([
   "userId",
   "writtenBy",
   "redacted",
-  "__typename",
-]);
+] as const;
+
+/**
+ * The WorkflowNode fields that a StoredNode answers without a database read (`redacted` is false
+ * for a node written without restrictedTo; one written with it is always read).
+ */
+export const STORED_NODE_FIELDS: ReadonlySet<string> = new Set([...NODE_OWN_FIELDS, "__typename"]);
 
 /** Cypher map projection of the stored properties but `timestamp` (written with datetime()). */
 export const WRITABLE_NODE_PROPERTIES =

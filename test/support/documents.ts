@@ -54,3 +54,21 @@ export const APPEND_NODES = /* GraphQL */ `
     }
   }
 `;
+
+/** Grants a principal access to a workflow (answers the workflow's id). */
+export const GRANT_ACCESS = /* GraphQL */ `
+  mutation ($input: GrantWorkflowAccessInput!) {
+    grantWorkflowAccess(input: $input) {
+      id
+    }
+  }
+`;
+
+/** Restricts a branch (and its forks) to a list of principals (answers the branch's id). */
+export const SET_BRANCH_VISIBILITY = /* GraphQL */ `
+  mutation ($input: SetBranchVisibilityInput!) {
+    setBranchVisibility(input: $input) {
+      id
+    }
+  }
+`;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createClient, type Client } from "graphql-ws";
 import neo4j, { type Driver } from "neo4j-driver";
 import WebSocket from "ws";
@@ -7,6 +8,7 @@ import type { Store } from "../../src/domain/store";
 import { DEFAULT_INPUT_LIMITS } from "../../src/domain/validation";
 import { createDriver, neo4jTarget } from "../../src/infra/neo4j";
 import { createLogger } from "../../src/logger";
+import { createCallers, type Callers } from "./callers";
 import { START_WORKFLOW } from "./documents";
 
 /**
@@ -218,4 +220,19 @@ export async function newWorkflow(
     rootId: data.startWorkflow.root.id,
     branchId: data.startWorkflow.root.branchId,
   };
+}
+
+/**
+ * An app with authentication on (tokens signed with a fresh HS256 secret) and callers who each
+ * send their own token (see callers.ts).
+ */
+export async function startAuthenticatedApp(
+  overrides: Partial<Config> = {},
+): Promise<{ api: RunningApp; as: Callers }> {
+  const secret = randomBytes(32).toString("hex");
+  const api = await startApp({
+    auth: { mode: "secret", secret, issuer: undefined, audience: undefined, clockToleranceSeconds: 30 },
+    ...overrides,
+  });
+  return { api, as: createCallers(api, secret, onDispose) };
 }
